@@ -1,0 +1,254 @@
+"""The command line: the only place that prints errors and picks exit codes.
+
+Exit codes: 0 success; 1 partial failure (some feeds failed) or a failed build/check;
+2 a usage or config error.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from digest import __version__
+from digest.errors import DigestError, DigestErrors
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Context:
+    config_path: Path
+    verbose: bool
+    quiet: bool
+    debug: bool
+    out: Console
+    err: Console
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            self.out.print(message)
+
+    def detail(self, message: str) -> None:
+        if self.verbose and not self.quiet:
+            self.out.print(message)
+
+    def warn(self, message: str) -> None:
+        self.err.print(f"[yellow]warning:[/] {escape(message)}")
+
+    def error(self, message: str) -> None:
+        self.err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+
+    def load_config(self) -> Any:
+        from digest.config import load_config
+
+        return load_config(self.config_path)
+
+
+def _consoles() -> tuple[Console, Console]:
+    no_color = bool(os.environ.get("NO_COLOR"))
+    return (Console(no_color=no_color, highlight=False, soft_wrap=True),
+            Console(stderr=True, no_color=no_color, highlight=False, soft_wrap=True))
+
+
+def reports_errors(func: F) -> F:
+    """Turn DigestErrors into one line each and an exit code; tracebacks only with --debug."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx: Context = click.get_current_context().obj
+        try:
+            return func(*args, **kwargs)
+        except (DigestError, DigestErrors) as exc:
+            if ctx.debug:
+                ctx.err.print_exception()
+            errors = exc.errors if isinstance(exc, DigestErrors) else [exc]
+            for error in errors:
+                ctx.error(error.format(relative_to=Path.cwd()))
+            if len(errors) > 1:
+                ctx.err.print(f"{len(errors)} problems found")
+            sys.exit(exc.exit_code)
+        except OSError as exc:
+            if ctx.debug:
+                ctx.err.print_exception()
+            where = f"{exc.filename}: " if exc.filename else ""
+            ctx.error(f"{where}{exc.strerror or exc}")
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default="digest.toml",
+              show_default=True, help="The project's configuration file.")
+@click.option("-v", "--verbose", is_flag=True, help="Say more about what happens.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(__version__, "--version", prog_name="digest")
+@click.pass_context
+def main(click_ctx: click.Context, config_path: Path, verbose: bool, quiet: bool,
+         debug: bool) -> None:
+    """digest: a weekly digest of feeds, curated by you, published as a static site.
+
+    \b
+    The weekly routine:
+      digest fetch     new feed entries become files under content/
+      digest build     content/ becomes the site in output/
+      digest serve     preview it at http://127.0.0.1:8000/
+    Start a new digest with `digest init DIR`.
+    """
+    out, err = _consoles()
+    click_ctx.obj = Context(config_path, verbose, quiet, debug, out, err)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--title", help="The digest's title.")
+@click.option("--language", help="BCP 47 language of the site, e.g. ru or en.")
+@click.option("--timezone", help="IANA time zone, e.g. Europe/Moscow.")
+@click.option("--base-url", help="Where the site will live, e.g. https://user.github.io/digest/.")
+@click.option("--feed", "feeds", multiple=True, help="A feed URL (repeatable).")
+@click.option("-y", "--yes", is_flag=True, help="Ask nothing; use the flags and defaults.")
+@click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
+@click.pass_obj
+@reports_errors
+def init(ctx: Context, directory: Path, title: str | None, language: str | None,
+         timezone: str | None, base_url: str | None, feeds: tuple[str, ...], yes: bool,
+         force: bool) -> None:
+    """Create a new digest project in DIRECTORY."""
+    from digest.init import Answers, create
+
+    ask = not yes and sys.stdin.isatty()
+
+    def value(given: str | None, prompt: str, default: str) -> str:
+        if given is not None:
+            return given
+        return str(click.prompt(prompt, default=default)) if ask else default
+
+    answers = Answers(
+        title=value(title, "Title", "My digest"),
+        language=value(language, "Language (BCP 47)", "en"),
+        timezone=value(timezone, "Time zone (IANA)", "UTC"),
+        base_url=value(base_url, "Site URL", "https://example.github.io/digest/"),
+        feeds=feeds or tuple(
+            u.strip() for u in value(None, "Feed URLs (comma-separated, may be empty)", "")
+            .split(",") if u.strip()),
+    )
+    written = create(directory, answers, force=force)
+    ctx.say(f"Created {len(written)} files in {directory}")
+    ctx.say(f"Next: cd {directory} && digest fetch && digest serve")
+
+
+@main.command()
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Feeds fetched at once.")
+@click.option("--feed", "only", multiple=True, help="Fetch only this feed slug (repeatable).")
+@click.pass_obj
+@reports_errors
+def fetch(ctx: Context, jobs: int, only: tuple[str, ...]) -> None:
+    """Fetch every feed; new entries become content files."""
+    from digest.errors import ConfigError, did_you_mean
+    from digest.ingest import FeedOutcome, ingest
+
+    config = ctx.load_config()
+    feeds = config.feeds
+    for slug in only:
+        if config.feed(slug) is None:
+            raise ConfigError(f"no feed '{slug}'", key="--feed",
+                              hint=did_you_mean(slug, [f.slug for f in feeds]))
+    if only:
+        feeds = tuple(f for f in feeds if f.slug in only)
+
+    def done(outcome: FeedOutcome) -> None:
+        if outcome.error is not None:
+            ctx.error(outcome.error.format(relative_to=Path.cwd()))
+        elif outcome.report is not None:
+            new = len(outcome.report.written)
+            ctx.say(f"{outcome.feed.slug}: {new} new, {outcome.report.known} known")
+            for path in outcome.report.written:
+                ctx.detail(f"  + {path}")
+
+    outcomes = ingest(config, feeds, jobs=jobs, on_done=done)
+    failed = [o for o in outcomes if o.error is not None]
+    new = sum(len(o.report.written) for o in outcomes if o.report)
+    ctx.say(f"{new} new items from {len(outcomes) - len(failed)} feeds"
+            + (f"; {len(failed)} feeds failed" if failed else ""))
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--output", type=click.Path(path_type=Path), help="Build here instead of output/.")
+@click.option("--base-url", help="Override site.base_url (e.g. for a preview deploy).")
+@click.option("--drafts", is_flag=True, help="Include issues marked 'status: draft'.")
+@click.pass_obj
+@reports_errors
+def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool) -> None:
+    """Build the site into output/."""
+    from digest.build import build as run_build
+
+    config = _with_base_url(ctx.load_config(), base_url)
+    report = run_build(config, output=output, drafts=drafts)
+    ctx.say(f"Built {report.issues} issues, {report.items} items, {report.files} files "
+            f"in {report.output}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--drafts", is_flag=True, help="Include issues marked 'status: draft'.")
+@click.pass_obj
+@reports_errors
+def serve(ctx: Context, host: str, port: int, drafts: bool) -> None:
+    """Build, then serve output/ for a local preview."""
+    from digest.build import build as run_build
+    from digest.serve import serve as run_server
+
+    config = ctx.load_config()
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        ctx.warn(f"serving on {host}: anyone on your network can read the preview")
+    run_build(config, drafts=drafts)
+    path = config.site.base_path
+    ctx.say(f"Serving {config.output_dir} at http://{host}:{port}{path} (Ctrl-C to stop)")
+    try:
+        run_server(config.output_dir, host, port, path)
+    except KeyboardInterrupt:
+        ctx.say("Stopped.")
+
+
+@main.command()
+@click.pass_obj
+@reports_errors
+def check(ctx: Context) -> None:
+    """Check the configuration and every content file; list all problems."""
+    from digest.load import load
+
+    config = ctx.load_config()
+    corpus = load(config)
+    ctx.say(f"OK: {len(config.feeds)} feeds, {len(config.topics)} topics, "
+            f"{len(corpus.items)} items, {len(corpus.issues)} issue files, "
+            f"{len(corpus.pages)} pages")
+
+
+def _with_base_url(config: Any, base_url: str | None) -> Any:
+    if base_url is None:
+        return config
+    from dataclasses import replace
+    from urllib.parse import urlsplit
+
+    from digest.errors import ConfigError
+
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"'{base_url}' is not an http(s) URL", key="--base-url",
+                          hint="e.g. https://user.github.io/my-digest/")
+    fixed = base_url if base_url.endswith("/") else base_url + "/"
+    return replace(config, site=replace(config.site, base_url=fixed))

@@ -1,0 +1,271 @@
+"""digest.toml -> frozen Config. Every problem is collected, then reported at once."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from babel import Locale, UnknownLocaleError
+
+from digest.errors import ConfigError, DigestError, did_you_mean, raise_all
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str
+    description: str
+    base_url: str
+    language: str
+    timezone: str
+    date_format: str | None
+    theme: Path | None
+    page_size: int
+    author: str
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url, always starting and ending with '/'."""
+        path = urlsplit(self.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    slug: str
+    title: str
+    url: str
+    topics: tuple[str, ...]
+    homepage: str
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    slug: str
+    title: str
+    description: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    site: SiteConfig
+    feeds: tuple[FeedConfig, ...]
+    topics: tuple[TopicConfig, ...]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".digest"
+
+    def feed(self, slug: str) -> FeedConfig | None:
+        return next((f for f in self.feeds if f.slug == slug), None)
+
+    def topic(self, slug: str) -> TopicConfig | None:
+        return next((t for t in self.topics if t.slug == slug), None)
+
+
+# key -> (type, required); the type's name is what the user reads in an error.
+_Spec = Mapping[str, tuple[type, bool]]
+_TOP: _Spec = {"site": (dict, True), "feeds": (list, False), "topics": (list, False)}
+_SITE: _Spec = {
+    "title": (str, True),
+    "description": (str, False),
+    "base_url": (str, True),
+    "language": (str, True),
+    "timezone": (str, True),
+    "date_format": (str, False),
+    "theme": (str, False),
+    "page_size": (int, False),
+    "author": (str, False),
+}
+_FEED: _Spec = {
+    "slug": (str, True),
+    "title": (str, True),
+    "url": (str, True),
+    "topics": (list, False),
+    "homepage": (str, False),
+}
+_TOPIC: _Spec = {
+    "slug": (str, True),
+    "title": (str, True),
+    "description": (str, False),
+    "keywords": (list, False),
+}
+_TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table"}
+
+
+class _Checker:
+    """Collects problems in one config file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.errors: list[DigestError] = []
+
+    def error(self, key: str, message: str, hint: str | None = None) -> None:
+        self.errors.append(ConfigError(message, path=self.path, key=key, hint=hint))
+
+    def table(self, data: Any, where: str, spec: _Spec) -> dict[str, Any]:
+        """Check a table's keys and types; return the valid part."""
+        if not isinstance(data, dict):
+            self.error(where, "must be a table")
+            return {}
+        ok: dict[str, Any] = {}
+        for key, value in data.items():
+            full = f"{where}.{key}" if where else key
+            if key not in spec:
+                hint = did_you_mean(key, spec) or f"known keys: {', '.join(spec)}"
+                self.error(full, "unknown key", hint)
+                continue
+            want = spec[key][0]
+            if not isinstance(value, want) or (want is int and isinstance(value, bool)):
+                self.error(full, f"must be {_TYPE_NAMES[want]}, not {type(value).__name__}")
+                continue
+            ok[key] = value
+        for key, (_, required) in spec.items():
+            if required and key not in data:
+                self.error(f"{where}.{key}" if where else key, "is required")
+        return ok
+
+    def strings(self, value: Any, key: str) -> tuple[str, ...]:
+        if not all(isinstance(v, str) for v in value):
+            self.error(key, "must be a list of strings")
+            return ()
+        return tuple(value)
+
+    def slug(self, value: str, key: str, seen: set[str]) -> None:
+        if not SLUG_RE.match(value):
+            self.error(key, f"'{value}' is not a slug", "use lowercase letters, digits and '-'")
+        if value in seen:
+            self.error(key, f"duplicate slug '{value}'", "every slug must be unique")
+        seen.add(value)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate digest.toml; raise every problem found at once."""
+    if not path.is_file():
+        raise ConfigError(
+            "no such file", path=path, hint="run `digest init DIR` or pass --config PATH"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text", path=path, hint="save the file as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"at line (\d+)", str(exc))
+        line = int(found.group(1)) if found else None
+        message = str(exc).split(" (at ")[0]
+        raise ConfigError(
+            f"invalid TOML: {message}", path=path, line=line, hint="see https://toml.io"
+        ) from exc
+    check = _Checker(path)
+    top = check.table(data, "", _TOP)
+    topics = _topics(check, top.get("topics", []))
+    feeds = _feeds(check, top.get("feeds", []), {t.slug for t in topics})
+    site = _site(check, top.get("site", {}), path.parent)
+    raise_all(check.errors)
+    assert site is not None
+    return Config(path=path.resolve(), site=site, feeds=feeds, topics=topics)
+
+
+def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
+    s = check.table(data, "site", _SITE)
+    base_url = s.get("base_url", "")
+    parts = urlsplit(base_url)
+    if base_url and (parts.scheme not in ("http", "https") or not parts.netloc):
+        check.error("site.base_url", f"'{base_url}' is not an http(s) URL",
+                    "e.g. https://user.github.io/my-digest/")
+    language = s.get("language", "en")
+    try:
+        Locale.parse(language.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        check.error("site.language", f"unknown language '{language}'", "use a BCP 47 tag: ru, en")
+    timezone = s.get("timezone", "UTC")
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        check.error("site.timezone", f"unknown time zone '{timezone}'",
+                    "use an IANA name such as Europe/Moscow")
+    page_size = s.get("page_size", 20)
+    if page_size < 1:
+        check.error("site.page_size", "must be at least 1")
+    theme = (root / s["theme"]) if "theme" in s else None
+    if theme is not None and not theme.is_dir():
+        check.error("site.theme", f"no theme folder at '{s['theme']}'",
+                    "give a folder relative to digest.toml, or remove the key")
+    if check.errors:
+        return None
+    return SiteConfig(
+        title=s["title"],
+        description=s.get("description", ""),
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        language=language,
+        timezone=timezone,
+        date_format=s.get("date_format"),
+        theme=theme,
+        page_size=page_size,
+        author=s.get("author", ""),
+    )
+
+
+def _feeds(check: _Checker, data: Any, topics: set[str]) -> tuple[FeedConfig, ...]:
+    feeds: list[FeedConfig] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data):
+        where = f"feeds[{i}]"
+        f = check.table(raw, where, _FEED)
+        if "slug" in f:
+            check.slug(f["slug"], f"{where}.slug", seen)
+        url = f.get("url", "")
+        scheme = urlsplit(url).scheme
+        if url and scheme not in ("", "http", "https", "file") and len(scheme) > 1:
+            check.error(f"{where}.url", f"unsupported URL scheme '{scheme}'",
+                        "use http(s):// or a path relative to digest.toml")
+        feed_topics = check.strings(f.get("topics", []), f"{where}.topics")
+        for t in feed_topics:
+            if t not in topics:
+                hint = did_you_mean(t, topics) or "define it under [[topics]]"
+                check.error(f"{where}.topics", f"unknown topic '{t}'", hint)
+        if {"slug", "title", "url"} <= f.keys():
+            feeds.append(FeedConfig(f["slug"], f["title"], url, feed_topics,
+                                    f.get("homepage", "")))
+    return tuple(feeds)
+
+
+def _topics(check: _Checker, data: Any) -> tuple[TopicConfig, ...]:
+    result: list[TopicConfig] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data):
+        where = f"topics[{i}]"
+        t = check.table(raw, where, _TOPIC)
+        if "slug" in t:
+            check.slug(t["slug"], f"{where}.slug", seen)
+        keywords = check.strings(t.get("keywords", []), f"{where}.keywords")
+        for k, word in enumerate(keywords):
+            if len(word) > 2 and word.startswith("/") and word.endswith("/"):
+                try:
+                    re.compile(word[1:-1])
+                except re.error as exc:
+                    check.error(f"{where}.keywords[{k}]", f"bad regular expression: {exc}")
+        if {"slug", "title"} <= t.keys():
+            result.append(TopicConfig(t["slug"], t["title"], t.get("description", ""), keywords))
+    return tuple(result)

@@ -1,0 +1,119 @@
+"""Stage 6: Selection -> Site: issues, topics, sources, items and pages with their URLs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from digest.config import Config
+from digest.model import (
+    Corpus,
+    Decision,
+    IssueView,
+    ItemView,
+    PageView,
+    Ref,
+    Section,
+    Selection,
+    Site,
+    SourceView,
+    TopicView,
+)
+from digest.slug import week_slug
+
+
+def group(
+    selection: Selection,
+    corpus: Corpus,
+    config: Config,
+    default_title: Callable[[str], str],
+    drafts: bool = False,
+) -> Site:
+    """Arrange the selected items into the site; rejected items and draft issues stay out.
+
+    `default_title` names an issue whose file gives no title ('2026-W11' -> 'Неделя 11, 2026').
+    """
+    files = {f.week: f for f in corpus.issues}
+    hidden = {w for w, f in files.items() if f.draft and not drafts}
+    chosen = [d for d in selection.decisions if d.selected and d.week not in hidden]
+    by_week: dict[str, list[Decision]] = defaultdict(list)
+    for d in chosen:
+        by_week[d.week].append(d)
+    weeks = sorted(set(by_week) | {w for w in files if w not in hidden}, reverse=True)
+
+    topic_order = {t.slug: i for i, t in enumerate(config.topics)}
+    topic_refs = {t.slug: Ref(t.slug, t.title, f"topics/{t.slug}/") for t in config.topics}
+    source_refs = {f.slug: Ref(f.slug, f.title, f"sources/{f.slug}/") for f in config.feeds}
+    titles = {w: (files[w].title if w in files else "") or default_title(w) for w in weeks}
+    issue_refs = {w: Ref(week_slug(w), titles[w], f"issues/{week_slug(w)}/") for w in weeks}
+
+    def view(d: Decision) -> ItemView:
+        return ItemView(d.item, f"items/{d.item.slug}/", source_refs[d.item.source],
+                        tuple(topic_refs[t] for t in d.topics), issue_refs[d.week])
+
+    zone = ZoneInfo(config.site.timezone)
+    views: dict[str, ItemView] = {}
+    issues = []
+    for i, week in enumerate(weeks):
+        sections = _sections([view(d) for d in by_week[week]], topic_order)
+        ordered = [v for s in sections for v in s.items]
+        for n, v in enumerate(ordered):
+            views[v.item.id] = replace(
+                v,
+                prev=_ref(ordered[n - 1]) if n > 0 else None,
+                next=_ref(ordered[n + 1]) if n + 1 < len(ordered) else None,
+            )
+        sections = [Section(s.topic, tuple(views[v.item.id] for v in s.items)) for s in sections]
+        start = datetime.combine(date.fromisoformat(f"{week}-1"), time(), zone)
+        f = files.get(week)
+        issues.append(IssueView(
+            week=week, slug=week_slug(week), url=issue_refs[week].url,
+            title=titles[week], intro_html=f.intro_html if f else "",
+            start=start, end=start + timedelta(days=6),
+            items=tuple(views[v.item.id] for v in ordered), sections=tuple(sections),
+            prev=issue_refs[weeks[i + 1]] if i + 1 < len(weeks) else None,
+            next=issue_refs[weeks[i - 1]] if i > 0 else None,
+        ))
+
+    items = sorted(views.values(), key=lambda v: (-v.item.published.timestamp(), v.item.slug))
+    topics = tuple(
+        TopicView(t.slug, t.title, t.description, f"topics/{t.slug}/",
+                  tuple(v for v in items if any(r.slug == t.slug for r in v.topics)))
+        for t in config.topics
+    )
+    sources = tuple(
+        SourceView(f.slug, f.title, f"sources/{f.slug}/", f.homepage, f.url,
+                   tuple(v for v in items if v.item.source == f.slug))
+        for f in config.feeds
+    )
+    pages = tuple(PageView(p.slug, p.title, f"pages/{p.slug}/", p.html) for p in corpus.pages)
+    site = config.site
+    return Site(
+        title=site.title, description=site.description, base_url=site.base_url,
+        language=site.language, timezone=site.timezone, author=site.author,
+        issues=tuple(issues), topics=topics, sources=sources, items=tuple(items), pages=pages,
+        updated=max((v.item.published for v in items), default=None),
+    )
+
+
+def _ref(v: ItemView) -> Ref:
+    return Ref(v.item.slug, v.item.title, v.url)
+
+
+def _sections(views: list[ItemView], order: dict[str, int]) -> list[Section]:
+    """Items by their first topic, in config order; a section with a pinned item comes first,
+    and pinned items lead their section."""
+    buckets: dict[str | None, list[ItemView]] = defaultdict(list)
+    first: dict[str | None, ItemView] = {}
+    for v in views:
+        key = v.topics[0].slug if v.topics else None
+        buckets[key].append(v)
+        first.setdefault(key, v)
+    for bucket in buckets.values():
+        bucket.sort(key=lambda v: not v.item.pinned)  # stable: keeps the selection's order
+    keys = sorted(buckets, key=lambda k: (not any(v.item.pinned for v in buckets[k]),
+                                          order.get(k, len(order)) if k else len(order)))
+    return [Section(first[k].topics[0] if k else None, tuple(buckets[k])) for k in keys]

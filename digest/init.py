@@ -1,0 +1,153 @@
+"""`digest init`: a ready project: commented config, example content, .gitignore, README."""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from babel import Locale, UnknownLocaleError
+from slugify import slugify
+
+from digest.atomic import write_text
+from digest.errors import ConfigError, raise_all
+
+
+@dataclass(frozen=True)
+class Answers:
+    title: str
+    language: str
+    timezone: str
+    base_url: str
+    feeds: tuple[str, ...]
+
+
+def create(directory: Path, answers: Answers, force: bool = False,
+           now: datetime | None = None) -> list[Path]:
+    """Write a new project into `directory`; refuse a non-empty folder unless `force`."""
+    _validate(answers)
+    if directory.exists() and any(directory.iterdir()) and not force:
+        raise ConfigError("folder is not empty", path=directory,
+                          hint="choose a new folder, or pass --force to write into it")
+    year, week, _ = (now or datetime.now(UTC)).isocalendar()
+    files = {
+        "digest.toml": _config(answers),
+        f"content/issues/{year}-W{week:02d}.md": _ISSUE,
+        "content/pages/about.md": _ABOUT.format(title=answers.title),
+        ".gitignore": "/output/\n/.digest/cache/\n__pycache__/\n",
+        "README.md": _README.format(title=answers.title),
+    }
+    written = []
+    for name, text in files.items():
+        path = directory / name
+        write_text(path, text)
+        written.append(path)
+    (directory / "content" / "items").mkdir(parents=True, exist_ok=True)
+    return written
+
+
+def _validate(answers: Answers) -> None:
+    errors = []
+    try:
+        Locale.parse(answers.language.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        errors.append(ConfigError(f"unknown language '{answers.language}'", key="--language",
+                                  hint="use a BCP 47 tag such as ru or en"))
+    try:
+        zoneinfo.ZoneInfo(answers.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        errors.append(ConfigError(f"unknown time zone '{answers.timezone}'", key="--timezone",
+                                  hint="use an IANA name such as Europe/Moscow"))
+    for key, url in [("--base-url", answers.base_url)] + [("--feed", f) for f in answers.feeds]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            errors.append(ConfigError(f"'{url}' is not an http(s) URL", key=key))
+    raise_all(errors)
+
+
+def _q(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _config(a: Answers) -> str:
+    base = a.base_url if a.base_url.endswith("/") else a.base_url + "/"
+    feeds = []
+    used: set[str] = set()
+    for url in a.feeds:
+        slug = slugify(urlsplit(url).netloc.removeprefix("www.")) or "feed"
+        while slug in used:
+            slug += "-2"
+        used.add(slug)
+        feeds.append(f"\n[[feeds]]\nslug = {_q(slug)}\ntitle = {_q(urlsplit(url).netloc)}\n"
+                     f"url = {_q(url)}\ntopics = []\n")
+    if not feeds:
+        feeds.append(_FEED_EXAMPLE)
+    return _CONFIG.format(title=_q(a.title), language=_q(a.language), timezone=_q(a.timezone),
+                          base_url=_q(base), feeds="".join(feeds))
+
+
+_CONFIG = """\
+# digest.toml: the configuration of this digest. Every key is explained below; unknown keys
+# are errors, so a typo never passes silently. Check it with `digest check`.
+
+[site]
+title = {title}                       # shown in the header, the feed and the browser tab
+description = "A weekly digest"       # under the title and in the feed
+base_url = {base_url}  # where the site is published; ends with /
+language = {language}                 # BCP 47: dates, plurals and the theme's words
+timezone = {timezone}                 # IANA: dates are shown, and weeks cut, in this zone
+# page_size = 20                      # items per page on topic and source pages
+# theme = "themes/mine"               # your own templates; missing ones fall back to default
+# date_format = "d MMMM y, HH:mm"     # a CLDR pattern for item dates
+{feeds}
+# Topics group the items of an issue. An item gets the topics of its feed plus every topic
+# whose keywords (words, phrases or /regex/) appear in its title, tags or text.
+[[topics]]
+slug = "news"
+title = "News"
+description = "What happened this week"
+keywords = ["release", "announce"]
+"""
+
+_FEED_EXAMPLE = """
+# Each feed: a slug (used in URLs and content files), a title, and an http(s) URL or a path
+# relative to this file.
+# [[feeds]]
+# slug = "example"
+# title = "Example blog"
+# url = "https://example.org/feed.xml"
+# topics = ["news"]
+"""
+
+_ISSUE = """\
+---
+title: ""
+---
+
+This week's introduction: write what stood out, in Markdown. An empty `title` means the
+default title, "Week N, YYYY".
+"""
+
+_ABOUT = """\
+---
+title: About
+---
+
+{title} is a weekly digest, made with [digest](https://github.com/digest-ssg/digest).
+"""
+
+_README = """\
+# {title}
+
+A weekly digest made with digest.
+
+- `digest fetch` pulls new entries from the feeds in `digest.toml` into `content/items/`.
+- Edit any item's front matter: `status: selected` or `status: rejected`, `pinned: true`,
+  `note: "why it matters"`. `digest fetch` never overwrites a file that exists.
+- Write the week's introduction in `content/issues/YYYY-Www.md`.
+- `digest serve` previews the site at http://127.0.0.1:8000/; `digest build` writes `output/`.
+"""

@@ -1,0 +1,180 @@
+"""Stage 4: content/ -> Corpus. Every file is validated; all problems are reported at once."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from digest import contentfile
+from digest.config import Config
+from digest.errors import ContentError, DigestError, did_you_mean, raise_all
+from digest.markup import count_words, render_body, render_markdown
+from digest.model import Corpus, IssueFile, Item, PageFile
+
+WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+ITEM_KEYS = {
+    "id", "title", "link", "source", "author", "published", "fetched", "first_seen", "topics",
+    "tags", "status", "pinned", "note", "issue",
+}
+ISSUE_KEYS = {"title", "status"}
+PAGE_KEYS = {"title", "description"}
+
+
+def load(config: Config) -> Corpus:
+    """Read every content file; raise all problems together."""
+    errors: list[DigestError] = []
+    content = config.content_dir
+    items = _each(sorted((content / "items").rglob("*.md")), lambda p: _item(p, config), errors)
+    issues = _each(sorted((content / "issues").glob("*.md")), _issue, errors)
+    pages = _each(sorted((content / "pages").glob("*.md")), _page, errors)
+    errors += _duplicates(items)
+    raise_all(errors)
+    return Corpus(tuple(items), tuple(issues), tuple(pages))
+
+
+def _each(paths: list[Path], read: Any, errors: list[DigestError]) -> list[Any]:
+    result = []
+    for path in paths:
+        try:
+            result.append(read(path))
+        except DigestError as exc:
+            errors.append(exc)
+    return result
+
+
+def _duplicates(items: list[Item]) -> list[DigestError]:
+    errors: list[DigestError] = []
+    seen: dict[str, Path] = {}
+    for item in items:
+        if item.id in seen:
+            errors.append(ContentError(f"id '{item.id}' is also used by {seen[item.id]}",
+                                       path=item.path, key="id",
+                                       hint="every item needs its own id"))
+        seen[item.id] = item.path
+    slugs: dict[str, Path] = {}
+    for item in items:
+        if item.slug in slugs:
+            errors.append(ContentError(f"file name also used by {slugs[item.slug]}",
+                                       path=item.path, hint="rename one of the files"))
+        slugs[item.slug] = item.path
+    return errors
+
+
+class _Fields:
+    """Typed access to one file's front matter, with errors that name the file and line."""
+
+    def __init__(self, path: Path, meta: dict[str, Any], known: set[str]) -> None:
+        self.path, self.meta = path, meta
+        for key in meta:
+            if key not in known:
+                self.fail(key, "unknown key", did_you_mean(str(key), known)
+                          or f"known keys: {', '.join(sorted(known))}")
+
+    def fail(self, key: str, message: str, hint: str | None = None) -> None:
+        raise ContentError(message, path=self.path, line=contentfile.key_line(self.path, key),
+                           key=key, hint=hint)
+
+    def text(self, key: str, required: bool = False) -> str:
+        value = self.meta.get(key)
+        if value is None:
+            if required:
+                self.fail(key, "is required")
+            return ""
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            self.fail(key, "must be text", "put the value in quotes")
+        return str(value)
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.meta.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(key, "must be a list of strings", "e.g. [ai-safety, research]")
+        return tuple(value)
+
+    def boolean(self, key: str) -> bool:
+        value = self.meta.get(key, False)
+        if not isinstance(value, bool):
+            self.fail(key, "must be true or false")
+        return bool(value)
+
+    def when(self, key: str, required: bool = False) -> datetime | None:
+        value = self.meta.get(key)
+        if value is None:
+            if required:
+                self.fail(key, "is required", "an ISO 8601 date, e.g. '2026-03-11T02:30:00+03:00'")
+            return None
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day, tzinfo=UTC)
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(key, f"'{value}' is not a date",
+                      "use ISO 8601, e.g. '2026-03-11T02:30:00+03:00'")
+            raise
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _item(path: Path, config: Config) -> Item:
+    meta, body = contentfile.read(path)
+    f = _Fields(path, meta, ITEM_KEYS)
+    source = f.text("source", required=True)
+    if config.feed(source) is None:
+        f.fail("source", f"unknown source '{source}'",
+               did_you_mean(source, [x.slug for x in config.feeds]) or "add it under [[feeds]]")
+    topics = f.strings("topics")
+    for topic in topics:
+        if config.topic(topic) is None:
+            f.fail("topics", f"unknown topic '{topic}'",
+                   did_you_mean(topic, [t.slug for t in config.topics])
+                   or "define it under [[topics]]")
+    status = f.text("status") or None
+    if status not in (None, "selected", "rejected"):
+        f.fail("status", f"'{status}' is not a status", "use 'selected' or 'rejected'")
+    issue = f.text("issue") or None
+    if issue is not None and not WEEK_RE.match(issue):
+        f.fail("issue", f"'{issue}' is not an ISO week", "e.g. 2026-W11")
+    published = f.when("published", required=True)
+    assert published is not None
+    html = render_body(body)
+    return Item(
+        id=f.text("id", required=True),
+        slug=path.stem,
+        path=path,
+        title=f.text("title", required=True),
+        link=f.text("link"),
+        source=source,
+        author=f.text("author"),
+        published=published,
+        fetched=f.when("fetched"),
+        topics=topics,
+        tags=f.strings("tags"),
+        status=status,  # type: ignore[arg-type]
+        pinned=f.boolean("pinned"),
+        note_html=render_markdown(f.text("note")) if f.text("note") else "",
+        issue=issue,
+        html=html,
+        words=count_words(html),
+    )
+
+
+def _issue(path: Path) -> IssueFile:
+    week = path.stem
+    if not WEEK_RE.match(week):
+        raise ContentError("an issue file must be named after its ISO week", path=path,
+                           hint="e.g. content/issues/2026-W11.md")
+    meta, body = contentfile.read(path)
+    f = _Fields(path, meta, ISSUE_KEYS)
+    status = f.text("status")
+    if status not in ("", "draft", "published"):
+        f.fail("status", f"'{status}' is not an issue status", "use 'draft' or remove the key")
+    return IssueFile(week, path, f.text("title"), render_markdown(body) if body.strip() else "",
+                     status == "draft")
+
+
+def _page(path: Path) -> PageFile:
+    meta, body = contentfile.read(path)
+    f = _Fields(path, meta, PAGE_KEYS)
+    return PageFile(path.stem, path, f.text("title", required=True), render_markdown(body))

@@ -1,0 +1,50 @@
+"""Markdown and HTML bodies -> safe HTML (Python-Markdown, Pygments, then nh3)."""
+
+from __future__ import annotations
+
+import re
+
+import markdown
+from markdown.extensions.codehilite import CodeHiliteExtension
+from markdown.extensions.toc import TocExtension, slugify_unicode
+
+from digest.sanitize import clean_html
+
+_TAG = re.compile(r"<[^>]+>")
+_WORD = re.compile(r"\w+(?:[-'’]\w+)*")
+
+
+def render_markdown(text: str) -> str:
+    """Markdown -> sanitized HTML. A new converter per document: Markdown is stateful."""
+    md = markdown.Markdown(
+        extensions=[
+            "fenced_code",
+            "tables",
+            "footnotes",
+            "sane_lists",
+            TocExtension(slugify=slugify_unicode, permalink=False),
+            CodeHiliteExtension(guess_lang=False, css_class="codehilite"),
+        ],
+        output_format="html",
+    )
+    # Raw HTML and javascript: links pass through Markdown, so sanitize after rendering.
+    return clean_html(md.convert(text))
+
+
+def looks_like_html(body: str) -> bool:
+    """Fetched bodies are HTML; a body a person writes is Markdown unless it opens with a tag."""
+    return body.lstrip().startswith("<")
+
+
+def render_body(body: str) -> str:
+    """A content file's body -> safe HTML, whichever format it is in."""
+    return clean_html(body) if looks_like_html(body) else render_markdown(body)
+
+
+def strip_tags(html: str) -> str:
+    """The text of an HTML fragment, for matching and counting (entities left as they are)."""
+    return _TAG.sub(" ", html)
+
+
+def count_words(html: str) -> int:
+    return len(_WORD.findall(strip_tags(html)))

@@ -1,0 +1,230 @@
+"""Frozen dataclasses passed between the stages; no I/O here.
+
+FetchResult -> Entry -> content file -> Item/Corpus -> Selection -> Site -> Output
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+# --- ingestion: stages 1-3 -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """Stage 1: the raw bytes of one feed, or why there are none."""
+
+    feed_slug: str
+    url: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Stage 2: one feed entry, parsed and sanitized, not yet stored."""
+
+    source: str
+    guid: str | None
+    link: str
+    title: str
+    author: str
+    published: datetime | None
+    tags: tuple[str, ...]
+    html: str
+
+
+@dataclass(frozen=True)
+class StoreReport:
+    """Stage 3: what storing one feed's entries did."""
+
+    feed_slug: str
+    written: tuple[Path, ...]
+    known: int
+
+
+# --- building: stages 4-8 ----------------------------------------------------------------
+
+Status = Literal["selected", "rejected"]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One content file under content/items/, loaded and validated."""
+
+    id: str
+    slug: str
+    path: Path
+    title: str
+    link: str
+    source: str
+    author: str
+    published: datetime
+    fetched: datetime | None
+    topics: tuple[str, ...]
+    tags: tuple[str, ...]
+    status: Status | None
+    pinned: bool
+    note_html: str
+    issue: str | None
+    html: str
+    words: int
+
+
+@dataclass(frozen=True)
+class IssueFile:
+    """One content/issues/YYYY-Www.md: the editor's title and introduction for a week."""
+
+    week: str
+    path: Path
+    title: str
+    intro_html: str
+    draft: bool
+
+
+@dataclass(frozen=True)
+class PageFile:
+    """One free page under content/pages/."""
+
+    slug: str
+    path: Path
+    title: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Stage 4: everything under content/, read and validated."""
+
+    items: tuple[Item, ...]
+    issues: tuple[IssueFile, ...]
+    pages: tuple[PageFile, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Stage 5: whether one item is in an issue, under which topics, and why."""
+
+    item: Item
+    week: str
+    topics: tuple[str, ...]
+    selected: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Stage 5: a decision for every item, in issue order within each week."""
+
+    decisions: tuple[Decision, ...]
+
+
+@dataclass(frozen=True)
+class Output:
+    """Stage 7: one file of the site, relative to output/."""
+
+    path: str
+    data: bytes
+
+
+# --- the site: stage 6 -------------------------------------------------------------------
+# Every `url` below is relative to the site root ("issues/2026-w11/", "" for the home page);
+# templates turn it into a link with `url(...)` (sub-path aware) or `abs_url(...)`.
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A link to a topic, a source, an issue or an item: its title and its URL."""
+
+    slug: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """An item as the site shows it."""
+
+    item: Item
+    url: str
+    source: Ref
+    topics: tuple[Ref, ...]
+    issue: Ref
+    prev: Ref | None = None
+    next: Ref | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """The items of one topic within an issue (topic None: items with no topic)."""
+
+    topic: Ref | None
+    items: tuple[ItemView, ...]
+
+
+@dataclass(frozen=True)
+class IssueView:
+    week: str
+    slug: str
+    url: str
+    title: str
+    intro_html: str
+    start: datetime
+    end: datetime
+    items: tuple[ItemView, ...]
+    sections: tuple[Section, ...]
+    prev: Ref | None = None
+    next: Ref | None = None
+
+
+@dataclass(frozen=True)
+class TopicView:
+    slug: str
+    title: str
+    description: str
+    url: str
+    items: tuple[ItemView, ...]
+
+
+@dataclass(frozen=True)
+class SourceView:
+    slug: str
+    title: str
+    url: str
+    homepage: str
+    feed_url: str
+    items: tuple[ItemView, ...]
+
+
+@dataclass(frozen=True)
+class PageView:
+    slug: str
+    title: str
+    url: str
+    html: str
+
+
+@dataclass(frozen=True)
+class Site:
+    """Stage 6: everything a theme needs, computed; templates only read it."""
+
+    title: str
+    description: str
+    base_url: str
+    language: str
+    timezone: str
+    author: str
+    issues: tuple[IssueView, ...]
+    topics: tuple[TopicView, ...]
+    sources: tuple[SourceView, ...]
+    items: tuple[ItemView, ...]
+    pages: tuple[PageView, ...]
+    updated: datetime | None
+
+    @property
+    def latest(self) -> IssueView | None:
+        return self.issues[0] if self.issues else None

@@ -1,0 +1,170 @@
+"""Stage 7: Site + theme -> Outputs (path, bytes). Templates only read ready data."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import jinja2
+from babel.support import NullTranslations
+from pygments.formatters import HtmlFormatter
+
+from digest.config import Config
+from digest.dates import Dates
+from digest.errors import ThemeError
+from digest.model import IssueView, ItemView, Output, Site
+from digest.theme import theme_dirs, translations
+
+WORDS_PER_MINUTE = 200
+FEED_ISSUES = 20
+
+
+@dataclass(frozen=True)
+class Pager:
+    number: int
+    count: int
+    prev: str | None
+    next: str | None
+    pages: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page to render: where it goes, with which template and variables."""
+
+    url: str
+    template: str
+    context: dict[str, Any]
+    crumbs: tuple[tuple[str, str], ...] = ()
+
+
+def render(site: Site, config: Config) -> list[Output]:
+    """Every file of the site, in memory; nothing is written here."""
+    themes = theme_dirs(config.site.theme)
+    translation = translations(themes, site.language)
+    env = _environment(themes, site, config, translation)
+    outputs = [Output(_file(p.url), _render(env, p)) for p in pages(site, config, translation.gettext)]
+    outputs.append(Output("404.html", _render(env, Page("404.html", "404.html", {}))))
+    updated = site.updated or datetime(1970, 1, 1, tzinfo=UTC)  # no date: still reproducible
+    outputs.append(Output("feed.xml", _render(env, Page("feed.xml", "feed.xml", {
+        "issues": site.issues[:FEED_ISSUES], "updated": updated}))))
+    outputs += _static(themes)
+    return outputs
+
+
+def pages(site: Site, config: Config, _: Callable[[str], str]) -> Iterator[Page]:
+    """The HTML pages of the site, each with its breadcrumbs."""
+    home = (_("Home"), "")
+    archive = (_("Issues"), "issues/")
+    if site.latest is not None:
+        yield Page("", "issue.html", {"issue": site.latest, "is_home": True})
+    else:
+        yield Page("", "archive.html", {"years": []})
+    for issue in site.issues:
+        yield Page(issue.url, "issue.html", {"issue": issue, "is_home": False}, (home, archive))
+    yield Page("issues/", "archive.html", {"years": _years(site.issues)}, (home,))
+    yield Page("topics/", "topics.html", {"topics": site.topics}, (home,))
+    topics_crumb = (_("Topics"), "topics/")
+    for topic in site.topics:
+        for pager, items in _paginate(topic.url, topic.items, config.site.page_size):
+            yield Page(_page_url(topic.url, pager.number), "topic.html",
+                       {"topic": topic, "items": items, "pager": pager}, (home, topics_crumb))
+    yield Page("sources/", "sources.html", {"sources": site.sources}, (home,))
+    sources_crumb = (_("Sources"), "sources/")
+    for source in site.sources:
+        for pager, items in _paginate(source.url, source.items, config.site.page_size):
+            yield Page(_page_url(source.url, pager.number), "source.html",
+                       {"source": source, "items": items, "pager": pager}, (home, sources_crumb))
+    for entry in site.items:
+        yield Page(entry.url, "item.html", {"entry": entry},
+                   (home, archive, (entry.issue.title, entry.issue.url)))
+    for page in site.pages:
+        yield Page(page.url, "page.html", {"page": page}, (home,))
+
+
+def _environment(themes: list[Path], site: Site, config: Config,
+                 translation: NullTranslations) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(t / "templates") for t in themes]),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_translations(translation, newstyle=True)  # type: ignore[attr-defined]
+    dates = Dates(site.language, site.timezone, config.site.date_format)
+    base_path = config.site.base_path
+    env.filters.update(datetime=dates.datetime, date=dates.date, number=dates.number,
+                       isodate=lambda d: d.isoformat())
+    env.globals.update(
+        url=lambda rel: base_path + rel,
+        abs_url=lambda rel: urljoin(site.base_url, rel),
+        daterange=dates.range,
+        reading_minutes=lambda words: max(1, math.ceil(words / WORDS_PER_MINUTE)),
+        feeds=[(site.title, "feed.xml")],
+        site=site,
+        base_host=urlsplit(site.base_url).netloc,
+    )
+    return env
+
+
+def _render(env: jinja2.Environment, page: Page) -> bytes:
+    try:
+        template = env.get_template(page.template)
+        text = template.render(page.context, page_url=page.url, breadcrumbs=list(page.crumbs))
+    except jinja2.TemplateNotFound as exc:
+        raise ThemeError(f"template '{exc.name}' not found", key="site.theme",
+                         hint="add it to your theme or remove site.theme to use the default"
+                         ) from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise ThemeError(f"template syntax error: {exc.message}", path=exc.filename,
+                         line=exc.lineno, hint="fix the template") from exc
+    except jinja2.UndefinedError as exc:
+        raise ThemeError(f"{page.template}: {exc.message}",
+                         hint="the template uses a variable the page does not have") from exc
+    return text.encode("utf-8")
+
+
+def _paginate(url: str, items: Sequence[ItemView], size: int
+              ) -> Iterator[tuple[Pager, tuple[ItemView, ...]]]:
+    count = max(1, math.ceil(len(items) / size))
+    links = tuple((n, _page_url(url, n)) for n in range(1, count + 1))
+    for n in range(1, count + 1):
+        yield (Pager(n, count, links[n - 2][1] if n > 1 else None,
+                     links[n][1] if n < count else None, links),
+               tuple(items[(n - 1) * size: n * size]))
+
+
+def _page_url(url: str, number: int) -> str:
+    return url if number == 1 else f"{url}page/{number}/"
+
+
+def _years(issues: Sequence[IssueView]) -> list[tuple[int, list[IssueView]]]:
+    years: dict[int, list[IssueView]] = {}
+    for issue in issues:
+        years.setdefault(int(issue.week[:4]), []).append(issue)
+    return sorted(years.items(), reverse=True)
+
+
+def _file(url: str) -> str:
+    return f"{url}index.html"
+
+
+def _static(themes: list[Path]) -> list[Output]:
+    """The themes' static files (the project's theme wins by name) and the Pygments CSS."""
+    files: dict[str, bytes] = {}
+    for theme in reversed(themes):
+        static = theme / "static"
+        for path in sorted(static.rglob("*")) if static.is_dir() else []:
+            if path.is_file():
+                files[f"static/{path.relative_to(static).as_posix()}"] = path.read_bytes()
+    light = HtmlFormatter(style="default").get_style_defs(".codehilite")
+    dark = HtmlFormatter(style="monokai").get_style_defs(".codehilite")
+    css = f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+    files.setdefault("static/pygments.css", css.encode("utf-8"))
+    return [Output(path, data) for path, data in sorted(files.items())]

@@ -1,0 +1,24 @@
+"""Slugs for file names and URLs: ASCII, lowercase, stable. URLs are forever."""
+
+from __future__ import annotations
+
+import hashlib
+
+from slugify import slugify
+
+
+def item_id(source: str, guid: str | None, link: str) -> str:
+    """A stable id for a feed entry: from its guid, else its link, within its source."""
+    key = f"{source}\n{guid or link}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def item_slug(title: str, id_: str) -> str:
+    """`<title words>-<6 hex of id>`: readable, unique, safe as a file and URL name."""
+    words = slugify(title, max_length=60, word_boundary=True, save_order=True) or "item"
+    return f"{words}-{id_[:6]}"
+
+
+def week_slug(week: str) -> str:
+    """'2026-W11' -> '2026-w11' for URLs."""
+    return week.lower()
