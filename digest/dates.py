@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime as DateTime
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -27,19 +27,19 @@ class Dates:
     def locale(self) -> Locale:
         return Locale.parse(self.language.replace("-", "_"))
 
-    def local(self, value: datetime) -> datetime:
+    def local(self, value: DateTime) -> DateTime:
         return value.astimezone(ZoneInfo(self.timezone))
 
-    def datetime(self, value: datetime) -> str:
+    def datetime(self, value: DateTime) -> str:
         lang = self.locale.language
         pattern = self.datetime_pattern or _DATETIME.get(lang, "d MMMM y, HH:mm")
         return format_datetime(self.local(value), pattern, locale=self.locale)
 
-    def date(self, value: datetime) -> str:
+    def date(self, value: DateTime) -> str:
         pattern = _DATE.get(self.locale.language, "d MMMM y")
         return format_date(self.local(value).date(), pattern, locale=self.locale)
 
-    def range(self, start: datetime, end: datetime) -> str:
+    def range(self, start: DateTime, end: DateTime) -> str:
         """A week as readers write it: '9–15 марта 2026', 'March 9–15, 2026'."""
         a, b = self.local(start).date(), self.local(end).date()
         loc = self.locale

@@ -45,7 +45,10 @@ def _read_file(feed: FeedConfig, path: Path) -> FetchResult:
     except OSError as exc:
         raise FeedError(f"cannot read feed file: {exc.strerror}", path=path,
                         key=f"feeds.{feed.slug}") from exc
-    return FetchResult(feed.slug, path.as_uri(), body)
+    # A saved copy of a remote feed has lost its address: the feed's homepage stands in as the
+    # base for its relative links, as Content-Location would over HTTP.
+    headers = {"content-location": feed.homepage} if feed.homepage else {}
+    return FetchResult(feed.slug, path.as_uri(), body, headers)
 
 
 def _download(feed: FeedConfig, url: str, session: requests.Session) -> FetchResult:

@@ -22,6 +22,18 @@ ISSUE_KEYS = {"title", "status"}
 PAGE_KEYS = {"title", "description"}
 
 
+def is_week(text: str) -> bool:
+    """'2026-W11' names a real ISO week."""
+    found = WEEK_RE.match(text)
+    if not found:
+        return False
+    try:
+        date.fromisocalendar(int(found.group(1)), int(found.group(2)), 1)
+    except ValueError:
+        return False
+    return True
+
+
 def load(config: Config) -> Corpus:
     """Read every content file; raise all problems together."""
     errors: list[DigestError] = []
@@ -134,7 +146,7 @@ def _item(path: Path, config: Config) -> Item:
     if status not in (None, "selected", "rejected"):
         f.fail("status", f"'{status}' is not a status", "use 'selected' or 'rejected'")
     issue = f.text("issue") or None
-    if issue is not None and not WEEK_RE.match(issue):
+    if issue is not None and not is_week(issue):
         f.fail("issue", f"'{issue}' is not an ISO week", "e.g. 2026-W11")
     published = f.when("published", required=True)
     assert published is not None
@@ -162,7 +174,7 @@ def _item(path: Path, config: Config) -> Item:
 
 def _issue(path: Path) -> IssueFile:
     week = path.stem
-    if not WEEK_RE.match(week):
+    if not is_week(week):
         raise ContentError("an issue file must be named after its ISO week", path=path,
                            hint="e.g. content/issues/2026-W11.md")
     meta, body = contentfile.read(path)

@@ -24,7 +24,8 @@ def parse(result: FetchResult) -> tuple[str, tuple[Entry, ...]]:
         raise FeedError(f"{result.url}: cannot read the feed: {reason}",
                         key=f"feeds.{result.feed_slug}",
                         hint="check that the URL serves RSS or Atom")
-    home = parsed.feed.get("link", "") or result.url
+    home = absolute_url(parsed.feed.get("link", "") or "", headers.get("content-location", "")) \
+        or headers.get("content-location", "") or result.url
     entries = tuple(_entry(result, raw, home) for raw in parsed.entries)
     return home, entries
 
@@ -42,7 +43,8 @@ def _entry(result: FetchResult, raw: Any, home: str) -> Entry:
             clean_text(t.get("term") or t.get("label") or "") for t in raw.get("tags", [])
             if (t.get("term") or t.get("label"))
         )),
-        html=clean_html(_body(raw), link or home, same_page=(result.url, home)),
+        html=clean_html(_body(raw), link or home, same_page=(
+            result.url, home, result.headers.get("content-location", ""))),
     )
 
 
@@ -60,14 +62,14 @@ def _body(raw: Any) -> str:
     contents = raw.get("content") or []
     html = [c.get("value", "") for c in contents if "html" in (c.get("type") or "")]
     if html:
-        return max(html, key=len)
+        return str(max(html, key=len))
     if contents:
         return _plain_to_html(contents[0].get("value", ""))
     summary = raw.get("summary", "") or ""
     detail = raw.get("summary_detail") or {}
     if summary and "html" not in (detail.get("type") or "text/html"):
         return _plain_to_html(summary)
-    return str(summary)
+    return str(summary)  # HTML
 
 
 def _plain_to_html(text: str) -> str:
@@ -80,5 +82,6 @@ def _date(raw: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = raw.get(key)
         if value:
-            return datetime(*value[:6], tzinfo=UTC)
+            year, month, day, hour, minute, second = value[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     return None

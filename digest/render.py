@@ -48,7 +48,8 @@ def render(site: Site, config: Config) -> list[Output]:
     themes = theme_dirs(config.site.theme)
     translation = translations(themes, site.language)
     env = _environment(themes, site, config, translation)
-    outputs = [Output(_file(p.url), _render(env, p)) for p in pages(site, config, translation.gettext)]
+    outputs = [Output(_file(p.url), _render(env, p))
+               for p in pages(site, config, translation.gettext)]
     outputs.append(Output("404.html", _render(env, Page("404.html", "404.html", {}))))
     updated = site.updated or datetime(1970, 1, 1, tzinfo=UTC)  # no date: still reproducible
     outputs.append(Output("feed.xml", _render(env, Page("feed.xml", "feed.xml", {
@@ -163,8 +164,8 @@ def _static(themes: list[Path]) -> list[Output]:
         for path in sorted(static.rglob("*")) if static.is_dir() else []:
             if path.is_file():
                 files[f"static/{path.relative_to(static).as_posix()}"] = path.read_bytes()
-    light = HtmlFormatter(style="default").get_style_defs(".codehilite")
-    dark = HtmlFormatter(style="monokai").get_style_defs(".codehilite")
+    light, dark = (HtmlFormatter(style=s).get_style_defs(".codehilite")  # type: ignore[no-untyped-call]
+                   for s in ("default", "monokai"))
     css = f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
     files.setdefault("static/pygments.css", css.encode("utf-8"))
     return [Output(path, data) for path, data in sorted(files.items())]

@@ -98,8 +98,8 @@ def absolute_url(value: str, base_url: str) -> str | None:
     scheme = urlsplit(joined).scheme.lower()
     if scheme == "file" and "#" in joined:
         return "#" + urldefrag(joined).fragment
-    if scheme and scheme not in URL_SCHEMES:
-        return None
+    if scheme not in URL_SCHEMES:
+        return None  # unsafe, or relative with no base: it would point into our own site
     return joined
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,11 @@ from digest.model import Entry
 from digest.slug import item_id, item_slug
 
 ITEMS = "items"
+# A line break after each closing block tag, so that editors read and diff the body by lines.
+_BLOCK_END = re.compile(
+    r"(</(?:p|h[1-6]|ul|ol|li|table|thead|tbody|tr|blockquote|figure|dl|dd|dt|hr)>|<br>|<hr>)"
+    r"(?=<)"
+)
 
 
 def known_ids(content_dir: Path) -> dict[str, Path]:
@@ -63,10 +69,16 @@ def store(
             "topics": list(topics),
             "tags": list(entry.tags),
         }
-        write_text(path, contentfile.dumps(meta, entry.html))
+        write_text(path, contentfile.dumps(meta, _readable(entry.html)))
         known[id_] = path
         written.append(path)
     return tuple(written)
+
+
+def _readable(html: str) -> str:
+    """Break sanitized HTML into lines at block ends (outside <pre>, whitespace there is text)."""
+    parts = re.split(r"(<pre[\s>].*?</pre>)", html, flags=re.DOTALL)
+    return "".join(p if p.startswith("<pre") else _BLOCK_END.sub(r"\1\n", p) for p in parts)
 
 
 def _free_path(folder: Path, slug: str) -> Path:

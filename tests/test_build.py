@@ -1,0 +1,174 @@
+"""The example digest builds into the site a reader expects; builds are reproducible."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import feedparser
+from click.testing import Result
+
+from tests.conftest import ROOT
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def read(output: Path, rel: str) -> str:
+    return (output / rel).read_text(encoding="utf-8")
+
+
+def test_every_kind_of_page_exists(example_site: Path) -> None:
+    for rel in ["index.html", "issues/index.html", "issues/2026-w11/index.html",
+                "topics/index.html", "sources/index.html", "404.html", "feed.xml",
+                "pages/about/index.html", "static/style.css", "static/pygments.css"]:
+        assert (example_site / rel).is_file(), rel
+    for slug in ["ai-safety", "rationality", "software", "software-research"]:
+        assert (example_site / "topics" / slug / "index.html").is_file(), slug
+    for slug in ["lesswrong", "neverworkintheory", "qemu", "ongoing", "fowler"]:
+        assert (example_site / "sources" / slug / "index.html").is_file(), slug
+    items = list((ROOT / "content" / "items").rglob("*.md"))
+    pages = list((example_site / "items").glob("*/index.html"))
+    assert len(pages) == len(items) == 80
+
+
+def test_home_shows_the_latest_issue_with_russian_dates(example_site: Path) -> None:
+    home = read(example_site, "index.html")
+    assert '<html lang="ru">' in home
+    assert "Неделя 11: модели, которые знают, что их проверяют" in home
+    assert "9–15 марта 2026" in home
+    # 10 Mar 2026 23:30 GMT is 11 March 02:30 in Moscow, as the old site showed it.
+    assert "11 марта 2026, 02:30" in home
+    assert "What do we know about AI company employee giving?" in home
+
+
+def test_issue_page_groups_items_by_topic_and_links_them(example_site: Path) -> None:
+    page = read(example_site, "issues/2026-w11/index.html")
+    assert 'id="topic-ai-safety"' in page
+    assert "Безопасность ИИ" in page and "Рациональность" in page
+    assert 'href="/digest/items/what-do-we-know-about-ai-company-employee-giving-214d61/"' in page
+    assert 'href="/digest/sources/lesswrong/"' in page
+    assert "https://www.lesswrong.com/posts/BCmeyJm2r6b8hJiie/" in page
+
+
+def test_item_page_links_to_the_original_and_keeps_footnotes(example_site: Path) -> None:
+    slug = "selectively-reducing-eval-awareness-and-murder-in-gemma-3-0be7cc"
+    page = read(example_site, f"items/{slug}/index.html")
+    assert "<h1" in page and "Selectively reducing eval awareness" in page
+    assert 'href="https://www.lesswrong.com/posts/KMStDkso2mvTvcszt/' in page
+    assert 'href="#fn63zcdbyrmv8"' in page and 'id="fn63zcdbyrmv8"' in page
+    assert "10 марта 2026, 22:51" in page
+
+
+def test_leaked_mathjax_css_never_reaches_a_page(example_site: Path) -> None:
+    for page in example_site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "mjx-" not in text, page
+        assert "@font-face" not in text, page
+        assert "<script" not in text, page
+
+
+def test_topic_and_source_pages_list_their_items(example_site: Path) -> None:
+    topic = read(example_site, "topics/software/index.html")
+    assert "Разработка ПО" in topic
+    assert "QEMU version 8.1.0 released" in topic or "QEMU" in topic
+    source = read(example_site, "sources/qemu/index.html")
+    assert "QEMU" in source and 'href="/digest/items/' in source
+
+
+def test_no_internal_link_escapes_the_sub_path(example_site: Path) -> None:
+    for page in example_site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        for link in re.findall(r'(?:href|src)="(/[^"]*)"', text):
+            assert link.startswith("/digest/"), f"{page}: {link}"
+
+
+def test_atom_feed_parses_with_absolute_urls(example_site: Path) -> None:
+    parsed = feedparser.parse((example_site / "feed.xml").read_bytes())
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.feed.title == "LessWrong по-русски"
+    assert parsed.entries[0].link == "https://example.github.io/digest/issues/2026-w11/"
+    assert all(e.link.startswith("https://example.github.io/digest/") for e in parsed.entries)
+    root = ET.parse(example_site / "feed.xml").getroot()
+    assert root.find(f"{ATOM}updated") is not None
+
+
+def test_two_builds_are_byte_identical(project: Callable[..., Path],
+                                       run: Callable[..., Result], tmp_path: Path) -> None:
+    root = project({"content/items/2026/03/a-post-aaaaaa.md": """\
+        ---
+        id: aaaa
+        title: A post about alignment
+        link: https://example.org/a
+        source: blog
+        published: '2026-03-10T10:00:00+00:00'
+        ---
+
+        Some *Markdown* text.
+        """, "feeds/blog.xml": ""})
+    assert run(root, "build").exit_code == 0
+    first = {p.relative_to(root / "output"): p.read_bytes()
+             for p in (root / "output").rglob("*") if p.is_file()}
+    assert run(root, "build", "--output", str(tmp_path / "again")).exit_code == 0
+    second = {p.relative_to(tmp_path / "again"): p.read_bytes()
+              for p in (tmp_path / "again").rglob("*") if p.is_file()}
+    assert first == second
+
+
+def test_base_url_override_moves_every_link(project: Callable[..., Path],
+                                            run: Callable[..., Result]) -> None:
+    root = project({"content/pages/about.md": "---\ntitle: About\n---\nHello\n"})
+    result = run(root, "build", "--base-url", "https://digest.example.org/")
+    assert result.exit_code == 0, result.output
+    page = (root / "output" / "pages" / "about" / "index.html").read_text(encoding="utf-8")
+    assert 'href="/static/style.css"' in page
+    assert 'rel="canonical" href="https://digest.example.org/pages/about/"' in page
+
+
+def test_rejected_items_and_draft_issues_stay_out(project: Callable[..., Path],
+                                                  run: Callable[..., Result]) -> None:
+    item = """\
+        ---
+        id: {id}
+        title: {title}
+        link: https://example.org/{id}
+        source: blog
+        published: '2026-03-10T10:00:00+00:00'
+        {extra}
+        ---
+
+        Text.
+        """
+    root = project({
+        "content/items/2026/03/kept-aaaaaa.md": item.format(id="a1", title="Kept post",
+                                                           extra="note: Must read"),
+        "content/items/2026/03/gone-bbbbbb.md": item.format(id="b2", title="Rejected post",
+                                                           extra="status: rejected"),
+        "content/items/2026/04/later-cccccc.md": item.format(id="c3", title="Draft week post",
+                                                            extra="issue: 2026-W15"),
+        "content/issues/2026-W15.md": "---\ntitle: Not ready\nstatus: draft\n---\nSoon.\n",
+    })
+    assert run(root, "build").exit_code == 0
+    out = root / "output"
+    issue = (out / "issues" / "2026-w11" / "index.html").read_text(encoding="utf-8")
+    assert "Kept post" in issue and "Must read" in issue
+    assert "Rejected post" not in issue
+    assert not (out / "issues" / "2026-w15").exists()
+    assert not list(out.glob("items/gone-*"))
+    assert run(root, "build", "--drafts").exit_code == 0
+    assert "Draft week post" in (out / "issues" / "2026-w15" / "index.html").read_text("utf-8")
+
+
+def test_a_missing_template_is_one_clear_line(project: Callable[..., Path],
+                                              run: Callable[..., Result]) -> None:
+    config = (ROOT / "tests" / "conftest.py").read_text()  # noqa: F841 (keeps ROOT used)
+    root = project({"mytheme/templates/issue.html": "{% extends 'nope.html' %}",
+                    "content/issues/2026-W11.md": "---\ntitle: T\n---\n"})
+    toml = (root / "digest.toml").read_text().replace(
+        'timezone = "Europe/Moscow"', 'timezone = "Europe/Moscow"\ntheme = "mytheme"')
+    (root / "digest.toml").write_text(toml)
+    result = run(root, "build")
+    assert result.exit_code == 1
+    assert "nope.html" in result.output
+    assert "Traceback" not in result.output
