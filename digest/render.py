@@ -61,7 +61,7 @@ def render(site: Site, config: Config) -> list[Output]:
 def pages(site: Site, config: Config, _: Callable[[str], str]) -> Iterator[Page]:
     """The HTML pages of the site, each with its breadcrumbs."""
     home = (_("Home"), "")
-    archive = (_("Issues"), "issues/")
+    archive = (_("Archive"), "issues/")
     if site.latest is not None:
         yield Page("", "issue.html", {"issue": site.latest, "is_home": True})
     else:

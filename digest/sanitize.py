@@ -78,6 +78,9 @@ def clean_html(html: str, base_url: str = "", same_page: tuple[str, ...] = ()) -
         attribute_filter=attribute_filter,
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer nofollow",
+        # Lazy images; wide tables and code scroll in their own box, so they must be focusable.
+        set_tag_attribute_values={"img": {"loading": "lazy"}, "table": {"tabindex": "0"},
+                                  "pre": {"tabindex": "0"}},
         strip_comments=True,
     )
 
