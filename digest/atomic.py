@@ -1,4 +1,4 @@
-"""Atomic file writes: a temp file beside the target, then `os.replace`."""
+"""Atomic file writes: a temp file, then `os.replace`; readers see the old file or the new."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ import tempfile
 from pathlib import Path
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the new one, never half."""
+def write_bytes(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+    """Write `data` to `path` atomically.
+
+    The temp file lives in `tmp_dir` (on the same file system) when given, so that a process
+    killed mid-write leaves its litter there, never beside the user's files.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    folder = tmp_dir or path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name[:40]}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -21,5 +27,12 @@ def write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def write_text(path: Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+def write_text(path: Path, text: str, tmp_dir: Path | None = None) -> None:
+    write_bytes(path, text.encode("utf-8"), tmp_dir)
+
+
+def clean_tmp(tmp_dir: Path) -> None:
+    """Remove what a killed run left in `tmp_dir`."""
+    if tmp_dir.is_dir():
+        for leftover in tmp_dir.glob("*.tmp"):
+            leftover.unlink(missing_ok=True)

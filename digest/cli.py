@@ -148,15 +148,18 @@ def init(ctx: Context, directory: Path, title: str | None, language: str | None,
 
 
 @main.command()
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="Feeds fetched at once.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Feeds fetched at once (parsing uses up to this many processes).")
 @click.option("--feed", "only", multiple=True, help="Fetch only this feed slug (repeatable).")
+@click.option("--update-config", is_flag=True,
+              help="Write the new URL of a feed that moved permanently into digest.toml.")
 @click.pass_obj
 @reports_errors
-def fetch(ctx: Context, jobs: int, only: tuple[str, ...]) -> None:
-    """Fetch every feed; new entries become content files."""
+def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool) -> None:
+    """Fetch every feed; new entries become content files under content/items/."""
     from digest.errors import ConfigError, did_you_mean
-    from digest.ingest import FeedOutcome, ingest
+    from digest.ingest import ingest
+    from digest.report import FetchProgress, fetch_summary
 
     config = ctx.load_config()
     feeds = config.feeds
@@ -166,22 +169,21 @@ def fetch(ctx: Context, jobs: int, only: tuple[str, ...]) -> None:
                               hint=did_you_mean(slug, [f.slug for f in feeds]))
     if only:
         feeds = tuple(f for f in feeds if f.slug in only)
+    with FetchProgress(ctx.err, len(feeds), ctx.quiet, ctx.verbose) as progress:
+        outcomes = ingest(config, feeds, jobs=jobs, on_done=progress.done)
+    summary = fetch_summary(outcomes, Path.cwd())
+    if not ctx.quiet:
+        ctx.out.print(summary.table)
+    for line in summary.warnings:
+        ctx.warn(line)
+    moved = {o.feed.url: o.moved_to for o in outcomes if o.moved_to}
+    if moved and update_config:
+        from digest.editconfig import replace_urls
 
-    def done(outcome: FeedOutcome) -> None:
-        if outcome.error is not None:
-            ctx.error(outcome.error.format(relative_to=Path.cwd()))
-        elif outcome.report is not None:
-            new = len(outcome.report.written)
-            ctx.say(f"{outcome.feed.slug}: {new} new, {outcome.report.known} known")
-            for path in outcome.report.written:
-                ctx.detail(f"  + {path}")
-
-    outcomes = ingest(config, feeds, jobs=jobs, on_done=done)
-    failed = [o for o in outcomes if o.error is not None]
-    new = sum(len(o.report.written) for o in outcomes if o.report)
-    ctx.say(f"{new} new items from {len(outcomes) - len(failed)} feeds"
-            + (f"; {len(failed)} feeds failed" if failed else ""))
-    if failed:
+        replace_urls(config.path, moved)
+        ctx.say(f"Updated {len(moved)} feed URL(s) in {config.path.name}")
+    ctx.say(summary.line)
+    if summary.failed:
         sys.exit(1)
 
 
@@ -222,6 +224,40 @@ def serve(ctx: Context, host: str, port: int, drafts: bool) -> None:
         run_server(config.output_dir, host, port, path)
     except KeyboardInterrupt:
         ctx.say("Stopped.")
+
+
+@main.group()
+def opml() -> None:
+    """Import sources from, or export them to, an OPML file."""
+
+
+@opml.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+@reports_errors
+def opml_import(ctx: Context, file: Path) -> None:
+    """Add the feeds of an OPML FILE to digest.toml (categories become topics)."""
+    from digest.config import load_config
+    from digest.editconfig import append
+    from digest.opml import import_opml
+
+    config = ctx.load_config()
+    imported = import_opml(file, config)
+    if imported.feeds:
+        append(config.path, imported.block)
+        load_config(config.path)  # what we wrote must be valid
+    ctx.say(f"Added {imported.feeds} feeds and {imported.topics} topics to "
+            f"{config.path.name}; skipped {imported.skipped} already there")
+
+
+@opml.command("export")
+@click.pass_obj
+@reports_errors
+def opml_export(ctx: Context) -> None:
+    """Print the feeds of digest.toml as OPML."""
+    from digest.opml import export_opml
+
+    sys.stdout.buffer.write(export_opml(ctx.load_config()))
 
 
 @main.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 
 class DigestError(Exception):
@@ -35,6 +36,10 @@ class DigestError(Exception):
     def __str__(self) -> str:
         return self.format()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields survive pickling, so errors can cross process boundaries.
+        return (_rebuild, (type(self), self.message, self.path, self.line, self.key, self.hint))
+
     def format(self, relative_to: Path | None = None) -> str:
         """One line: `file:line: key: message (hint)`."""
         where = []
@@ -52,6 +57,11 @@ class DigestError(Exception):
         if self.hint:
             text += f" ({self.hint})"
         return text
+
+
+def _rebuild(cls: type[DigestError], message: str, path: Path | None, line: int | None,
+             key: str | None, hint: str | None) -> DigestError:
+    return cls(message, path=path, line=line, key=key, hint=hint)
 
 
 class ConfigError(DigestError):

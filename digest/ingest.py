@@ -1,66 +1,194 @@
-"""Runs stages 1-3 for every feed: fetch, parse, store. One bad feed never stops the rest."""
+"""Runs stages 1-3 for every feed: fetch (async, concurrent), parse (in worker processes),
+store (in order, in this process). One bad feed never stops the rest; the state records
+validators and health; a lock keeps two runs apart."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import asyncio
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
-import requests
-
+from digest.atomic import clean_tmp
 from digest.config import Config, FeedConfig
 from digest.errors import DigestError, FeedError
-from digest.fetch import fetch
-from digest.model import Entry, StoreReport
+from digest.fetch import FetchRequest, Limits, fetch_all, local_path
+from digest.model import FetchResult, ParsedFeed
 from digest.parse import parse
-from digest.store import known_ids, store
+from digest.state import FeedState, State, read_state, write_state
+from digest.store import Store, StoreReport
+
+DEAD_AFTER = 3  # consecutive failed runs before a feed is reported as dead
 
 
 @dataclass(frozen=True)
 class FeedOutcome:
-    """What happened to one feed: its report, or the error that stopped it."""
+    """What happened to one feed in this run."""
 
     feed: FeedConfig
-    report: StoreReport | None
-    error: DigestError | None
+    status: str  # "ok", "not-modified", "failed", "gone", "skipped"
+    report: StoreReport | None = None
+    error: DigestError | None = None
+    moved_to: str | None = None
+    failures: int = 0  # consecutive failed runs, this one included
+
+    @property
+    def dead(self) -> bool:
+        return self.failures >= DEAD_AFTER
+
+
+@contextmanager
+def fetch_lock(config: Config) -> Iterator[None]:
+    """One `digest fetch` at a time; the kernel drops the lock if the process dies."""
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    path = config.state_dir / "fetch.lock"
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise DigestError("another `digest fetch` is running in this project", path=path,
+                              hint="wait for it to finish") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def ingest(
     config: Config,
     feeds: tuple[FeedConfig, ...] | None = None,
     jobs: int = 4,
+    limits: Limits | None = None,
     on_done: Callable[[FeedOutcome], None] | None = None,
+    now: datetime | None = None,
 ) -> tuple[FeedOutcome, ...]:
-    """Fetch and parse feeds in parallel, then store their new entries in config order."""
+    """Fetch, parse and store `feeds` (all by default); return one outcome per feed, in
+    config order."""
     chosen = config.feeds if feeds is None else feeds
-    local = threading.local()
-
-    def download(feed: FeedConfig) -> tuple[Entry, ...]:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()  # one per worker: Session is not thread-safe
+    now = now or datetime.now(UTC)
+    with fetch_lock(config):
+        tmp = config.state_dir / "tmp"
+        clean_tmp(tmp)
+        state = read_state(config.state_dir)
+        store = Store(config.content_dir, config.site.timezone, tmp, dict(state.written))
+        run = _Run(config, state, store, now, on_done)
         try:
-            return parse(fetch(feed, config.root, local.session))[1]
-        except DigestError:
-            raise
-        except Exception as exc:  # a parser bug on one feed must not stop the others
-            raise FeedError(f"{feed.url}: unexpected error: {exc!r}", key=f"feeds.{feed.slug}",
-                            hint="run with --debug and report it") from exc
+            run.go(chosen, jobs, limits or Limits())
+        finally:
+            write_state(config.state_dir, replace(run.state, written=store.written))
+        order = {f.slug: i for i, f in enumerate(chosen)}
+        return tuple(sorted(run.outcomes, key=lambda o: order[o.feed.slug]))
 
-    known = known_ids(config.content_dir)
-    outcomes: list[FeedOutcome] = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [(feed, pool.submit(download, feed)) for feed in chosen]
-        for feed, future in futures:
-            try:
-                entries = future.result()
-                written = store(entries, content_dir=config.content_dir, topics=feed.topics,
-                                timezone=config.site.timezone, known=known)
-                outcome = FeedOutcome(feed, StoreReport(feed.slug, written,
-                                                        len(entries) - len(written)), None)
-            except DigestError as exc:
-                outcome = FeedOutcome(feed, None, exc)
-            outcomes.append(outcome)
-            if on_done is not None:
-                on_done(outcome)
-    return tuple(outcomes)
+
+class _Run:
+    """One fetch run: turns each fetch result into an outcome and a new feed state."""
+
+    def __init__(self, config: Config, state: State, store: Store, now: datetime,
+                 on_done: Callable[[FeedOutcome], None] | None) -> None:
+        self.config, self.state, self.store, self.now = config, state, store, now
+        self.on_done = on_done
+        self.outcomes: list[FeedOutcome] = []
+        self.stamp = now.replace(microsecond=0).isoformat()
+
+    def go(self, feeds: tuple[FeedConfig, ...], jobs: int, limits: Limits) -> None:
+        requests = []
+        for feed in feeds:
+            saved = self._saved(feed)
+            if saved.gone:
+                self._finish(FeedOutcome(feed, "skipped", error=FeedError(
+                    f"{feed.url}: answered 410 Gone on {saved.last_attempt[:10]}; not fetched",
+                    key=f"feeds.{feed.slug}", hint="remove the feed from digest.toml")), saved)
+                continue
+            requests.append(FetchRequest(feed.slug, feed.url, saved.url or feed.url, saved.etag,
+                                         saved.last_modified))
+        workers = min(jobs, os.cpu_count() or 1, len(requests))
+        pool: Executor | None = ProcessPoolExecutor(workers) if workers > 1 else None
+        try:
+            asyncio.run(fetch_all(requests, self.config.root, jobs, limits,
+                                  lambda req, res: self._handle(req, res, pool)))
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+
+    async def _handle(self, request: FetchRequest, result: FetchResult | FeedError,
+                      pool: Executor | None) -> None:
+        feed = self.config.feed(request.feed_slug)
+        assert feed is not None
+        saved = self._saved(feed)
+        if isinstance(result, FeedError):
+            self._fail(feed, saved, result, None)
+            return
+        moved = result.moved_to
+        if result.status == 410:
+            error = FeedError(f"{request.location}: 410 Gone; the feed will not be fetched again",
+                              key=f"feeds.{feed.slug}", hint="remove it from digest.toml")
+            self._finish(FeedOutcome(feed, "gone", error=error),
+                         replace(saved, gone=True, last_attempt=self.stamp, last_status="410"))
+            return
+        if result.status == 304:
+            self._succeed(feed, saved, result, "not-modified", None)
+            return
+        base = self._base(feed)
+        try:
+            if pool is None:
+                parsed = parse(result, base)
+            else:
+                loop = asyncio.get_running_loop()
+                parsed = await loop.run_in_executor(pool, parse, result, base)
+            report = self.store.put(parsed.entries, feed.topics, self.now)
+        except DigestError as exc:
+            self._fail(feed, saved, exc, moved)
+            return
+        except Exception as exc:  # a parser bug on one feed must not stop the others
+            error = FeedError(f"{request.location}: unexpected error: {exc!r}",
+                              key=f"feeds.{feed.slug}", hint="run with --debug and report it")
+            error.__cause__ = exc
+            self._fail(feed, saved, error, moved)
+            return
+        self._succeed(feed, saved, result, "ok", report, parsed)
+
+    def _saved(self, feed: FeedConfig) -> FeedState:
+        """The feed's state; a fresh one if the editor changed its url since."""
+        saved = self.state.feed(feed.slug)
+        if saved.configured and saved.configured != feed.url:
+            return FeedState(configured=feed.url)
+        return replace(saved, configured=feed.url)
+
+    def _base(self, feed: FeedConfig) -> str:
+        """Relative links resolve against the configured URL; a saved local copy of a remote
+        feed has lost its address, so its homepage stands in."""
+        if local_path(feed.url, self.config.root) is not None:
+            return feed.homepage
+        return feed.url
+
+    def _succeed(self, feed: FeedConfig, saved: FeedState, result: FetchResult, status: str,
+                 report: StoreReport | None, parsed: ParsedFeed | None = None) -> None:
+        new = replace(
+            saved,
+            url=result.moved_to or saved.url,
+            etag=result.headers.get("etag", saved.etag if status == "not-modified" else ""),
+            last_modified=result.headers.get(
+                "last-modified", saved.last_modified if status == "not-modified" else ""),
+            last_attempt=self.stamp, last_success=self.stamp, last_status=str(result.status),
+            failures=0,
+            last_new_item=self.stamp if report and report.new else saved.last_new_item,
+        )
+        self._finish(FeedOutcome(feed, status, report, moved_to=result.moved_to), new)
+
+    def _fail(self, feed: FeedConfig, saved: FeedState, error: DigestError,
+              moved: str | None) -> None:
+        failures = saved.failures + 1
+        new = replace(saved, last_attempt=self.stamp, failures=failures,
+                      last_status=f"error: {error.message}"[:300])
+        self._finish(FeedOutcome(feed, "failed", error=error, moved_to=moved,
+                                 failures=failures), new)
+
+    def _finish(self, outcome: FeedOutcome, feed_state: FeedState) -> None:
+        self.state = self.state.with_feed(outcome.feed.slug, feed_state)
+        self.outcomes.append(outcome)
+        if self.on_done is not None:
+            self.on_done(outcome)

@@ -16,7 +16,7 @@ from digest.model import Corpus, IssueFile, Item, PageFile
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 ITEM_KEYS = {
     "id", "title", "link", "source", "author", "published", "fetched", "first_seen", "topics",
-    "tags", "status", "pinned", "note", "issue",
+    "tags", "status", "pinned", "note", "issue", "undated", "enclosures",
 }
 ISSUE_KEYS = {"title", "status"}
 PAGE_KEYS = {"title", "description"}
@@ -161,6 +161,7 @@ def _item(path: Path, config: Config) -> Item:
         author=f.text("author"),
         published=published,
         fetched=f.when("fetched"),
+        first_seen=f.when("first_seen"),
         topics=topics,
         tags=f.strings("tags"),
         status=status,  # type: ignore[arg-type]

@@ -15,13 +15,24 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class FetchResult:
-    """Stage 1: the raw bytes of one feed, or why there are none."""
+    """Stage 1: the raw bytes of one feed (empty for 304 Not Modified and 410 Gone)."""
 
     feed_slug: str
-    url: str
+    url: str  # the configured URL: the base for the feed's relative links
     body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     status: int = 200
+    final_url: str = ""  # where the bytes came from, after redirects
+    moved_to: str | None = None  # the target of a permanent (301/308) redirect
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """A file attached to an entry (a podcast episode, say)."""
+
+    url: str
+    type: str = ""
+    length: int = 0
 
 
 @dataclass(frozen=True)
@@ -33,18 +44,18 @@ class Entry:
     link: str
     title: str
     author: str
-    published: datetime | None
+    published: datetime | None  # None: the feed gave no date
     tags: tuple[str, ...]
     html: str
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True)
-class StoreReport:
-    """Stage 3: what storing one feed's entries did."""
+class ParsedFeed:
+    """Stage 2: a feed's entries and its home page."""
 
-    feed_slug: str
-    written: tuple[Path, ...]
-    known: int
+    home: str
+    entries: tuple[Entry, ...]
 
 
 # --- building: stages 4-8 ----------------------------------------------------------------
@@ -65,6 +76,7 @@ class Item:
     author: str
     published: datetime
     fetched: datetime | None
+    first_seen: datetime | None
     topics: tuple[str, ...]
     tags: tuple[str, ...]
     status: Status | None

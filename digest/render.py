@@ -18,6 +18,7 @@ from digest.config import Config
 from digest.dates import Dates
 from digest.errors import ThemeError
 from digest.model import IssueView, ItemView, Output, Site
+from digest.opml import export_opml
 from digest.theme import theme_dirs, translations
 
 WORDS_PER_MINUTE = 200
@@ -54,6 +55,7 @@ def render(site: Site, config: Config) -> list[Output]:
     updated = site.updated or datetime(1970, 1, 1, tzinfo=UTC)  # no date: still reproducible
     outputs.append(Output("feed.xml", _render(env, Page("feed.xml", "feed.xml", {
         "issues": site.issues[:FEED_ISSUES], "updated": updated}))))
+    outputs.append(Output("feeds.opml", export_opml(config, public=True)))
     outputs += _static(themes)
     return outputs
 

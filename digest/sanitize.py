@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import html as html_lib
+import re
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import nh3
+
+# MathML, so that formulas stay formulas (the old site lost every one of them).
+MATHML = frozenset({
+    "math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace",
+    "msup", "msub", "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder", "munderover",
+    "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom", "menclose", "mfenced",
+    "mmultiscripts", "mprescripts", "none",
+})
+# MathJax 2 keeps a formula's TeX in a script element, which is dropped: show it as code.
+_TEX_SCRIPT = re.compile(r'<script[^>]*type=["\']?math/tex[^>]*>(.*?)</script>',
+                         re.IGNORECASE | re.DOTALL)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # An allow-list: what a reader needs to read a post, nothing that runs or restyles the page.
 TAGS = frozenset(nh3.ALLOWED_TAGS - {"map", "area", "center", "strike", "acronym", "tt"}) | {
@@ -12,8 +26,7 @@ TAGS = frozenset(nh3.ALLOWED_TAGS - {"map", "area", "center", "strike", "acronym
     "source",
     "picture",
     "tfoot",
-    "math",
-}
+} | MATHML
 # Dropped with everything inside: the leaked MathJax stylesheets of the old site live here.
 DROP_WITH_CONTENT = frozenset({"script", "style", "noscript", "template", "iframe", "object",
                                "embed", "svg", "title", "head", "textarea", "select", "button"})
@@ -40,8 +53,19 @@ ATTRIBUTES: dict[str, set[str]] = {
     "code": {"class"},
     "span": {"class"},
     "sup": {"class"},
+    "math": {"display"},
+    "annotation": {"encoding"},
+    "mi": {"mathvariant"},
+    "mo": {"stretchy", "fence", "separator", "lspace", "rspace"},
+    "mfrac": {"linethickness"},
+    "mtd": {"columnspan", "rowspan"},
+    "mstyle": {"displaystyle", "scriptlevel"},
 }
 THEME_IDS = frozenset({"main", "content", "top", "header", "footer", "nav", "search", "skip"})
+_HTML_TAG = re.compile(
+    r"</?(?:a|abbr|b|body|br|code|del|div|em|embed|font|form|h[1-6]|head|html|i|iframe|img|"
+    r"input|link|meta|object|ol|p|pre|s|script|small|span|strong|style|sub|sup|svg|table|td|"
+    r"th|tr|u|ul|video|audio|source|button|base)\b[^>]*>", re.IGNORECASE)
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 SRCSET_ATTRIBUTES = frozenset({"srcset"})
@@ -70,8 +94,10 @@ def clean_html(html: str, base_url: str = "", same_page: tuple[str, ...] = ()) -
             return _classes(value)
         return value
 
+    html = _TEX_SCRIPT.sub(lambda m: f'<code class="tex">{html_lib.escape(m.group(1))}</code>',
+                           html)
     return nh3.clean(
-        html,
+        _CONTROL.sub("", html),
         tags=set(TAGS),
         clean_content_tags=set(DROP_WITH_CONTENT),
         attributes=ATTRIBUTES,
@@ -86,10 +112,18 @@ def clean_html(html: str, base_url: str = "", same_page: tuple[str, ...] = ()) -
 
 
 def clean_text(text: str) -> str:
-    """Plain text from untrusted markup (titles, author names): no tags at all."""
-    return " ".join(nh3.clean(text, tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
-                    .replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-                    .replace("&quot;", '"').replace("&#39;", "'").split())
+    """Plain text from untrusted markup (titles, author names): tags stripped, entities
+    decoded, control characters removed, whitespace collapsed."""
+    stripped = nh3.clean(text, tags=set(), clean_content_tags=set(DROP_WITH_CONTENT))
+    return " ".join(_CONTROL.sub("", html_lib.unescape(stripped)).split())
+
+
+def plain_text(text: str) -> str:
+    """A field a feed declares as plain text: kept literally (templates escape it), unless it
+    carries real HTML tags, which are stripped."""
+    if _HTML_TAG.search(text):
+        return clean_text(text)
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 def absolute_url(value: str, base_url: str) -> str | None:
@@ -122,6 +156,6 @@ def _srcset(value: str, base_url: str) -> str | None:
 def _classes(value: str) -> str | None:
     """Only Pygments' and footnotes' classes survive, so a feed cannot restyle the page."""
     kept = [c for c in value.split() if c in {"codehilite", "highlight", "footnote", "footnotes",
-                                              "footnote-ref", "footnote-backref"}
+                                              "footnote-ref", "footnote-backref", "tex"}
             or (c.isalnum() and len(c) <= 3 and c.islower())]
     return " ".join(kept) or None

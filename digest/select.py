@@ -33,7 +33,10 @@ def select(corpus: Corpus, config: Config) -> Selection:
 
 
 def _iso_week(item: Item, zone: ZoneInfo) -> str:
-    year, week, _ = item.published.astimezone(zone).isocalendar()
+    """The week an item belongs to: that of its date, but never later than when it was first
+    seen, so a source that rewrites its dates cannot push old posts into a new issue."""
+    when = min(item.published, item.first_seen) if item.first_seen else item.published
+    year, week, _ = when.astimezone(zone).isocalendar()
     return f"{year}-W{week:02d}"
 
 

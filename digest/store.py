@@ -1,11 +1,19 @@
-"""Stage 3: entries -> content files. New items only; a file that exists is never touched."""
+"""Stage 3: entries -> content files.
+
+New entries become files; an entry that changed upstream rewrites its file only if the file
+is still exactly what digest wrote (its hash is in the state); a file a person edited is
+never touched. Nothing is rewritten when nothing changed, so bytes and mtimes stay.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from digest import contentfile
@@ -17,74 +25,157 @@ from digest.slug import item_id, item_slug
 ITEMS = "items"
 # A line break after each closing block tag, so that editors read and diff the body by lines.
 _BLOCK_END = re.compile(
-    r"(</(?:p|h[1-6]|ul|ol|li|table|thead|tbody|tr|blockquote|figure|dl|dd|dt|hr)>|<br>|<hr>)"
+    r"(</(?:p|h[1-6]|ul|ol|li|table|thead|tbody|tr|blockquote|figure|dl|dd|dt)>|<br>|<hr>)"
     r"(?=<)"
 )
+_ID_LINE = re.compile(r"^id:[ \t]*['\"]?([^'\"\n]+?)['\"]?[ \t]*$", re.MULTILINE)
 
 
-def known_ids(content_dir: Path) -> dict[str, Path]:
-    """Every item id already under content/items/, with its file."""
-    ids: dict[str, Path] = {}
-    for path in sorted((content_dir / ITEMS).rglob("*.md")):
+@dataclass(frozen=True)
+class StoreReport:
+    """What storing one feed's entries did."""
+
+    new: tuple[Path, ...] = ()
+    updated: tuple[Path, ...] = ()
+    unchanged: int = 0
+    kept: tuple[Path, ...] = ()  # changed upstream, but a person edited the file: kept theirs
+
+
+@dataclass
+class Store:
+    """The content folder as fetch sees it: which ids have files, and what digest wrote."""
+
+    content_dir: Path
+    timezone: str
+    tmp_dir: Path
+    written: dict[str, str]  # item id -> sha256 of the text digest last wrote
+    _index: dict[str, Path] | None = None
+
+    @property
+    def index(self) -> dict[str, Path]:
+        """Every item id under content/items/, with its file (read once, on first need)."""
+        if self._index is None:
+            self._index = scan_ids(self.content_dir / ITEMS)
+        return self._index
+
+    def put(self, entries: Iterable[Entry], topics: tuple[str, ...], now: datetime
+            ) -> StoreReport:
+        new: list[Path] = []
+        updated: list[Path] = []
+        kept: list[Path] = []
+        unchanged = 0
+        now = now.replace(microsecond=0)
+        for entry in entries:
+            id_ = item_id(entry.source, entry.guid, entry.link)
+            path = self.index.get(id_)
+            if path is None:
+                path = self._new_path(entry, id_, now)
+                self._write(path, id_, _text(entry, id_, topics, now, now, now))
+                new.append(path)
+                continue
+            outcome = self._refresh(path, entry, id_, topics, now)
+            if outcome == "updated":
+                updated.append(path)
+            elif outcome == "kept":
+                kept.append(path)
+            else:
+                unchanged += 1
+        return StoreReport(tuple(new), tuple(updated), unchanged, tuple(kept))
+
+    def _refresh(self, path: Path, entry: Entry, id_: str, topics: tuple[str, ...],
+                 now: datetime) -> str:
         try:
-            meta, _ = contentfile.read(path)
+            current = path.read_text(encoding="utf-8")
+            meta, _ = contentfile.loads(current, path)
+        except (OSError, UnicodeDecodeError, ContentError):
+            return "kept"  # broken by hand: `digest check` reports it; fetch leaves it alone
+        first_seen = _when(meta.get("first_seen")) or now
+        fetched = _when(meta.get("fetched")) or now
+        candidate = _text(entry, id_, topics, fetched, first_seen, now)
+        wrote = self.written.get(id_)
+        if candidate == current or _sha(candidate) == wrote:
+            return "unchanged"  # (in the second case a person edited it; upstream did not)
+        if wrote != _sha(current):
+            return "kept"
+        self._write(path, id_, _text(entry, id_, topics, now, first_seen, now))
+        return "updated"
+
+    def _new_path(self, entry: Entry, id_: str, now: datetime) -> Path:
+        local = (entry.published or now).astimezone(ZoneInfo(self.timezone))
+        folder = self.content_dir / ITEMS / f"{local:%Y}" / f"{local:%m}"
+        slug = item_slug(entry.title, id_)
+        path, n = folder / f"{slug}.md", 2
+        while path.exists():
+            path, n = folder / f"{slug}-{n}.md", n + 1
+        return path
+
+    def _write(self, path: Path, id_: str, text: str) -> None:
+        root = (self.content_dir / ITEMS).resolve()
+        if not path.resolve().is_relative_to(root):  # cannot happen with our slugs; be sure
+            raise ContentError("refusing to write outside content/items", path=path)
+        write_text(path, text, tmp_dir=self.tmp_dir)
+        self.index[id_] = path
+        self.written[id_] = _sha(text)
+
+
+def scan_ids(folder: Path) -> dict[str, Path]:
+    """Item id -> file, for every content file (the id line is read cheaply when it can be)."""
+    ids: dict[str, Path] = {}
+    for path in sorted(folder.rglob("*.md")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        head = text[:text.find("\n---", 3) + 1] if text.startswith("---") else ""
+        found = _ID_LINE.search(head)
+        if found:
+            ids[found.group(1)] = path
+            continue
+        try:
+            meta, _ = contentfile.loads(text, path)
         except ContentError:
-            continue  # `digest check` and `build` report it; fetch must not re-create it
-        value = meta.get("id")
-        if value is not None:
-            ids[str(value)] = path
+            continue  # `digest check` reports it
+        if meta.get("id") is not None:
+            ids[str(meta["id"])] = path
     return ids
 
 
-def store(
-    entries: Iterable[Entry],
-    *,
-    content_dir: Path,
-    topics: tuple[str, ...],
-    timezone: str,
-    known: dict[str, Path],
-    now: datetime | None = None,
-) -> tuple[Path, ...]:
-    """Write one content file per entry not seen before; update `known` in place."""
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
-    zone = ZoneInfo(timezone)
-    written: list[Path] = []
-    for entry in entries:
-        id_ = item_id(entry.source, entry.guid, entry.link)
-        if id_ in known:
-            continue
-        published = entry.published or now
-        local = published.astimezone(zone)
-        folder = content_dir / ITEMS / f"{local:%Y}" / f"{local:%m}"
-        path = _free_path(folder, item_slug(entry.title, id_))
-        meta = {
-            "id": id_,
-            "title": entry.title,
-            "link": entry.link,
-            "source": entry.source,
-            "author": entry.author,
-            "published": published.isoformat(),
-            "fetched": now.isoformat(),
-            "first_seen": now.isoformat(),
-            "topics": list(topics),
-            "tags": list(entry.tags),
-        }
-        write_text(path, contentfile.dumps(meta, _readable(entry.html)))
-        known[id_] = path
-        written.append(path)
-    return tuple(written)
+def _text(entry: Entry, id_: str, topics: tuple[str, ...], fetched: datetime,
+          first_seen: datetime, now: datetime) -> str:
+    meta: dict[str, Any] = {
+        "id": id_,
+        "title": entry.title,
+        "link": entry.link,
+        "source": entry.source,
+        "author": entry.author,
+        "published": (entry.published or first_seen).isoformat(),
+        "fetched": fetched.isoformat(),
+        "first_seen": first_seen.isoformat(),
+        "topics": list(topics),
+        "tags": list(entry.tags),
+    }
+    if entry.published is None:
+        meta["undated"] = True  # the feed gave no date: `published` is when we first saw it
+    if entry.enclosures:
+        meta["enclosures"] = [{"url": e.url, "type": e.type, "length": e.length}
+                              for e in entry.enclosures]
+    return contentfile.dumps(meta, _readable(entry.html))
 
 
 def _readable(html: str) -> str:
-    """Break sanitized HTML into lines at block ends (outside <pre>, whitespace there is text)."""
+    """Break sanitized HTML into lines at block ends (not inside <pre>: there it is text)."""
     parts = re.split(r"(<pre[\s>].*?</pre>)", html, flags=re.DOTALL)
     return "".join(p if p.startswith("<pre") else _BLOCK_END.sub(r"\1\n", p) for p in parts)
 
 
-def _free_path(folder: Path, slug: str) -> Path:
-    path = folder / f"{slug}.md"
-    n = 2
-    while path.exists():
-        path = folder / f"{slug}-{n}.md"
-        n += 1
-    return path
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

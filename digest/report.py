@@ -1,0 +1,92 @@
+"""How a fetch run reads on the console: live progress, then a summary table and warnings.
+Formatting only; the CLI decides what to print and the exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from digest.ingest import DEAD_AFTER, FeedOutcome
+
+
+class FetchProgress:
+    """A progress bar on a terminal; one plain line per failed feed everywhere."""
+
+    def __init__(self, console: Console, total: int, quiet: bool, verbose: bool) -> None:
+        self.console, self.quiet, self.verbose = console, quiet, verbose
+        self.bar: Progress | None = None
+        if console.is_terminal and not quiet:
+            self.bar = Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=console, transient=True)
+            self.task = self.bar.add_task("fetch", total=total)
+
+    def __enter__(self) -> FetchProgress:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def done(self, outcome: FeedOutcome) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task)
+        if outcome.status == "failed" and outcome.error is not None:
+            self.console.print(f"[red]error:[/] {escape(outcome.error.format(Path.cwd()))}",
+                               soft_wrap=True)
+        elif self.verbose and outcome.report is not None:
+            for path in outcome.report.new:
+                self.console.print(f"  + {escape(str(path))}", soft_wrap=True)
+
+
+@dataclass(frozen=True)
+class FetchSummary:
+    table: Table
+    warnings: tuple[str, ...]
+    line: str
+    failed: int
+
+
+def fetch_summary(outcomes: tuple[FeedOutcome, ...], cwd: Path) -> FetchSummary:
+    table = Table("feed", "result", "new", "updated", "unchanged", "note", box=None,
+                  show_edge=False, pad_edge=False)
+    warnings: list[str] = []
+    for o in outcomes:
+        r = o.report
+        note = o.error.message if o.error is not None else ""
+        if o.moved_to:
+            warnings.append(f"{o.feed.slug}: moved permanently to {o.moved_to}; update its url "
+                            "in digest.toml, or run `digest fetch --update-config`")
+        if o.dead:
+            warnings.append(f"{o.feed.slug}: failed {o.failures} runs in a row: is the feed "
+                            f"dead? (reported after {DEAD_AFTER})")
+        if o.status in ("gone", "skipped") and o.error is not None:
+            warnings.append(o.error.format(cwd))
+        if r is not None and r.kept:
+            for path in r.kept:
+                warnings.append(f"{_rel(path, cwd)}: changed upstream, but edited here: "
+                                "kept your version")
+        table.add_row(o.feed.slug, o.status, str(len(r.new)) if r else "-",
+                      str(len(r.updated)) if r else "-", str(r.unchanged) if r else "-",
+                      escape(note[:80]))
+    new = sum(len(o.report.new) for o in outcomes if o.report)
+    updated = sum(len(o.report.updated) for o in outcomes if o.report)
+    failed = sum(1 for o in outcomes if o.status == "failed")
+    line = (f"{new} new, {updated} updated from {len(outcomes) - failed} of {len(outcomes)} "
+            "feeds" + (f"; {failed} failed" if failed else ""))
+    return FetchSummary(table, tuple(warnings), line, failed)
+
+
+def _rel(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,80 @@
+"""The fetch state in .digest/state.json: per feed HTTP validators and health, per item the
+hash of what digest wrote. Written atomically; committed by the weekly workflow."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from digest.atomic import write_text
+from digest.errors import DigestError
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the last runs learned about one feed."""
+
+    configured: str = ""  # the url in digest.toml when this was recorded
+    url: str = ""  # where the feed now lives, after permanent redirects
+    etag: str = ""
+    last_modified: str = ""
+    last_attempt: str = ""
+    last_success: str = ""
+    last_status: str = ""  # "200", "304", "error: …"
+    failures: int = 0  # consecutive failed runs
+    last_new_item: str = ""
+    gone: bool = False  # answered 410 Gone: not fetched again
+
+    @classmethod
+    def from_json(cls, data: Any) -> FeedState:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names}) if isinstance(data, dict) \
+            else cls()
+
+
+@dataclass(frozen=True)
+class State:
+    feeds: dict[str, FeedState] = field(default_factory=dict)
+    written: dict[str, str] = field(default_factory=dict)  # item id -> sha256 of its file
+
+    def feed(self, slug: str) -> FeedState:
+        return self.feeds.get(slug, FeedState())
+
+    def with_feed(self, slug: str, feed: FeedState) -> State:
+        return replace(self, feeds={**self.feeds, slug: feed})
+
+
+def state_path(state_dir: Path) -> Path:
+    return state_dir / "state.json"
+
+
+def read_state(state_dir: Path) -> State:
+    """The saved state; an empty one when there is none yet."""
+    path = state_path(state_dir)
+    if not path.exists():
+        return State()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DigestError("the fetch state is not valid JSON", path=path,
+                          hint="restore it from git, or delete it to start afresh") from exc
+    feeds = {k: FeedState.from_json(v) for k, v in (data.get("feeds") or {}).items()}
+    written = {str(k): str(v) for k, v in (data.get("written") or {}).items()}
+    return State(feeds, written)
+
+
+def write_state(state_dir: Path, state: State) -> None:
+    """Save atomically, keys sorted, so that the file diffs well in git."""
+    data = {
+        "version": VERSION,
+        "feeds": {k: {n: v for n, v in asdict(f).items() if v not in ("", 0, False)}
+                  for k, f in sorted(state.feeds.items())},
+        "written": dict(sorted(state.written.items())),
+    }
+    write_text(state_path(state_dir),
+               json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n",
+               tmp_dir=state_dir / "tmp")
