@@ -82,7 +82,8 @@ def export_opml(config: Config, public: bool = False) -> bytes:
             attrs["category"] = ",".join(feed.topics)
         ET.SubElement(body, "outline", attrs)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    text: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return text + b"\n"
 
 
 def _unique(slug: str, used: set[str]) -> str:
