@@ -148,8 +148,9 @@ def init(ctx: Context, directory: Path, title: str | None, language: str | None,
 
 
 @main.command()
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=8, show_default=True,
-              help="Feeds fetched at once (parsing uses up to this many processes).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=32, show_default=True,
+              help="Feeds downloaded at once; parsing uses up to this many processes, at most "
+                   "one per core.")
 @click.option("--feed", "only", multiple=True, help="Fetch only this feed slug (repeatable).")
 @click.option("--update-config", is_flag=True,
               help="Write the new URL of a feed that moved permanently into digest.toml.")

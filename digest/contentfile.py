@@ -3,18 +3,46 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import frontmatter
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from digest.errors import ContentError
+
+# libyaml's C loader and dumper when present: several times faster on thousands of files.
+_BASE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc]
+    """A safe loader that leaves dates as text, so that a bad one is reported with its key
+    and line by the stage that validates it, not as a crash in the YAML library."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
+        first: [(tag, regexp) for tag, regexp in resolvers
+                if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _BASE_LOADER.yaml_implicit_resolvers.items()
+    }
+
+
+class _Handler(YAMLHandler):
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return yaml.load(fm, Loader=_Loader)  # a safe loader
+
+    def export(self, metadata: dict[str, object], **kwargs: object) -> str:
+        return str(yaml.dump(metadata, Dumper=_DUMPER, default_flow_style=False,
+                             allow_unicode=True, sort_keys=False, width=1000)).strip()
+
+
+_HANDLER = _Handler()
 
 
 def dumps(meta: dict[str, Any], body: str) -> str:
     """A content file's text, keys in the order given."""
-    post = frontmatter.Post(body, **meta)
-    return str(frontmatter.dumps(post, sort_keys=False, allow_unicode=True, width=1000)) + "\n"
+    post = frontmatter.Post(body, handler=_HANDLER, **meta)
+    return str(frontmatter.dumps(post, handler=_HANDLER)) + "\n"
 
 
 def read(path: Path) -> tuple[dict[str, Any], str]:
@@ -36,7 +64,11 @@ def loads(text: str, path: Path) -> tuple[dict[str, Any], str]:
         raise ContentError("front matter is not closed", path=path, line=1,
                            hint="add a line '---' after the last key")
     try:
-        meta, body = frontmatter.parse(text)
+        head, body = _HANDLER.split(text)
+        meta = _HANDLER.load(head)
+    except ValueError as exc:
+        raise ContentError("front matter is not closed", path=path, line=1,
+                           hint="add a line '---' after the last key") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -44,9 +76,11 @@ def loads(text: str, path: Path) -> tuple[dict[str, Any], str]:
         raise ContentError(f"invalid YAML in front matter: {problem}", path=path, line=line,
                            hint="check quoting and indentation; quote values containing ': '"
                            ) from exc
+    if meta is None:
+        meta = {}
     if not isinstance(meta, dict):
         raise ContentError("front matter must be a set of 'key: value' lines", path=path, line=2)
-    return dict(meta), body
+    return dict(meta), body.strip()
 
 
 def key_line(path: Path, key: str) -> int | None:

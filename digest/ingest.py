@@ -8,7 +8,7 @@ import asyncio
 import fcntl
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ from digest.fetch import FetchRequest, Limits, fetch_all, local_path
 from digest.model import FetchResult, ParsedFeed
 from digest.parse import parse
 from digest.state import FeedState, State, read_state, write_state
-from digest.store import Store, StoreReport
+from digest.store import Store, StoreReport, new_texts
 
 DEAD_AFTER = 3  # consecutive failed runs before a feed is reported as dead
 
@@ -39,6 +39,14 @@ class FeedOutcome:
     @property
     def dead(self) -> bool:
         return self.failures >= DEAD_AFTER
+
+
+def prepare(result: FetchResult, base: str, topics: tuple[str, ...], now: datetime
+            ) -> tuple[ParsedFeed, dict[str, str]]:
+    """The CPU-bound part of a feed, run in a worker process: parse, sanitize, and the text of
+    each entry's file should it be new."""
+    parsed = parse(result, base)
+    return parsed, new_texts(parsed.entries, topics, now)
 
 
 @contextmanager
@@ -107,10 +115,13 @@ class _Run:
                                          saved.last_modified))
         workers = min(jobs, os.cpu_count() or 1, len(requests))
         pool: Executor | None = ProcessPoolExecutor(workers) if workers > 1 else None
+        # Writing files waits on the disk: one thread does it, off the event loop, in order.
+        self.writer = ThreadPoolExecutor(1)
         try:
             asyncio.run(fetch_all(requests, self.config.root, jobs, limits,
                                   lambda req, res: self._handle(req, res, pool)))
         finally:
+            self.writer.shutdown()
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
 
@@ -134,12 +145,14 @@ class _Run:
             return
         base = self._base(feed)
         try:
+            loop = asyncio.get_running_loop()
             if pool is None:
-                parsed = parse(result, base)
+                parsed, texts = prepare(result, base, feed.topics, self.now)
             else:
-                loop = asyncio.get_running_loop()
-                parsed = await loop.run_in_executor(pool, parse, result, base)
-            report = self.store.put(parsed.entries, feed.topics, self.now)
+                parsed, texts = await loop.run_in_executor(pool, prepare, result, base,
+                                                           feed.topics, self.now)
+            report = await loop.run_in_executor(self.writer, self.store.put, parsed.entries,
+                                                feed.topics, self.now, texts)
         except DigestError as exc:
             self._fail(feed, saved, exc, moved)
             return

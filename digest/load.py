@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -41,7 +42,7 @@ def load(config: Config) -> Corpus:
     items = _each(sorted((content / "items").rglob("*.md")), lambda p: _item(p, config), errors)
     issues = _each(sorted((content / "issues").glob("*.md")), _issue, errors)
     pages = _each(sorted((content / "pages").glob("*.md")), _page, errors)
-    errors += _duplicates(items)
+    errors += _duplicates(items, config.root)
     raise_all(errors)
     return Corpus(tuple(items), tuple(issues), tuple(pages))
 
@@ -56,19 +57,21 @@ def _each(paths: list[Path], read: Any, errors: list[DigestError]) -> list[Any]:
     return result
 
 
-def _duplicates(items: list[Item]) -> list[DigestError]:
+def _duplicates(items: list[Item], root: Path) -> list[DigestError]:
     errors: list[DigestError] = []
     seen: dict[str, Path] = {}
     for item in items:
         if item.id in seen:
-            errors.append(ContentError(f"id '{item.id}' is also used by {seen[item.id]}",
+            other = os.path.relpath(seen[item.id], root)
+            errors.append(ContentError(f"id '{item.id}' is also used by {other}",
                                        path=item.path, key="id",
                                        hint="every item needs its own id"))
         seen[item.id] = item.path
     slugs: dict[str, Path] = {}
     for item in items:
         if item.slug in slugs:
-            errors.append(ContentError(f"file name also used by {slugs[item.slug]}",
+            other = os.path.relpath(slugs[item.slug], root)
+            errors.append(ContentError(f"file name also used by {other}",
                                        path=item.path, hint="rename one of the files"))
         slugs[item.slug] = item.path
     return errors

@@ -7,6 +7,7 @@ import re
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import nh3
+from pygments.token import STANDARD_TYPES
 
 # MathML, so that formulas stay formulas (the old site lost every one of them).
 MATHML = frozenset({
@@ -66,6 +67,10 @@ _HTML_TAG = re.compile(
     r"</?(?:a|abbr|b|body|br|code|del|div|em|embed|font|form|h[1-6]|head|html|i|iframe|img|"
     r"input|link|meta|object|ol|p|pre|s|script|small|span|strong|style|sub|sup|svg|table|td|"
     r"th|tr|u|ul|video|audio|source|button|base)\b[^>]*>", re.IGNORECASE)
+KEPT_CLASSES = frozenset(
+    {"codehilite", "highlight", "footnote", "footnotes", "footnote-ref", "footnote-backref",
+     "tex"} | {c for c in STANDARD_TYPES.values() if c}
+)
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 SRCSET_ATTRIBUTES = frozenset({"srcset"})
@@ -155,7 +160,5 @@ def _srcset(value: str, base_url: str) -> str | None:
 
 def _classes(value: str) -> str | None:
     """Only Pygments' and footnotes' classes survive, so a feed cannot restyle the page."""
-    kept = [c for c in value.split() if c in {"codehilite", "highlight", "footnote", "footnotes",
-                                              "footnote-ref", "footnote-backref", "tex"}
-            or (c.isalnum() and len(c) <= 3 and c.islower())]
+    kept = [c for c in value.split() if c in KEPT_CLASSES]
     return " ".join(kept) or None

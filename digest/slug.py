@@ -7,9 +7,10 @@ import hashlib
 from slugify import slugify
 
 
-def item_id(source: str, guid: str | None, link: str) -> str:
-    """A stable id for a feed entry: from its guid, else its link, within its source."""
-    key = f"{source}\n{guid or link}"
+def item_id(source: str, guid: str | None, link: str, fallback: str = "") -> str:
+    """A stable id for a feed entry: from its guid, else its link, within its source; an
+    entry with neither is known by `fallback` (its title, date and text)."""
+    key = f"{source}\n{guid or link or fallback}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 

@@ -58,19 +58,21 @@ class Store:
             self._index = scan_ids(self.content_dir / ITEMS)
         return self._index
 
-    def put(self, entries: Iterable[Entry], topics: tuple[str, ...], now: datetime
-            ) -> StoreReport:
+    def put(self, entries: Iterable[Entry], topics: tuple[str, ...], now: datetime,
+            prepared: dict[str, str] | None = None) -> StoreReport:
+        """Store entries; `prepared` may hold new files' texts, made ahead by `new_texts`."""
         new: list[Path] = []
         updated: list[Path] = []
         kept: list[Path] = []
         unchanged = 0
         now = now.replace(microsecond=0)
         for entry in entries:
-            id_ = item_id(entry.source, entry.guid, entry.link)
+            id_ = entry_id(entry)
             path = self.index.get(id_)
             if path is None:
                 path = self._new_path(entry, id_, now)
-                self._write(path, id_, _text(entry, id_, topics, now, now, now))
+                text = (prepared or {}).get(id_) or _text(entry, id_, topics, now, now, now)
+                self._write(path, id_, text)
                 new.append(path)
                 continue
             outcome = self._refresh(path, entry, id_, topics, now)
@@ -116,6 +118,23 @@ class Store:
         write_text(path, text, tmp_dir=self.tmp_dir)
         self.index[id_] = path
         self.written[id_] = _sha(text)
+
+
+def entry_id(entry: Entry) -> str:
+    fallback = f"{entry.title}\n{entry.published}\n{entry.html[:500]}"
+    return item_id(entry.source, entry.guid, entry.link, fallback)
+
+
+def new_texts(entries: Iterable[Entry], topics: tuple[str, ...], now: datetime
+              ) -> dict[str, str]:
+    """The text each entry's file would have if it were new: pure, so that worker processes
+    can do this part of storing in parallel."""
+    now = now.replace(microsecond=0)
+    result = {}
+    for entry in entries:
+        id_ = entry_id(entry)
+        result[id_] = _text(entry, id_, topics, now, now, now)
+    return result
 
 
 def scan_ids(folder: Path) -> dict[str, Path]:
