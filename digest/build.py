@@ -10,6 +10,7 @@ from digest.group import group
 from digest.load import load
 from digest.render import render
 from digest.select import select
+from digest.state import read_state, source_health
 from digest.theme import issue_titler, theme_dirs, translations
 from digest.write import write
 
@@ -27,7 +28,8 @@ def build(config: Config, output: Path | None = None, drafts: bool = False) -> B
     corpus = load(config)
     selection = select(corpus, config)
     titles = issue_titler(translations(theme_dirs(config.site.theme), config.site.language))
-    site = group(selection, corpus, config, titles, drafts=drafts)
+    site = group(selection, corpus, config, titles, drafts=drafts,
+                 health=source_health(read_state(config.state_dir)))
     outputs = render(site, config)
     target = output or config.output_dir
     count = write(outputs, target)

@@ -12,6 +12,7 @@ from digest.config import Config
 from digest.model import (
     Corpus,
     Decision,
+    Health,
     IssueView,
     ItemView,
     PageView,
@@ -31,6 +32,7 @@ def group(
     config: Config,
     default_title: Callable[[str], str],
     drafts: bool = False,
+    health: dict[str, Health] | None = None,
 ) -> Site:
     """Arrange the selected items into the site; rejected items and draft issues stay out.
 
@@ -86,7 +88,8 @@ def group(
     )
     sources = tuple(
         SourceView(f.slug, f.title, f"sources/{f.slug}/", f.homepage, f.url,
-                   tuple(v for v in items if v.item.source == f.slug))
+                   tuple(v for v in items if v.item.source == f.slug),
+                   (health or {}).get(f.slug))
         for f in config.feeds
     )
     pages = tuple(PageView(p.slug, p.title, f"pages/{p.slug}/", p.html) for p in corpus.pages)

@@ -203,6 +203,15 @@ class TopicView:
 
 
 @dataclass(frozen=True)
+class Health:
+    """How a source's feed has been doing, from the fetch state."""
+
+    last_success: datetime | None
+    last_status: str  # "200", "304", "410", "error: ..."
+    failures: int  # consecutive failed runs
+
+
+@dataclass(frozen=True)
 class SourceView:
     slug: str
     title: str
@@ -210,6 +219,7 @@ class SourceView:
     homepage: str
     feed_url: str
     items: tuple[ItemView, ...]
+    health: Health | None = None
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,14 @@ hash of what digest wrote. Written atomically; committed by the weekly workflow.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from digest.atomic import write_text
 from digest.errors import DigestError
+from digest.model import Health
 
 VERSION = 1
 
@@ -46,6 +48,15 @@ class State:
 
     def with_feed(self, slug: str, feed: FeedState) -> State:
         return replace(self, feeds={**self.feeds, slug: feed})
+
+
+def source_health(state: State) -> dict[str, Health]:
+    """Each feed's health, as the sources page shows it."""
+    return {
+        slug: Health(datetime.fromisoformat(f.last_success) if f.last_success else None,
+                     f.last_status, f.failures)
+        for slug, f in state.feeds.items()
+    }
 
 
 def state_path(state_dir: Path) -> Path:
