@@ -148,7 +148,7 @@ def init(ctx: Context, directory: Path, title: str | None, language: str | None,
 
 
 @main.command()
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=32, show_default=True,
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=64, show_default=True,
               help="Feeds downloaded at once; parsing uses up to this many processes, at most "
                    "one per core.")
 @click.option("--feed", "only", multiple=True, help="Fetch only this feed slug (repeatable).")

@@ -20,7 +20,7 @@ from digest.fetch import FetchRequest, Limits, fetch_all, local_path
 from digest.model import FetchResult, ParsedFeed
 from digest.parse import parse
 from digest.state import FeedState, State, read_state, write_state
-from digest.store import Store, StoreReport, new_texts
+from digest.store import NewFile, Store, StoreReport, new_files
 
 DEAD_AFTER = 3  # consecutive failed runs before a feed is reported as dead
 
@@ -41,12 +41,12 @@ class FeedOutcome:
         return self.failures >= DEAD_AFTER
 
 
-def prepare(result: FetchResult, base: str, topics: tuple[str, ...], now: datetime
-            ) -> tuple[ParsedFeed, dict[str, str]]:
-    """The CPU-bound part of a feed, run in a worker process: parse, sanitize, and the text of
-    each entry's file should it be new."""
+def prepare(result: FetchResult, base: str, topics: tuple[str, ...], now: datetime,
+            timezone: str) -> tuple[ParsedFeed, dict[str, NewFile]]:
+    """The CPU-bound part of a feed, run in a worker process: parse, sanitize, and each
+    entry's file should it be new."""
     parsed = parse(result, base)
-    return parsed, new_texts(parsed.entries, topics, now)
+    return parsed, new_files(parsed.entries, topics, now, timezone)
 
 
 @contextmanager
@@ -101,6 +101,7 @@ class _Run:
         self.on_done = on_done
         self.outcomes: list[FeedOutcome] = []
         self.stamp = now.replace(microsecond=0).isoformat()
+        self.zone = config.site.timezone
 
     def go(self, feeds: tuple[FeedConfig, ...], jobs: int, limits: Limits) -> None:
         requests = []
@@ -147,10 +148,10 @@ class _Run:
         try:
             loop = asyncio.get_running_loop()
             if pool is None:
-                parsed, texts = prepare(result, base, feed.topics, self.now)
+                parsed, texts = prepare(result, base, feed.topics, self.now, self.zone)
             else:
                 parsed, texts = await loop.run_in_executor(pool, prepare, result, base,
-                                                           feed.topics, self.now)
+                                                           feed.topics, self.now, self.zone)
             report = await loop.run_in_executor(self.writer, self.store.put, parsed.entries,
                                                 feed.topics, self.now, texts)
         except DigestError as exc:

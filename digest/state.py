@@ -4,8 +4,8 @@ hash of what digest wrote. Written atomically; committed by the weekly workflow.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 

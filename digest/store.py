@@ -28,6 +28,7 @@ _BLOCK_END = re.compile(
     r"(</(?:p|h[1-6]|ul|ol|li|table|thead|tbody|tr|blockquote|figure|dl|dd|dt)>|<br>|<hr>)"
     r"(?=<)"
 )
+_SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*(?:/[a-z0-9-]+)?$")
 _ID_LINE = re.compile(r"^id:[ \t]*['\"]?([^'\"\n]+?)['\"]?[ \t]*$", re.MULTILINE)
 
 
@@ -59,20 +60,21 @@ class Store:
         return self._index
 
     def put(self, entries: Iterable[Entry], topics: tuple[str, ...], now: datetime,
-            prepared: dict[str, str] | None = None) -> StoreReport:
-        """Store entries; `prepared` may hold new files' texts, made ahead by `new_texts`."""
+            prepared: dict[str, NewFile] | None = None) -> StoreReport:
+        """Store entries; `prepared` may hold their files, made ahead by `new_files`."""
         new: list[Path] = []
         updated: list[Path] = []
         kept: list[Path] = []
         unchanged = 0
         now = now.replace(microsecond=0)
+        ready = prepared or {}
         for entry in entries:
             id_ = entry_id(entry)
             path = self.index.get(id_)
             if path is None:
-                path = self._new_path(entry, id_, now)
-                text = (prepared or {}).get(id_) or _text(entry, id_, topics, now, now, now)
-                self._write(path, id_, text)
+                file = ready.get(id_) or _new_file(entry, id_, topics, now, self.timezone)
+                path = self._free_path(file.folder, file.stem)
+                self._write(path, id_, file.text)
                 new.append(path)
                 continue
             outcome = self._refresh(path, entry, id_, topics, now)
@@ -102,19 +104,17 @@ class Store:
         self._write(path, id_, _text(entry, id_, topics, now, first_seen, now))
         return "updated"
 
-    def _new_path(self, entry: Entry, id_: str, now: datetime) -> Path:
-        local = (entry.published or now).astimezone(ZoneInfo(self.timezone))
-        folder = self.content_dir / ITEMS / f"{local:%Y}" / f"{local:%m}"
-        slug = item_slug(entry.title, id_)
-        path, n = folder / f"{slug}.md", 2
+    def _free_path(self, folder: str, stem: str) -> Path:
+        # Names come from our own slugs and dates; check anyway that none can climb out.
+        if not _SAFE_NAME.match(folder) or not _SAFE_NAME.match(stem):
+            raise ContentError(f"refusing an unsafe file name: {folder}/{stem}")
+        base = self.content_dir / ITEMS / folder
+        path, n = base / f"{stem}.md", 2
         while path.exists():
-            path, n = folder / f"{slug}-{n}.md", n + 1
+            path, n = base / f"{stem}-{n}.md", n + 1
         return path
 
     def _write(self, path: Path, id_: str, text: str) -> None:
-        root = (self.content_dir / ITEMS).resolve()
-        if not path.resolve().is_relative_to(root):  # cannot happen with our slugs; be sure
-            raise ContentError("refusing to write outside content/items", path=path)
         write_text(path, text, tmp_dir=self.tmp_dir)
         self.index[id_] = path
         self.written[id_] = _sha(text)
@@ -125,16 +125,28 @@ def entry_id(entry: Entry) -> str:
     return item_id(entry.source, entry.guid, entry.link, fallback)
 
 
-def new_texts(entries: Iterable[Entry], topics: tuple[str, ...], now: datetime
-              ) -> dict[str, str]:
-    """The text each entry's file would have if it were new: pure, so that worker processes
-    can do this part of storing in parallel."""
+@dataclass(frozen=True)
+class NewFile:
+    """Where and what an entry's file would be if it were new."""
+
+    folder: str  # "2026/03", from its date in the site's time zone
+    stem: str  # "<title slug>-<6 hex of id>"
+    text: str
+
+
+def new_files(entries: Iterable[Entry], topics: tuple[str, ...], now: datetime,
+              timezone: str) -> dict[str, NewFile]:
+    """Each entry's file should it be new: pure, so that worker processes can do this part
+    of storing in parallel."""
     now = now.replace(microsecond=0)
-    result = {}
-    for entry in entries:
-        id_ = entry_id(entry)
-        result[id_] = _text(entry, id_, topics, now, now, now)
-    return result
+    return {(id_ := entry_id(e)): _new_file(e, id_, topics, now, timezone) for e in entries}
+
+
+def _new_file(entry: Entry, id_: str, topics: tuple[str, ...], now: datetime, timezone: str
+              ) -> NewFile:
+    local = (entry.published or now).astimezone(ZoneInfo(timezone))
+    return NewFile(f"{local:%Y}/{local:%m}", item_slug(entry.title, id_),
+                   _text(entry, id_, topics, now, now, now))
 
 
 def scan_ids(folder: Path) -> dict[str, Path]:
