@@ -188,6 +188,35 @@ def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool) -
         sys.exit(1)
 
 
+@main.command("select")
+@click.option("--issue", "week", metavar="YYYY-Www", help="The issue's week (default: the latest).")
+@click.option("--explain", is_flag=True, help="Every candidate, with why it is in or out.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.pass_obj
+@reports_errors
+def select_command(ctx: Context, week: str | None, explain: bool, fmt: str) -> None:
+    """Show what goes into an issue, and why."""
+    from digest.errors import ConfigError
+    from digest.load import is_week, load
+    from digest.report import selection_json, selection_table
+    from digest.select import select
+
+    config = ctx.load_config()
+    selection = select(load(config), config)
+    if week is not None and not is_week(week.upper()):
+        raise ConfigError(f"'{week}' is not an ISO week", key="--issue", hint="e.g. 2026-W11")
+    weeks = selection.weeks
+    chosen = week.upper() if week else (max(weeks) if weeks else None)
+    if chosen is None:
+        raise ConfigError("there are no items yet", key="--issue", hint="run `digest fetch`")
+    decisions = selection.week(chosen)
+    if fmt == "json":
+        sys.stdout.write(selection_json(chosen, decisions, config.root) + "\n")
+    else:
+        ctx.out.print(selection_table(chosen, decisions, explain))
+
+
 @main.command()
 @click.option("--output", type=click.Path(path_type=Path), help="Build here instead of output/.")
 @click.option("--base-url", help="Override site.base_url (e.g. for a preview deploy).")

@@ -6,7 +6,7 @@ import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,6 +14,16 @@ from urllib.parse import urlsplit
 from babel import Locale, UnknownLocaleError
 
 from digest.errors import ConfigError, DigestError, did_you_mean, raise_all
+from digest.patterns import check_pattern
+from digest.rules import (
+    FEED_RULE_KEYS,
+    SELECTION_KEYS,
+    FeedRules,
+    Problems,
+    SelectionConfig,
+    feed_rules,
+    selection,
+)
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -29,6 +39,7 @@ class SiteConfig:
     theme: Path | None
     page_size: int
     author: str
+    item_text: str = "excerpt"  # on issue pages: "excerpt" or "full"
 
     @property
     def base_path(self) -> str:
@@ -44,6 +55,7 @@ class FeedConfig:
     url: str
     topics: tuple[str, ...]
     homepage: str
+    rules: FeedRules = field(default_factory=FeedRules)
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Config:
     site: SiteConfig
     feeds: tuple[FeedConfig, ...]
     topics: tuple[TopicConfig, ...]
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
 
     @property
     def root(self) -> Path:
@@ -84,9 +97,10 @@ class Config:
         return next((t for t in self.topics if t.slug == slug), None)
 
 
-# key -> (type, required); the type's name is what the user reads in an error.
-_Spec = Mapping[str, tuple[type, bool]]
-_TOP: _Spec = {"site": (dict, True), "feeds": (list, False), "topics": (list, False)}
+# key -> (type or types, required); the type's name is what the user reads in an error.
+_Spec = Mapping[str, tuple[type | tuple[type, ...], bool]]
+_TOP: _Spec = {"site": (dict, True), "feeds": (list, False), "topics": (list, False),
+               "selection": (dict, False)}
 _SITE: _Spec = {
     "title": (str, True),
     "description": (str, False),
@@ -97,6 +111,7 @@ _SITE: _Spec = {
     "theme": (str, False),
     "page_size": (int, False),
     "author": (str, False),
+    "item_text": (str, False),
 }
 _FEED: _Spec = {
     "slug": (str, True),
@@ -104,14 +119,17 @@ _FEED: _Spec = {
     "url": (str, True),
     "topics": (list, False),
     "homepage": (str, False),
+    **{key: (types, False) for key, types in FEED_RULE_KEYS.items()},
 }
+_SELECTION: _Spec = {key: (types, False) for key, types in SELECTION_KEYS.items()}
 _TOPIC: _Spec = {
     "slug": (str, True),
     "title": (str, True),
     "description": (str, False),
     "keywords": (list, False),
 }
-_TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table"}
+_TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table",
+               float: "a number", bool: "true or false"}
 
 
 class _Checker:
@@ -137,8 +155,10 @@ class _Checker:
                 self.error(full, "unknown key", hint)
                 continue
             want = spec[key][0]
-            if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-                self.error(full, f"must be {_TYPE_NAMES[want]}, not {type(value).__name__}")
+            types = want if isinstance(want, tuple) else (want,)
+            if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+                names = " or ".join(_TYPE_NAMES[t] for t in types)
+                self.error(full, f"must be {names}, not {type(value).__name__}")
                 continue
             ok[key] = value
         for key, (_, required) in spec.items():
@@ -180,11 +200,17 @@ def load_config(path: Path) -> Config:
     check = _Checker(path)
     top = check.table(data, "", _TOP)
     topics = _topics(check, top.get("topics", []))
-    feeds = _feeds(check, top.get("feeds", []), {t.slug for t in topics})
+    topic_slugs = {t.slug for t in topics}
+    feeds = _feeds(check, top.get("feeds", []), topic_slugs)
     site = _site(check, top.get("site", {}), path.parent)
+    problems = Problems()
+    rules = selection(check.table(top.get("selection", {}), "selection", _SELECTION),
+                      topic_slugs, {f.slug for f in feeds}, problems)
+    for key, message, fix in problems.found:
+        check.error(key, message, fix)
     raise_all(check.errors)
     assert site is not None
-    return Config(path=path.resolve(), site=site, feeds=feeds, topics=topics)
+    return Config(path=path.resolve(), site=site, feeds=feeds, topics=topics, selection=rules)
 
 
 def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
@@ -208,6 +234,9 @@ def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
     page_size = s.get("page_size", 20)
     if page_size < 1:
         check.error("site.page_size", "must be at least 1")
+    item_text = s.get("item_text", "excerpt")
+    if item_text not in ("excerpt", "full"):
+        check.error("site.item_text", f"'{item_text}' is not a choice", "use 'excerpt' or 'full'")
     theme = (root / s["theme"]) if "theme" in s else None
     if theme is not None and not theme.is_dir():
         check.error("site.theme", f"no theme folder at '{s['theme']}'",
@@ -224,6 +253,7 @@ def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
         theme=theme,
         page_size=page_size,
         author=s.get("author", ""),
+        item_text=item_text,
     )
 
 
@@ -245,9 +275,13 @@ def _feeds(check: _Checker, data: Any, topics: set[str]) -> tuple[FeedConfig, ..
             if t not in topics:
                 hint = did_you_mean(t, topics) or "define it under [[topics]]"
                 check.error(f"{where}.topics", f"unknown topic '{t}'", hint)
+        problems = Problems()
+        rules = feed_rules(f, where, problems)
+        for key, message, fix in problems.found:
+            check.error(key, message, fix)
         if {"slug", "title", "url"} <= f.keys():
             feeds.append(FeedConfig(f["slug"], f["title"], url, feed_topics,
-                                    f.get("homepage", "")))
+                                    f.get("homepage", ""), rules))
     return tuple(feeds)
 
 
@@ -261,11 +295,8 @@ def _topics(check: _Checker, data: Any) -> tuple[TopicConfig, ...]:
             check.slug(t["slug"], f"{where}.slug", seen)
         keywords = check.strings(t.get("keywords", []), f"{where}.keywords")
         for k, word in enumerate(keywords):
-            if len(word) > 2 and word.startswith("/") and word.endswith("/"):
-                try:
-                    re.compile(word[1:-1])
-                except re.error as exc:
-                    check.error(f"{where}.keywords[{k}]", f"bad regular expression: {exc}")
+            if reason := check_pattern(word):
+                check.error(f"{where}.keywords[{k}]", reason)
         if {"slug", "title"} <= t.keys():
             result.append(TopicConfig(t["slug"], t["title"], t.get("description", ""), keywords))
     return tuple(result)

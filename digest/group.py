@@ -53,8 +53,10 @@ def group(
     issue_refs = {w: Ref(week_slug(w), titles[w], f"issues/{week_slug(w)}/") for w in weeks}
 
     def view(d: Decision) -> ItemView:
+        sources = tuple(source_refs[s] for s in (d.sources or (d.item.source,)))
         return ItemView(d.item, f"items/{d.item.slug}/", source_refs[d.item.source],
-                        tuple(topic_refs[t] for t in d.topics), issue_refs[d.week])
+                        tuple(topic_refs[t] for t in d.topics), issue_refs[d.week],
+                        sources=sources)
 
     zone = ZoneInfo(config.site.timezone)
     views: dict[str, ItemView] = {}
@@ -88,7 +90,7 @@ def group(
     )
     sources = tuple(
         SourceView(f.slug, f.title, f"sources/{f.slug}/", f.homepage, f.url,
-                   tuple(v for v in items if v.item.source == f.slug),
+                   tuple(v for v in items if any(s.slug == f.slug for s in v.sources)),
                    (health or {}).get(f.slug))
         for f in config.feeds
     )

@@ -11,7 +11,8 @@ from typing import Any
 from digest import contentfile
 from digest.config import Config
 from digest.errors import ContentError, DigestError, did_you_mean, raise_all
-from digest.markup import count_words, render_body, render_markdown
+from digest.links import clean_link
+from digest.markup import count_words, excerpt, render_body, render_markdown
 from digest.model import Corpus, IssueFile, Item, PageFile
 
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -159,7 +160,7 @@ def _item(path: Path, config: Config) -> Item:
         slug=path.stem,
         path=path,
         title=f.text("title", required=True),
-        link=f.text("link"),
+        link=clean_link(f.text("link")),
         source=source,
         author=f.text("author"),
         published=published,
@@ -173,6 +174,7 @@ def _item(path: Path, config: Config) -> Item:
         issue=issue,
         html=html,
         words=count_words(html),
+        excerpt=excerpt(html),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 import markdown
@@ -48,3 +49,11 @@ def strip_tags(html: str) -> str:
 
 def count_words(html: str) -> int:
     return len(_WORD.findall(strip_tags(html)))
+
+
+def excerpt(html: str, words: int = 50) -> str:
+    """The first `words` words of an HTML fragment, as plain text."""
+    text = html_lib.unescape(strip_tags(re.sub(r"<(pre|table|figure)[\s>].*?</\1>", " ", html,
+                                                flags=re.DOTALL | re.IGNORECASE)))
+    found = text.split()
+    return " ".join(found[:words]) + ("…" if len(found) > words else "")

@@ -85,6 +85,7 @@ class Item:
     issue: str | None
     html: str
     words: int
+    excerpt: str = ""  # plain text, the first words
 
 
 @dataclass(frozen=True)
@@ -125,14 +126,30 @@ class Decision:
     week: str
     topics: tuple[str, ...]
     selected: bool
-    reason: str
+    reason: str  # one human sentence
+    score: float = 0.0
+    pinned: bool = False
+    duplicate_of: str | None = None  # the id of the copy that won
+    sources: tuple[str, ...] = ()  # every source the story came from, the winner's first
+
+    @property
+    def source_list(self) -> str:
+        return ", ".join(self.sources or (self.item.source,))
 
 
 @dataclass(frozen=True)
 class Selection:
-    """Stage 5: a decision for every item, in issue order within each week."""
+    """Stage 5: a decision for every item: per week (oldest first), the selected in issue
+    order, then the rest."""
 
     decisions: tuple[Decision, ...]
+
+    def week(self, week: str) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if d.week == week)
+
+    @property
+    def weeks(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(d.week for d in self.decisions))
 
 
 @dataclass(frozen=True)
@@ -168,6 +185,7 @@ class ItemView:
     issue: Ref
     prev: Ref | None = None
     next: Ref | None = None
+    sources: tuple[Ref, ...] = ()  # every source the story came from, `source` first
 
 
 @dataclass(frozen=True)

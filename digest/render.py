@@ -110,6 +110,7 @@ def _environment(themes: list[Path], site: Site, config: Config,
         daterange=dates.range,
         reading_minutes=lambda words: max(1, math.ceil(words / WORDS_PER_MINUTE)),
         feeds=[(site.title, "feed.xml")],
+        item_text=config.site.item_text,
         site=site,
         base_host=urlsplit(site.base_url).netloc,
     )

@@ -3,6 +3,7 @@ Formatting only; the CLI decides what to print and the exit code."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -13,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digest.ingest import DEAD_AFTER, FeedOutcome
+from digest.model import Decision
 
 
 class FetchProgress:
@@ -90,3 +92,39 @@ def _rel(path: Path, cwd: Path) -> str:
         return str(path.resolve().relative_to(cwd.resolve()))
     except ValueError:
         return str(path)
+
+
+def selection_json(week: str, decisions: tuple[Decision, ...], root: Path) -> str:
+    """The documented, stable JSON of `digest select --format json`."""
+    candidates = [{
+        "id": d.item.id,
+        "path": _rel(d.item.path, root),
+        "source": d.item.source,
+        "title": d.item.title,
+        "topics": list(d.topics),
+        "selected": d.selected,
+        "pinned": d.pinned,
+        "score": d.score,
+        "reason": d.reason,
+        "duplicate_of": d.duplicate_of,
+    } for d in decisions]
+    return json.dumps({"issue": week, "candidates": candidates}, ensure_ascii=False, indent=2)
+
+
+def selection_table(week: str, decisions: tuple[Decision, ...], explain: bool) -> Table:
+    """The issue in order; with `explain`, every candidate and its reason."""
+    chosen = [d for d in decisions if d.selected]
+    table = Table(title=f"{week}: {len(chosen)} selected of {len(decisions)} candidates",
+                  title_justify="left", box=None, show_edge=False, pad_edge=False)
+    for name in ("#", "score", "source", "title", "topics"):
+        table.add_column(name, overflow="fold")
+    if explain:
+        table.add_column("why", overflow="fold")
+    rows = decisions if explain else tuple(chosen)
+    for n, d in enumerate(rows, 1):
+        mark = ("📌 " if d.pinned else "") + (str(n) if d.selected else "–")
+        cells = [mark, f"{d.score:g}", d.source_list, escape(d.item.title), ", ".join(d.topics)]
+        if explain:
+            cells.append(escape(d.reason))
+        table.add_row(*cells, style=None if d.selected else "dim")
+    return table

@@ -9,6 +9,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import nh3
 from pygments.token import STANDARD_TYPES
 
+from digest.links import clean_link
+
 # MathML, so that formulas stay formulas (the old site lost every one of them).
 MATHML = frozenset({
     "math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace",
@@ -87,6 +89,7 @@ def clean_html(html: str, base_url: str = "", same_page: tuple[str, ...] = ()) -
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         if attribute in URL_ATTRIBUTES:
             url = absolute_url(value, base_url)
+            url = clean_link(url) if url else url
             if url and "#" in url and urldefrag(url).url in pages:
                 return "#" + urldefrag(url).fragment
             return url

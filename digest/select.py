@@ -1,64 +1,316 @@
-"""Stage 5: Corpus + rules -> Selection: which items are in which week's issue, and why. Pure."""
+"""Stage 5: Corpus + rules -> Selection. Which items are in which week's issue, and why.
+
+Pure: no I/O, no formatting of dates. For every item, one decision with one reason:
+  1. week and topics (the editor's `issue:` and `topics:` win over computed ones);
+  2. duplicates (same link without tracking parameters, or the same title) fold into one;
+  3. per week: the editor's overrides, then the rules' filters, then ranking by score and
+     the caps applied in rank order.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from digest.config import Config, TopicConfig
+from digest.config import Config
+from digest.links import canonical
 from digest.markup import strip_tags
 from digest.model import Corpus, Decision, Item, Selection
+from digest.patterns import compile_pattern
+from digest.rules import Rules
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    item: Item
+    week: str
+    when: datetime  # the item's date for issue purposes: never after first_seen
+    topics: tuple[str, ...]
+    topics_by_editor: bool
+    fields: tuple[tuple[str, str], ...]  # (name, text) that patterns look at
+    base_score: float
+    score_parts: tuple[str, ...]
 
 
 def select(corpus: Corpus, config: Config) -> Selection:
-    """A decision for every item: its week, its topics, in or out, and the reason."""
-    zone = ZoneInfo(config.site.timezone)
-    matchers = [(t, _matcher(t)) for t in config.topics]
-    decisions = []
-    for item in corpus.items:
-        week = item.issue or _iso_week(item, zone)
-        topics = _topics(item, config, matchers)
-        if item.status == "rejected":
-            selected, reason = False, "rejected by the editor (status: rejected)"
-        elif item.status == "selected":
-            selected, reason = True, "selected by the editor (status: selected)"
-        else:
-            selected, reason = True, f"published in {week}"
-        if item.issue:
-            reason += f"; moved to {item.issue} by the editor (issue:)"
-        decisions.append(Decision(item, week, topics, selected, reason))
-    decisions.sort(key=lambda d: (d.week, not d.item.pinned, -d.item.published.timestamp(),
-                                  d.item.slug))
+    """A decision for every item in the corpus."""
+    judge = _Judge(config)
+    candidates = [judge.candidate(item) for item in corpus.items]
+    winners, losers = _fold_duplicates(candidates, judge)
+    decisions: list[Decision] = list(losers)
+    by_week: dict[str, list[tuple[_Candidate, tuple[str, ...]]]] = defaultdict(list)
+    for cand, sources in winners:
+        by_week[cand.week].append((cand, sources))
+    carried: list[tuple[_Candidate, tuple[str, ...]]] = []
+    for week in sorted(by_week):
+        # Items cut by a cap last week compete again (carry_over), if this week follows it.
+        pool = by_week[week] + [(replace(c, week=week), s) for c, s in carried
+                                if _next_week(c.week) == week]
+        chosen, rest, carried = judge.week(week, pool)
+        decisions += chosen + rest
+    order = {w: i for i, w in enumerate(sorted({d.week for d in decisions}))}
+    position = {id(d): i for i, d in enumerate(decisions)}
+    decisions.sort(key=lambda d: (order[d.week], not d.selected, position[id(d)]))
     return Selection(tuple(decisions))
 
 
-def _iso_week(item: Item, zone: ZoneInfo) -> str:
-    """The week an item belongs to: that of its date, but never later than when it was first
-    seen, so a source that rewrites its dates cannot push old posts into a new issue."""
-    when = min(item.published, item.first_seen) if item.first_seen else item.published
-    year, week, _ = when.astimezone(zone).isocalendar()
-    return f"{year}-W{week:02d}"
+class _Judge:
+    """The rules of one config, applied."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.zone = ZoneInfo(config.site.timezone)
+        self.sel = config.selection
+        self.keywords = [(t.slug, [compile_pattern(k) for k in t.keywords])
+                         for t in config.topics]
+        self.weights = [(k, compile_pattern(k), w) for k, w in self.sel.weights.keywords.items()]
+        self.order = {t.slug: i for i, t in enumerate(config.topics)}
+
+    def rules(self, item: Item) -> Rules:
+        feed = self.config.feed(item.source)
+        return feed.rules.apply(self.sel.rules) if feed else self.sel.rules
+
+    def candidate(self, item: Item) -> _Candidate:
+        when = min(item.published, item.first_seen) if item.first_seen else item.published
+        week = item.issue or self.week_of(when)
+        body = strip_tags(item.html)
+        fields = (("title", item.title), ("tags", " · ".join(item.tags)), ("body", body),
+                  ("author", item.author))
+        topics, by_editor = self.topics(item, fields)
+        score, parts = self.base_score(item, topics, fields)
+        return _Candidate(item, week, when, topics, by_editor, fields, score, parts)
+
+    def week_of(self, when: datetime) -> str:
+        """The issue week: the window starts on `week_starts`; it is named after the ISO week
+        of the Monday inside it."""
+        local = when.astimezone(self.zone).date()
+        start = local - timedelta(days=(local.weekday() - self.sel.week_starts) % 7)
+        monday = start + timedelta(days=(7 - start.weekday()) % 7)
+        year, number, _ = monday.isocalendar()
+        return f"{year}-W{number:02d}"
+
+    def topics(self, item: Item, fields: tuple[tuple[str, str], ...]
+               ) -> tuple[tuple[str, ...], bool]:
+        """The editor's topics if the front matter differs from what fetch writes (the feed's
+        topics); else the feed's plus every topic whose keywords match."""
+        feed = self.config.feed(item.source)
+        feed_topics = feed.topics if feed else ()
+        if item.topics and set(item.topics) != set(feed_topics):
+            return item.topics, True
+        text = "\n".join(v for k, v in fields if k != "author")
+        found = list(feed_topics) + [slug for slug, patterns in self.keywords
+                                     if any(p.search(text) for p in patterns)]
+        ordered = sorted(dict.fromkeys(found), key=lambda s: self.order.get(s, len(self.order)))
+        return tuple(ordered), False
+
+    def base_score(self, item: Item, topics: tuple[str, ...],
+                   fields: tuple[tuple[str, str], ...]) -> tuple[float, tuple[str, ...]]:
+        w = self.sel.weights
+        parts: list[tuple[str, float]] = []
+        feed = self.config.feed(item.source)
+        if item.source in w.sources:
+            parts.append((f"source {item.source}", w.sources[item.source]))
+        if feed and feed.rules.weight:
+            parts.append((f"feed weight {item.source}", feed.rules.weight))
+        parts += [(f"topic {t}", w.topics[t]) for t in topics if t in w.topics]
+        text = "\n".join(v for _, v in fields)
+        parts += [(f"keyword {k}", weight) for k, pattern, weight in self.weights
+                  if pattern.search(text)]
+        return sum(v for _, v in parts), tuple(f"{name} {v:+g}" for name, v in parts)
+
+    def week(self, week: str, pool: list[tuple[_Candidate, tuple[str, ...]]]
+             ) -> tuple[list[Decision], list[Decision], list[tuple[_Candidate, tuple[str, ...]]]]:
+        """One issue: (selected in issue order, the rest, the candidates to carry over)."""
+        start = datetime.fromisocalendar(int(week[:4]), int(week[6:]), 1).replace(
+            tzinfo=self.zone) - timedelta(days=(7 - self.sel.week_starts) % 7)
+        forced: list[Decision] = []
+        eligible: list[tuple[_Candidate, tuple[str, ...], float, str]] = []
+        rest: list[Decision] = []
+        for cand, sources in pool:
+            score, why = self.score(cand, start)
+            verdict = self.override(cand)
+            if verdict is not None:
+                selected, reason = verdict
+                (forced if selected else rest).append(
+                    self.decide(cand, sources, selected, reason, score))
+                continue
+            refusal = self.filters(cand)
+            if refusal is not None:
+                rest.append(self.decide(cand, sources, False, refusal, score))
+            else:
+                eligible.append((cand, sources, score, why))
+        eligible.sort(key=lambda e: (-e[2], -e[0].when.timestamp(), e[0].item.id))
+        chosen, cut = self.caps(forced, eligible)
+        carry = [(c, s) for c, s, _ in cut if self.sel.carry_over and not c.item.issue
+                 and c.week == self.week_of(c.when)]  # carried once at most
+        rest += [self.decide(c, s, False, reason, self.score(c, start)[0]) for c, s, reason in cut]
+        chosen.sort(key=lambda d: (not d.pinned, -d.score, -d.item.published.timestamp(),
+                                   d.item.id))
+        return chosen, rest, carry
+
+    def score(self, cand: _Candidate, start: datetime) -> tuple[float, str]:
+        """Base score plus recency: the week's newest item gets `weights.recency`."""
+        position = (cand.when - start) / timedelta(days=7)
+        recency = self.sel.weights.recency * min(1.0, max(0.0, position))
+        parts = [*cand.score_parts, f"recency {recency:+.2f}"]
+        return round(cand.base_score + recency, 4), ", ".join(parts)
+
+    def override(self, cand: _Candidate) -> tuple[bool, str] | None:
+        """The editor's word (or a feed's select = "all"), which no rule overrules."""
+        item = cand.item
+        if item.status == "rejected":
+            return False, "rejected by the editor (status: rejected)"
+        if item.pinned:
+            return True, "selected: pinned by the editor (pinned: true)"
+        if item.status == "selected":
+            return True, "selected by the editor (status: selected)"
+        feed = self.config.feed(item.source)
+        if feed and feed.rules.select_all:
+            return True, f'selected: every item of {item.source} is (select = "all")'
+        return None
+
+    def filters(self, cand: _Candidate) -> str | None:
+        """Why the rules leave an item out, or None."""
+        rules = self.rules(cand.item)
+        for pattern in rules.exclude:
+            compiled = compile_pattern(pattern)
+            for name, text in cand.fields:
+                if compiled.search(text):
+                    return f"excluded: matches exclude {pattern} in {name}"
+        if rules.include and not any(compile_pattern(p).search(t) for p in rules.include
+                                     for _, t in cand.fields):
+            return "not included: matches none of the include patterns"
+        if cand.item.words < rules.min_words:
+            return f"too short: {cand.item.words} words, min_words = {rules.min_words}"
+        if rules.require_topics and not cand.topics:
+            return "no topic matched (require_topics = true)"
+        return None
+
+    def caps(self, forced: list[Decision],
+             eligible: list[tuple[_Candidate, tuple[str, ...], float, str]]
+             ) -> tuple[list[Decision], list[tuple[_Candidate, tuple[str, ...], str]]]:
+        """Caps applied in rank order; forced items fill slots first but are never cut."""
+        per_source: dict[str, int] = defaultdict(int)
+        per_topic: dict[str, int] = defaultdict(int)
+        chosen = list(forced)
+        for d in forced:
+            per_source[d.item.source] += 1
+            if d.topics:
+                per_topic[d.topics[0]] += 1
+        cut = []
+        for rank, (cand, sources, score, why) in enumerate(eligible, 1):
+            rules = self.rules(cand.item)
+            topic = cand.topics[0] if cand.topics else None
+            reason = None
+            if rules.max_items is not None and len(chosen) >= rules.max_items:
+                reason = f"cut: max_items = {rules.max_items}"
+            elif rules.max_per_source is not None and \
+                    per_source[cand.item.source] >= rules.max_per_source:
+                reason = f"cut: max_per_source = {rules.max_per_source} for {cand.item.source}"
+            elif topic and rules.max_per_topic is not None and \
+                    per_topic[topic] >= rules.max_per_topic:
+                reason = f"cut: max_per_topic = {rules.max_per_topic} for {topic}"
+            if reason is not None:
+                cut.append((cand, sources, f"{reason} (rank {rank}, score {score:g})"))
+                continue
+            per_source[cand.item.source] += 1
+            if topic:
+                per_topic[topic] += 1
+            chosen.append(self.decide(cand, sources, True,
+                                      f"selected: rank {rank}, score {score:g} ({why})", score))
+        return chosen, cut
+
+    def decide(self, cand: _Candidate, sources: tuple[str, ...], selected: bool, reason: str,
+               score: float) -> Decision:
+        if cand.item.issue:
+            reason += f"; in {cand.week} by the editor (issue: {cand.item.issue})"
+        elif cand.week != self.week_of(cand.when):
+            reason += f"; carried over from {self.week_of(cand.when)}"
+        if cand.topics_by_editor:
+            reason += "; topics from the front matter"
+        return Decision(cand.item, cand.week, cand.topics, selected, reason, score,
+                        cand.item.pinned and selected, None, sources)
 
 
-def _topics(item: Item, config: Config,
-            matchers: list[tuple[TopicConfig, re.Pattern[str] | None]]) -> tuple[str, ...]:
-    """The item's own topics, its feed's, and every topic whose keywords match it."""
-    feed = config.feed(item.source)
-    found = list(item.topics) + list(feed.topics if feed else ())
-    text = "\n".join([item.title, *item.tags, strip_tags(item.html)])
-    found += [t.slug for t, pattern in matchers if pattern is not None and pattern.search(text)]
-    order = {t.slug: i for i, t in enumerate(config.topics)}
-    return tuple(sorted(dict.fromkeys(found), key=lambda s: order.get(s, len(order))))
+def _fold_duplicates(candidates: list[_Candidate], judge: _Judge
+                     ) -> tuple[list[tuple[_Candidate, tuple[str, ...]]], list[Decision]]:
+    """Copies of one story (same clean link, or same title) become one: the editor's choice
+    wins, then the higher score, then the first published, then the smaller id."""
+    parent = list(range(len(candidates)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    seen: dict[str, int] = {}
+    for i, cand in enumerate(candidates):
+        for key in _story_keys(cand.item):
+            if key in seen:
+                parent[find(i)] = find(seen[key])
+            else:
+                seen[key] = i
+    groups: dict[int, list[_Candidate]] = defaultdict(list)
+    for i, cand in enumerate(candidates):
+        groups[find(i)].append(cand)
+    winners, losers = [], []
+    for group in groups.values():
+        group.sort(key=_precedence)
+        first = group[0]
+        sources = tuple(dict.fromkeys(c.item.source for c in group))
+        winners.append((first, sources))
+        for other in group[1:]:
+            why = _why_first(first, other)
+            same = "same link" if _link_key(first.item) == _link_key(other.item) and \
+                _link_key(first.item) else "same title"
+            reason = (f"duplicate of {first.item.id} from {first.item.source} ({same}); "
+                      f"that copy is kept: {why}")
+            losers.append(Decision(other.item, first.week, other.topics, False, reason,
+                                   other.base_score, False, first.item.id, ()))
+    return winners, losers
 
 
-def _matcher(topic: TopicConfig) -> re.Pattern[str] | None:
-    """One case-insensitive pattern for a topic's keywords: words with word boundaries,
-    or `/regex/` as written."""
-    parts = []
-    for keyword in topic.keywords:
-        if len(keyword) > 2 and keyword.startswith("/") and keyword.endswith("/"):
-            parts.append(f"(?:{keyword[1:-1]})")
-        elif keyword.strip():
-            words = r"\s+".join(re.escape(w) for w in keyword.split())
-            parts.append(rf"(?<!\w){words}(?!\w)")
-    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+def _precedence(c: _Candidate) -> tuple[int, float, float, str]:
+    status = c.item.status
+    editor = 0 if (status == "selected" or c.item.pinned) else 2 if status == "rejected" else 1
+    return (editor, -c.base_score, c.when.timestamp(), c.item.id)
+
+
+def _why_first(first: _Candidate, other: _Candidate) -> str:
+    a, b = _precedence(first), _precedence(other)
+    if a[0] != b[0]:
+        return "the editor chose it" if a[0] == 0 else "the other copy was rejected"
+    if a[1] != b[1]:
+        return "it scores higher"
+    if a[2] != b[2]:
+        return "it was published first"
+    return "its id comes first"
+
+
+def _story_keys(item: Item) -> tuple[str, ...]:
+    keys = []
+    if link := _link_key(item):
+        keys.append("link:" + link)
+    if len(title := _title_key(item.title)) >= 12:  # short titles ("Links", "Update") clash
+        keys.append("title:" + title)
+    return tuple(keys)
+
+
+def _link_key(item: Item) -> str:
+    return canonical(item.link) if item.link else ""
+
+
+def _title_key(title: str) -> str:
+    text = unicodedata.normalize("NFKC", title).casefold()
+    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+
+
+def _next_week(week: str) -> str:
+    monday = datetime.fromisocalendar(int(week[:4]), int(week[6:]), 1) + timedelta(days=7)
+    year, number, _ = monday.isocalendar()
+    return f"{year}-W{number:02d}"

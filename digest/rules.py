@@ -1,0 +1,177 @@
+"""The editorial rules of digest.toml ([selection] and per-feed overrides) -> frozen Rules.
+
+Validation only; applying them is select.py's job."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from digest.patterns import check_pattern
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The rules one item is judged by (the site's, with its feed's overrides)."""
+
+    max_items: int | None = None  # per issue
+    max_per_source: int | None = None
+    max_per_topic: int | None = None
+    min_words: int = 0
+    require_topics: bool = False
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Points added to an item's score; items are ranked by score, caps cut in rank order."""
+
+    sources: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    topics: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    keywords: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    recency: float = 1.0  # the newest item of a week gets this much, the oldest none
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    week_starts: int = 0  # 0 = Monday (ISO weeks) ... 6 = Sunday
+    rules: Rules = field(default_factory=Rules)
+    weights: Weights = field(default_factory=Weights)
+    carry_over: bool = False
+
+
+@dataclass(frozen=True)
+class FeedRules:
+    """A feed's own say in selection."""
+
+    weight: float = 0.0
+    select_all: bool = False  # select = "all": every item of the feed is in
+    overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def apply(self, rules: Rules) -> Rules:
+        return replace(rules, **self.overrides) if self.overrides else rules
+
+
+RULE_KEYS: dict[str, tuple[type, ...]] = {
+    "max_items": (int,), "max_per_source": (int,), "max_per_topic": (int,),
+    "min_words": (int,), "require_topics": (bool,), "include": (list,), "exclude": (list,),
+}
+SELECTION_KEYS: dict[str, tuple[type, ...]] = {
+    **RULE_KEYS, "week_starts": (str,), "carry_over": (bool,), "weights": (dict,),
+}
+WEIGHT_KEYS: dict[str, tuple[type, ...]] = {
+    "sources": (dict,), "topics": (dict,), "keywords": (dict,), "recency": (int, float),
+}
+FEED_RULE_KEYS: dict[str, tuple[type, ...]] = {
+    **{k: v for k, v in RULE_KEYS.items() if k != "max_items"},
+    "weight": (int, float), "select": (str,),
+}
+
+
+class Problems:
+    """Where rule problems go: (key path, message, hint)."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[str, str, str | None]] = []
+
+    def add(self, key: str, message: str, hint: str | None = None) -> None:
+        self.found.append((key, message, hint))
+
+
+def rule_values(data: Mapping[str, Any], where: str, problems: Problems) -> dict[str, Any]:
+    """Checked values of the rule keys present in `data` (types checked by the caller)."""
+    values: dict[str, Any] = {}
+    for key in ("max_items", "max_per_source", "max_per_topic"):
+        if key in data:
+            if data[key] < 1:
+                problems.add(f"{where}.{key}", f"must be a positive integer, not {data[key]}")
+            else:
+                values[key] = data[key]
+    if "min_words" in data:
+        if data["min_words"] < 0:
+            problems.add(f"{where}.min_words", "must be 0 or more")
+        else:
+            values["min_words"] = data["min_words"]
+    if "require_topics" in data:
+        values["require_topics"] = data["require_topics"]
+    for key in ("include", "exclude"):
+        if key in data:
+            values[key] = _patterns(data[key], f"{where}.{key}", problems)
+    return values
+
+
+def selection(data: Mapping[str, Any], topics: set[str], feeds: set[str],
+              problems: Problems) -> SelectionConfig:
+    """[selection], its types already checked."""
+    week_starts = str(data.get("week_starts", "monday")).lower()
+    if week_starts not in WEEKDAYS:
+        problems.add("selection.week_starts", f"'{week_starts}' is not a weekday",
+                     "e.g. monday or sunday")
+        week_starts = "monday"
+    weights = _weights(data.get("weights", {}), topics, feeds, problems)
+    return SelectionConfig(
+        week_starts=WEEKDAYS.index(week_starts),
+        rules=Rules(**rule_values(data, "selection", problems)),
+        weights=weights,
+        carry_over=bool(data.get("carry_over", False)),
+    )
+
+
+def feed_rules(data: Mapping[str, Any], where: str, problems: Problems) -> FeedRules:
+    """A [[feeds]] table's selection keys, their types already checked."""
+    select = data.get("select", "rules")
+    if select not in ("all", "rules"):
+        problems.add(f"{where}.select", f"'{select}' is not a choice", "use 'all' or 'rules'")
+    overrides = rule_values(data, where, problems)
+    return FeedRules(float(data.get("weight", 0)), select == "all", MappingProxyType(overrides))
+
+
+def _weights(data: Any, topics: set[str], feeds: set[str], problems: Problems) -> Weights:
+    where = "selection.weights"
+    if not isinstance(data, dict):
+        return Weights()
+    for key, value in data.items():
+        if key not in WEIGHT_KEYS:
+            problems.add(f"{where}.{key}", "unknown key",
+                         f"known keys: {', '.join(WEIGHT_KEYS)}")
+        elif not isinstance(value, WEIGHT_KEYS[key]) or isinstance(value, bool):
+            problems.add(f"{where}.{key}", "has the wrong type",
+                         "a table of numbers" if key != "recency" else "a number")
+    tables: dict[str, dict[str, float]] = {}
+    for name, known in (("sources", feeds), ("topics", topics), ("keywords", None)):
+        table = data.get(name, {})
+        tables[name] = {}
+        if not isinstance(table, dict):
+            continue
+        for key, value in table.items():
+            full = f"{where}.{name}.{key}"
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                problems.add(full, "must be a number")
+            elif known is not None and key not in known:
+                kind = "feed" if name == "sources" else "topic"
+                problems.add(full, f"unknown {kind} '{key}'")
+            elif known is None and (reason := check_pattern(key)):
+                problems.add(full, reason)
+            else:
+                tables[name][key] = float(value)
+    recency = data.get("recency", 1.0)
+    return Weights(MappingProxyType(tables["sources"]), MappingProxyType(tables["topics"]),
+                   MappingProxyType(tables["keywords"]),
+                   float(recency) if isinstance(recency, int | float) else 1.0)
+
+
+def _patterns(value: list[Any], where: str, problems: Problems) -> tuple[str, ...]:
+    result = []
+    for i, pattern in enumerate(value):
+        if not isinstance(pattern, str):
+            problems.add(f"{where}[{i}]", "must be a string")
+        elif reason := check_pattern(pattern):
+            problems.add(f"{where}[{i}]", reason)
+        else:
+            result.append(pattern)
+    return tuple(result)
