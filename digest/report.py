@@ -123,7 +123,7 @@ def selection_table(week: str, decisions: tuple[Decision, ...], explain: bool) -
     rows = decisions if explain else tuple(chosen)
     for n, d in enumerate(rows, 1):
         mark = ("📌 " if d.pinned else "") + (str(n) if d.selected else "–")
-        cells = [mark, f"{d.score:g}", d.source_list, escape(d.item.title), ", ".join(d.topics)]
+        cells = [mark, f"{d.score:.2f}", d.source_list, escape(d.item.title), ", ".join(d.topics)]
         if explain:
             cells.append(escape(d.reason))
         table.add_row(*cells, style=None if d.selected else "dim")
