@@ -209,7 +209,7 @@ def select_command(ctx: Context, week: str | None, explain: bool, fmt: str) -> N
     weeks = selection.weeks
     chosen = week.upper() if week else (max(weeks) if weeks else None)
     if chosen is None:
-        raise ConfigError("there are no items yet", key="--issue", hint="run `digest fetch`")
+        raise ConfigError("there are no items yet", hint="run `digest fetch` first")
     decisions = selection.week(chosen)
     if fmt == "json":
         sys.stdout.write(selection_json(chosen, decisions, config.root) + "\n")

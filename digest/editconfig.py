@@ -25,5 +25,6 @@ def append(path: Path, block: str) -> None:
 
 
 def toml_string(value: str) -> str:
-    """A TOML basic string (JSON's escapes are valid TOML)."""
-    return json.dumps(value, ensure_ascii=False)
+    """A TOML basic string (JSON's escapes are valid TOML; DEL, which JSON leaves alone and
+    TOML forbids, is escaped too)."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")

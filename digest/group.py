@@ -71,7 +71,10 @@ def group(
                 next=_ref(ordered[n + 1]) if n + 1 < len(ordered) else None,
             )
         sections = [Section(s.topic, tuple(views[v.item.id] for v in s.items)) for s in sections]
-        start = datetime.combine(date.fromisoformat(f"{week}-1"), time(), zone)
+        # The window opens on `week_starts`, on or before the ISO week's Monday.
+        offset = (7 - config.selection.week_starts) % 7
+        start = datetime.combine(date.fromisoformat(f"{week}-1") - timedelta(days=offset),
+                                 time(), zone)
         f = files.get(week)
         issues.append(IssueView(
             week=week, slug=week_slug(week), url=issue_refs[week].url,

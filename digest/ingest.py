@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import multiprocessing
 import os
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -17,12 +19,13 @@ from digest.atomic import clean_tmp
 from digest.config import Config, FeedConfig
 from digest.errors import DigestError, FeedError
 from digest.fetch import FetchRequest, Limits, fetch_all, local_path
-from digest.model import FetchResult, ParsedFeed
+from digest.model import Entry, FetchResult, ParsedFeed
 from digest.parse import parse
 from digest.state import FeedState, State, read_state, write_state
 from digest.store import NewFile, Store, StoreReport, new_files
 
 DEAD_AFTER = 3  # consecutive failed runs before a feed is reported as dead
+CHECKPOINT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,7 @@ class _Run:
         self.outcomes: list[FeedOutcome] = []
         self.stamp = now.replace(microsecond=0).isoformat()
         self.zone = config.site.timezone
+        self.saved_at = time.monotonic()
 
     def go(self, feeds: tuple[FeedConfig, ...], jobs: int, limits: Limits) -> None:
         requests = []
@@ -115,7 +119,12 @@ class _Run:
             requests.append(FetchRequest(feed.slug, feed.url, saved.url or feed.url, saved.etag,
                                          saved.last_modified))
         workers = min(jobs, os.cpu_count() or 1, len(requests))
-        pool: Executor | None = ProcessPoolExecutor(workers) if workers > 1 else None
+        # Workers come from a fork server, not from this process: a plain fork would hand
+        # them the fetch lock, and orphans of a killed run would hold it for ever.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["digest.ingest"])
+        pool: Executor | None = (ProcessPoolExecutor(workers, mp_context=context)
+                                 if workers > 1 else None)
         # Writing files waits on the disk: one thread does it, off the event loop, in order.
         self.writer = ThreadPoolExecutor(1)
         try:
@@ -134,7 +143,9 @@ class _Run:
         if isinstance(result, FeedError):
             self._fail(feed, saved, result, None)
             return
-        moved = result.moved_to
+        # Until digest.toml names the new address, every run reports the move.
+        moved = result.moved_to or (saved.url if saved.url and saved.url != feed.url else None)
+        result = replace(result, moved_to=moved)
         if result.status == 410:
             error = FeedError(f"{request.location}: 410 Gone; the feed will not be fetched again",
                               key=f"feeds.{feed.slug}", hint="remove it from digest.toml")
@@ -152,8 +163,8 @@ class _Run:
             else:
                 parsed, texts = await loop.run_in_executor(pool, prepare, result, base,
                                                            feed.topics, self.now, self.zone)
-            report = await loop.run_in_executor(self.writer, self.store.put, parsed.entries,
-                                                feed.topics, self.now, texts)
+            report = await loop.run_in_executor(self.writer, self._put, parsed.entries,
+                                                feed.topics, texts)
         except DigestError as exc:
             self._fail(feed, saved, exc, moved)
             return
@@ -164,6 +175,17 @@ class _Run:
             self._fail(feed, saved, error, moved)
             return
         self._succeed(feed, saved, result, "ok", report, parsed)
+
+    def _put(self, entries: tuple[Entry, ...], topics: tuple[str, ...],
+             texts: dict[str, NewFile]) -> StoreReport:
+        """Store one feed's entries (in the writer thread); save the state every few seconds,
+        so that a killed run loses little of what it learned."""
+        report = self.store.put(entries, topics, self.now, texts)
+        if time.monotonic() - self.saved_at > CHECKPOINT_SECONDS:
+            snapshot = replace(self.state, written=dict(self.store.written))
+            write_state(self.config.state_dir, snapshot)
+            self.saved_at = time.monotonic()
+        return report
 
     def _saved(self, feed: FeedConfig) -> FeedState:
         """The feed's state; a fresh one if the editor changed its url since."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "hsa_", "_hs")
 TRACKING = frozenset({
@@ -13,13 +13,18 @@ TRACKING = frozenset({
 
 
 def clean_link(url: str) -> str:
-    """`url` without tracking parameters (utm_*, fbclid, gclid, …); otherwise unchanged."""
+    """`url` without tracking parameters (utm_*, fbclid, gclid, …); the parameters it keeps
+    stay byte for byte as they were."""
     if "?" not in url:
         return url
     parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not (k.lower() in TRACKING or k.lower().startswith(TRACKING_PREFIXES))]
-    return urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+    kept = [segment for segment in parts.query.split("&") if not _tracking(segment)]
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
+def _tracking(segment: str) -> bool:
+    name = unquote_plus(segment.split("=", 1)[0]).lower()
+    return name in TRACKING or name.startswith(TRACKING_PREFIXES)
 
 
 def canonical(url: str) -> str:

@@ -48,7 +48,7 @@ def strip_tags(html: str) -> str:
 
 
 def count_words(html: str) -> int:
-    return len(_WORD.findall(strip_tags(html)))
+    return len(_WORD.findall(html_lib.unescape(strip_tags(html))))
 
 
 def excerpt(html: str, words: int = 50) -> str:

@@ -17,7 +17,9 @@ from digest.sanitize import absolute_url, clean_html, clean_text, plain_text
 
 # An internal DTD subset is where entity bombs (billion laughs) and external entities live;
 # feeds have no use for one. Removed before any XML parser sees the bytes.
-_DOCTYPE = re.compile(rb"<!DOCTYPE\b[^\[>]*(?:\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
+_DOCTYPE = re.compile(  # only in the prolog: the same text inside an entry is just text
+    rb"\A(\xef\xbb\xbf)?(\s*(?:<\?xml[^>]*\?>|<!--.*?-->))*\s*"
+    rb"<!DOCTYPE\b[^\[>]*(?:\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
 
@@ -30,11 +32,13 @@ def parse(result: FetchResult, base_url: str) -> ParsedFeed:
         raise _error(result, "the answer is empty", "check the feed's url")
     if _is_json(result):
         return _json_feed(result, base_url)
-    body = _DOCTYPE.sub(b"", body, count=1)
+    body = _DOCTYPE.sub(lambda m: (m.group(1) or b"") + (m.group(2) or b""), body, count=1)
     if _ENTITY.search(body[:65536]):
         raise _error(result, "the feed declares XML entities, which are refused",
                      "this is not a normal feed")
-    headers = {k: v for k, v in result.headers.items() if k == "content-type"}
+    # Without a Content-Type, feedparser flags even a valid feed (and one with no entries yet
+    # then looks broken): a feed is XML unless the server said otherwise.
+    headers = {"content-type": result.headers.get("content-type") or "application/xml"}
     if base_url:
         headers["content-location"] = base_url
     # feedparser's own sanitizing and URL resolution re-parse every body (3x the cost);

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from digest.errors import did_you_mean
 from digest.patterns import check_pattern
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -138,7 +139,7 @@ def _weights(data: Any, topics: set[str], feeds: set[str], problems: Problems) -
     for key, value in data.items():
         if key not in WEIGHT_KEYS:
             problems.add(f"{where}.{key}", "unknown key",
-                         f"known keys: {', '.join(WEIGHT_KEYS)}")
+                         did_you_mean(key, WEIGHT_KEYS) or f"known keys: {', '.join(WEIGHT_KEYS)}")
         elif not isinstance(value, WEIGHT_KEYS[key]) or isinstance(value, bool):
             problems.add(f"{where}.{key}", "has the wrong type",
                          "a table of numbers" if key != "recency" else "a number")

@@ -9,6 +9,7 @@ Pure: no I/O, no formatting of dates. For every item, one decision with one reas
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections import defaultdict
@@ -20,7 +21,7 @@ from digest.config import Config
 from digest.links import canonical
 from digest.markup import strip_tags
 from digest.model import Corpus, Decision, Item, Selection
-from digest.patterns import compile_pattern
+from digest.patterns import Matcher
 from digest.rules import Rules
 
 
@@ -31,7 +32,7 @@ class _Candidate:
     when: datetime  # the item's date for issue purposes: never after first_seen
     topics: tuple[str, ...]
     topics_by_editor: bool
-    fields: tuple[tuple[str, str], ...]  # (name, text) that patterns look at
+    refusal: str | None  # why the rules leave it out (None: they don't)
     base_score: float
     score_parts: tuple[str, ...]
 
@@ -65,24 +66,32 @@ class _Judge:
         self.config = config
         self.zone = ZoneInfo(config.site.timezone)
         self.sel = config.selection
-        self.keywords = [(t.slug, [compile_pattern(k) for k in t.keywords])
-                         for t in config.topics]
-        self.weights = [(k, compile_pattern(k), w) for k, w in self.sel.weights.keywords.items()]
+        self.feeds = {f.slug: f for f in config.feeds}
+        self.keywords = [(t.slug, Matcher(t.keywords)) for t in config.topics if t.keywords]
+        self.weights = [(k, Matcher((k,)), w) for k, w in self.sel.weights.keywords.items()]
         self.order = {t.slug: i for i, t in enumerate(config.topics)}
+        self.matchers: dict[tuple[str, ...], Matcher] = {}
 
     def rules(self, item: Item) -> Rules:
-        feed = self.config.feed(item.source)
+        feed = self.feeds.get(item.source)
         return feed.rules.apply(self.sel.rules) if feed else self.sel.rules
+
+    def matcher(self, patterns: tuple[str, ...]) -> Matcher:
+        if patterns not in self.matchers:
+            self.matchers[patterns] = Matcher(patterns)
+        return self.matchers[patterns]
 
     def candidate(self, item: Item) -> _Candidate:
         when = min(item.published, item.first_seen) if item.first_seen else item.published
         week = item.issue or self.week_of(when)
-        body = strip_tags(item.html)
-        fields = (("title", item.title), ("tags", " · ".join(item.tags)), ("body", body),
-                  ("author", item.author))
+        body = html.unescape(strip_tags(item.html))
+        fields = tuple((name, text, text.casefold()) for name, text in (
+            ("title", item.title), ("tags", " · ".join(item.tags)), ("body", body),
+            ("author", item.author)))
         topics, by_editor = self.topics(item, fields)
         score, parts = self.base_score(item, topics, fields)
-        return _Candidate(item, week, when, topics, by_editor, fields, score, parts)
+        refusal = self.filters(item, topics, fields)
+        return _Candidate(item, week, when, topics, by_editor, refusal, score, parts)
 
     def week_of(self, when: datetime) -> str:
         """The issue week: the window starts on `week_starts`; it is named after the ISO week
@@ -93,33 +102,35 @@ class _Judge:
         year, number, _ = monday.isocalendar()
         return f"{year}-W{number:02d}"
 
-    def topics(self, item: Item, fields: tuple[tuple[str, str], ...]
+    def topics(self, item: Item, fields: tuple[tuple[str, str, str], ...]
                ) -> tuple[tuple[str, ...], bool]:
         """The editor's topics if the front matter differs from what fetch writes (the feed's
         topics); else the feed's plus every topic whose keywords match."""
-        feed = self.config.feed(item.source)
+        feed = self.feeds.get(item.source)
         feed_topics = feed.topics if feed else ()
         if item.topics and set(item.topics) != set(feed_topics):
             return item.topics, True
-        text = "\n".join(v for k, v in fields if k != "author")
-        found = list(feed_topics) + [slug for slug, patterns in self.keywords
-                                     if any(p.search(text) for p in patterns)]
+        text = "\n".join(v for k, v, _ in fields if k != "author")
+        folded = "\n".join(f for k, _, f in fields if k != "author")
+        found = list(feed_topics) + [slug for slug, matcher in self.keywords
+                                     if matcher.first(text, folded)]
         ordered = sorted(dict.fromkeys(found), key=lambda s: self.order.get(s, len(self.order)))
         return tuple(ordered), False
 
     def base_score(self, item: Item, topics: tuple[str, ...],
-                   fields: tuple[tuple[str, str], ...]) -> tuple[float, tuple[str, ...]]:
+                   fields: tuple[tuple[str, str, str], ...]) -> tuple[float, tuple[str, ...]]:
         w = self.sel.weights
         parts: list[tuple[str, float]] = []
-        feed = self.config.feed(item.source)
+        feed = self.feeds.get(item.source)
         if item.source in w.sources:
             parts.append((f"source {item.source}", w.sources[item.source]))
         if feed and feed.rules.weight:
             parts.append((f"feed weight {item.source}", feed.rules.weight))
         parts += [(f"topic {t}", w.topics[t]) for t in topics if t in w.topics]
-        text = "\n".join(v for _, v in fields)
-        parts += [(f"keyword {k}", weight) for k, pattern, weight in self.weights
-                  if pattern.search(text)]
+        text = "\n".join(v for _, v, _ in fields)
+        folded = "\n".join(f for _, _, f in fields)
+        parts += [(f"keyword {k}", weight) for k, matcher, weight in self.weights
+                  if matcher.first(text, folded)]
         return sum(v for _, v in parts), tuple(f"{name} {v:+g}" for name, v in parts)
 
     def week(self, week: str, pool: list[tuple[_Candidate, tuple[str, ...]]]
@@ -138,9 +149,8 @@ class _Judge:
                 (forced if selected else rest).append(
                     self.decide(cand, sources, selected, reason, score))
                 continue
-            refusal = self.filters(cand)
-            if refusal is not None:
-                rest.append(self.decide(cand, sources, False, refusal, score))
+            if cand.refusal is not None:
+                rest.append(self.decide(cand, sources, False, cand.refusal, score))
             else:
                 eligible.append((cand, sources, score, why))
         eligible.sort(key=lambda e: (-e[2], -e[0].when.timestamp(), e[0].item.id))
@@ -168,25 +178,26 @@ class _Judge:
             return True, "selected: pinned by the editor (pinned: true)"
         if item.status == "selected":
             return True, "selected by the editor (status: selected)"
-        feed = self.config.feed(item.source)
+        feed = self.feeds.get(item.source)
         if feed and feed.rules.select_all:
             return True, f'selected: every item of {item.source} is (select = "all")'
         return None
 
-    def filters(self, cand: _Candidate) -> str | None:
+    def filters(self, item: Item, topics: tuple[str, ...],
+                fields: tuple[tuple[str, str, str], ...]) -> str | None:
         """Why the rules leave an item out, or None."""
-        rules = self.rules(cand.item)
-        for pattern in rules.exclude:
-            compiled = compile_pattern(pattern)
-            for name, text in cand.fields:
-                if compiled.search(text):
+        rules = self.rules(item)
+        exclude = self.matcher(rules.exclude)
+        if exclude:
+            for name, text, folded in fields:
+                if pattern := exclude.first(text, folded):
                     return f"excluded: matches exclude {pattern} in {name}"
-        if rules.include and not any(compile_pattern(p).search(t) for p in rules.include
-                                     for _, t in cand.fields):
+        include = self.matcher(rules.include)
+        if include and not any(include.first(t, f) for _, t, f in fields):
             return "not included: matches none of the include patterns"
-        if cand.item.words < rules.min_words:
-            return f"too short: {cand.item.words} words, min_words = {rules.min_words}"
-        if rules.require_topics and not cand.topics:
+        if item.words < rules.min_words:
+            return f"too short: {item.words} words, min_words = {rules.min_words}"
+        if rules.require_topics and not topics:
             return "no topic matched (require_topics = true)"
         return None
 
@@ -277,14 +288,14 @@ def _fold_duplicates(candidates: list[_Candidate], judge: _Judge
 
 def _precedence(c: _Candidate) -> tuple[int, float, float, str]:
     status = c.item.status
-    editor = 0 if (status == "selected" or c.item.pinned) else 2 if status == "rejected" else 1
+    editor = 2 if status == "rejected" else 0 if (status == "selected" or c.item.pinned) else 1
     return (editor, -c.base_score, c.when.timestamp(), c.item.id)
 
 
 def _why_first(first: _Candidate, other: _Candidate) -> str:
     a, b = _precedence(first), _precedence(other)
     if a[0] != b[0]:
-        return "the editor chose it" if a[0] == 0 else "the other copy was rejected"
+        return "the editor chose it" if a[0] == 0 else "this copy was rejected"
     if a[1] != b[1]:
         return "it scores higher"
     if a[2] != b[2]:

@@ -97,8 +97,12 @@ class Store:
         fetched = _when(meta.get("fetched")) or now
         candidate = _text(entry, id_, topics, fetched, first_seen, now)
         wrote = self.written.get(id_)
-        if candidate == current or _sha(candidate) == wrote:
-            return "unchanged"  # (in the second case a person edited it; upstream did not)
+        if candidate == current:
+            # Exactly what digest writes: ours (a killed run may not have recorded it).
+            self.written[id_] = _sha(current)
+            return "unchanged"
+        if _sha(candidate) == wrote:
+            return "unchanged"  # a person edited it; upstream did not change
         if wrote != _sha(current):
             return "kept"
         self._write(path, id_, _text(entry, id_, topics, now, first_seen, now))
