@@ -9,6 +9,7 @@ from digest.config import Config
 from digest.group import group
 from digest.load import load
 from digest.render import render
+from digest.search import index
 from digest.select import select
 from digest.state import read_state, source_health
 from digest.theme import issue_titler, theme_dirs, translations
@@ -32,5 +33,7 @@ def build(config: Config, output: Path | None = None, drafts: bool = False) -> B
                  health=source_health(read_state(config.state_dir)))
     outputs = render(site, config)
     target = output or config.output_dir
-    count = write(outputs, target)
+    language = config.site.language
+    count = write(outputs, target,
+                  (lambda folder: index(folder, language)) if config.site.search else None)
     return BuildReport(target, count, len(site.issues), len(site.items))

@@ -295,6 +295,7 @@ def opml_export(ctx: Context) -> None:
 @reports_errors
 def check(ctx: Context) -> None:
     """Check the configuration and every content file; list all problems."""
+    from digest.audit import audit
     from digest.load import load
 
     config = ctx.load_config()
@@ -302,6 +303,15 @@ def check(ctx: Context) -> None:
     ctx.say(f"OK: {len(config.feeds)} feeds, {len(config.topics)} topics, "
             f"{len(corpus.items)} items, {len(corpus.issues)} issue files, "
             f"{len(corpus.pages)} pages")
+    if (config.output_dir / "index.html").is_file():
+        findings = audit(config.output_dir, config.site.base_url)
+        for f in findings:
+            ctx.error(f"output/{f.page}: {f.url}: {f.problem}")
+        if findings:
+            ctx.err.print(f"{len(findings)} problems in output/ (rebuild with `digest build`; "
+                          "in a theme, write every link with url())")
+            sys.exit(1)
+        ctx.say("OK: output/ has no link that escapes the site or points to nothing")
 
 
 def _with_base_url(config: Any, base_url: str | None) -> Any:

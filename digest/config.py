@@ -25,6 +25,8 @@ from digest.rules import (
     selection,
 )
 
+# What the site's own feeds carry: "full" texts or a "summary".
+FEED_CONTENT = {"issues": "full", "items": "summary", "topics": "summary", "sources": "summary"}
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -40,6 +42,9 @@ class SiteConfig:
     page_size: int
     author: str
     item_text: str = "excerpt"  # on issue pages: "excerpt" or "full"
+    cname: str | None = None  # a custom domain for GitHub Pages
+    search: bool = True  # build a Pagefind search index
+    feed_content: Mapping[str, str] = field(default_factory=lambda: dict(FEED_CONTENT))
 
     @property
     def base_path(self) -> str:
@@ -112,7 +117,11 @@ _SITE: _Spec = {
     "page_size": (int, False),
     "author": (str, False),
     "item_text": (str, False),
+    "cname": (str, False),
+    "search": (bool, False),
+    "feed_content": (dict, False),
 }
+
 _FEED: _Spec = {
     "slug": (str, True),
     "title": (str, True),
@@ -237,6 +246,19 @@ def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
     item_text = s.get("item_text", "excerpt")
     if item_text not in ("excerpt", "full"):
         check.error("site.item_text", f"'{item_text}' is not a choice", "use 'excerpt' or 'full'")
+    feed_content = dict(FEED_CONTENT)
+    for kind, value in s.get("feed_content", {}).items():
+        if kind not in FEED_CONTENT:
+            check.error(f"site.feed_content.{kind}", "unknown kind of feed",
+                        did_you_mean(kind, FEED_CONTENT) or f"known: {', '.join(FEED_CONTENT)}")
+        elif value not in ("full", "summary"):
+            check.error(f"site.feed_content.{kind}", f"'{value}' is not a choice",
+                        "use 'full' or 'summary'")
+        else:
+            feed_content[kind] = value
+    cname = s.get("cname")
+    if cname is not None and (not re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", cname.lower())):
+        check.error("site.cname", f"'{cname}' is not a domain name", "e.g. digest.example.org")
     theme = (root / s["theme"]) if "theme" in s else None
     if theme is not None and not theme.is_dir():
         check.error("site.theme", f"no theme folder at '{s['theme']}'",
@@ -254,6 +276,9 @@ def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
         page_size=page_size,
         author=s.get("author", ""),
         item_text=item_text,
+        cname=cname,
+        search=s.get("search", True),
+        feed_content=feed_content,
     )
 
 
@@ -275,6 +300,9 @@ def _feeds(check: _Checker, data: Any, topics: set[str]) -> tuple[FeedConfig, ..
             if t not in topics:
                 hint = did_you_mean(t, topics) or "define it under [[topics]]"
                 check.error(f"{where}.topics", f"unknown topic '{t}'", hint)
+        homepage = f.get("homepage", "")
+        if homepage and urlsplit(homepage).scheme not in ("http", "https"):
+            check.error(f"{where}.homepage", f"'{homepage}' is not an http(s) URL")
         problems = Problems()
         rules = feed_rules(f, where, problems)
         for key, message, fix in problems.found:

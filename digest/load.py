@@ -152,6 +152,9 @@ def _item(path: Path, config: Config) -> Item:
     issue = f.text("issue") or None
     if issue is not None and not is_week(issue):
         f.fail("issue", f"'{issue}' is not an ISO week", "e.g. 2026-W11")
+    link = clean_link(f.text("link"))
+    if link and not link.startswith(("http://", "https://")):
+        f.fail("link", f"'{link[:60]}' is not an http(s) URL", "the original's web address")
     published = f.when("published", required=True)
     assert published is not None
     html = render_body(body)
@@ -160,7 +163,7 @@ def _item(path: Path, config: Config) -> Item:
         slug=path.stem,
         path=path,
         title=f.text("title", required=True),
-        link=clean_link(f.text("link")),
+        link=link,
         source=source,
         author=f.text("author"),
         published=published,

@@ -8,6 +8,10 @@ import re
 import markdown
 from markdown.extensions.codehilite import CodeHiliteExtension
 from markdown.extensions.toc import TocExtension, slugify_unicode
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
 
 from digest.sanitize import clean_html
 
@@ -39,7 +43,25 @@ def looks_like_html(body: str) -> bool:
 
 def render_body(body: str) -> str:
     """A content file's body -> safe HTML, whichever format it is in."""
-    return clean_html(body) if looks_like_html(body) else render_markdown(body)
+    if looks_like_html(body):
+        return clean_html(_CODE_BLOCK.sub(_highlight, clean_html(body)))
+    return render_markdown(body)
+
+
+# Fenced code from feeds: <pre><code class="language-python">…</code></pre> (already sanitized)
+_CODE_BLOCK = re.compile(
+    r'<pre[^>]*>\s*<code class="language-([a-z0-9_+#-]+)">(.*?)</code>\s*</pre>', re.DOTALL)
+
+
+def _highlight(match: re.Match[str]) -> str:
+    """Pygments colours for a feed's code block whose language it names."""
+    try:
+        lexer = get_lexer_by_name(match.group(1))
+    except ClassNotFound:
+        return match.group(0)
+    code = html_lib.unescape(_TAG.sub("", match.group(2)))
+    formatter = HtmlFormatter(cssclass="codehilite")
+    return str(highlight(code, lexer, formatter))
 
 
 def strip_tags(html: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -16,13 +16,15 @@ from pygments.formatters import HtmlFormatter
 
 from digest.config import Config
 from digest.dates import Dates
+from digest.email import email_edition
 from digest.errors import ThemeError
+from digest.feeds import Channel, channels, issue_html, write_feeds
 from digest.model import IssueView, ItemView, Output, Site
 from digest.opml import export_opml
+from digest.sitemap import machine_files
 from digest.theme import theme_dirs, translations
 
 WORDS_PER_MINUTE = 200
-FEED_ISSUES = 20
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,16 @@ class Pager:
 
 
 @dataclass(frozen=True)
+class FeedLink:
+    """A feed a page advertises (<link rel="alternate">) and may link visibly."""
+
+    title: str
+    url: str  # site-relative
+    type: str  # "application/atom+xml", "application/rss+xml", "application/feed+json"
+    format: str  # "Atom", "RSS", "JSON Feed"
+
+
+@dataclass(frozen=True)
 class Page:
     """One page to render: where it goes, with which template and variables."""
 
@@ -42,6 +54,8 @@ class Page:
     template: str
     context: dict[str, Any]
     crumbs: tuple[tuple[str, str], ...] = ()
+    updated: datetime | None = None  # for the sitemap
+    own_feed: Channel | None = None  # a topic's or a source's own feed
 
 
 def render(site: Site, config: Config) -> list[Output]:
@@ -49,52 +63,74 @@ def render(site: Site, config: Config) -> list[Output]:
     themes = theme_dirs(config.site.theme)
     translation = translations(themes, site.language)
     env = _environment(themes, site, config, translation)
-    outputs = [Output(_file(p.url), _render(env, p))
-               for p in pages(site, config, translation.gettext)]
+    kinds = config.site.feed_content
+    chans = channels(site, lambda kind: kinds.get(kind, "summary") == "full",
+                     lambda issue: issue_html(site, issue, translation.gettext("Other")))
+    own = {c.page: c for c in chans[2:]}
+    env.globals["site_feeds"] = _links(chans[0]) + _links(chans[1])
+    listed = list(pages(site, config, translation.gettext, own))
+    outputs = [Output(_file(p.url), _render(env, p)) for p in listed]
     outputs.append(Output("404.html", _render(env, Page("404.html", "404.html", {}))))
-    updated = site.updated or datetime(1970, 1, 1, tzinfo=UTC)  # no date: still reproducible
-    outputs.append(Output("feed.xml", _render(env, Page("feed.xml", "feed.xml", {
-        "issues": site.issues[:FEED_ISSUES], "updated": updated}))))
+    outputs += [Output(f"{i.url}email.html", email_edition(_render(env, Page(
+        i.url, "email.html", {"issue": i})), site.base_url)) for i in site.issues]
+    outputs += write_feeds(site, chans)
     outputs.append(Output("feeds.opml", export_opml(config, public=True)))
+    outputs += machine_files(site.base_url, [(p.url, p.updated) for p in listed],
+                             config.site.cname)
     outputs += _static(themes)
     return outputs
 
 
-def pages(site: Site, config: Config, _: Callable[[str], str]) -> Iterator[Page]:
-    """The HTML pages of the site, each with its breadcrumbs."""
+def pages(site: Site, config: Config, _: Callable[[str], str], own: dict[str, Channel]
+          ) -> Iterator[Page]:
+    """The HTML pages of the site, each with its breadcrumbs and last change."""
     home = (_("Home"), "")
     archive = (_("Archive"), "issues/")
     if site.latest is not None:
-        yield Page("", "issue.html", {"issue": site.latest, "is_home": True})
+        yield Page("", "issue.html", {"issue": site.latest, "is_home": True}, (), site.updated)
     else:
         yield Page("", "archive.html", {"years": []})
     for issue in site.issues:
-        yield Page(issue.url, "issue.html", {"issue": issue, "is_home": False}, (home, archive))
-    yield Page("issues/", "archive.html", {"years": _years(site.issues)}, (home,))
-    yield Page("topics/", "topics.html", {"topics": site.topics}, (home,))
+        yield Page(issue.url, "issue.html", {"issue": issue, "is_home": False}, (home, archive),
+                   _newest(issue.items))
+    yield Page("issues/", "archive.html", {"years": _years(site.issues)}, (home,), site.updated)
+    yield Page("topics/", "topics.html", {"topics": site.topics}, (home,), site.updated)
     topics_crumb = (_("Topics"), "topics/")
     for topic in site.topics:
         for pager, items in _paginate(topic.url, topic.items, config.site.page_size):
             yield Page(_page_url(topic.url, pager.number), "topic.html",
-                       {"topic": topic, "items": items, "pager": pager}, (home, topics_crumb))
-    yield Page("sources/", "sources.html", {"sources": site.sources}, (home,))
+                       {"topic": topic, "items": items, "pager": pager}, (home, topics_crumb),
+                       _newest(items), own.get(topic.url))
+    yield Page("sources/", "sources.html", {"sources": site.sources}, (home,), site.updated)
     sources_crumb = (_("Sources"), "sources/")
     for source in site.sources:
         for pager, items in _paginate(source.url, source.items, config.site.page_size):
             yield Page(_page_url(source.url, pager.number), "source.html",
-                       {"source": source, "items": items, "pager": pager}, (home, sources_crumb))
+                       {"source": source, "items": items, "pager": pager},
+                       (home, sources_crumb), _newest(items), own.get(source.url))
     for entry in site.items:
         yield Page(entry.url, "item.html", {"entry": entry},
-                   (home, archive, (entry.issue.title, entry.issue.url)))
+                   (home, archive, (entry.issue.title, entry.issue.url)), entry.item.published)
     for page in site.pages:
         yield Page(page.url, "page.html", {"page": page}, (home,))
+    yield Page("search/", "search.html", {}, (home,))
+
+
+def _newest(items: Sequence[ItemView]) -> datetime | None:
+    return max((v.item.published for v in items), default=None)
+
+
+def _links(chan: Channel) -> list[FeedLink]:
+    return [FeedLink(chan.title, chan.atom, "application/atom+xml", "Atom"),
+            FeedLink(chan.title, chan.rss, "application/rss+xml", "RSS"),
+            FeedLink(chan.title, chan.json, "application/feed+json", "JSON Feed")]
 
 
 def _environment(themes: list[Path], site: Site, config: Config,
                  translation: NullTranslations) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(t / "templates") for t in themes]),
-        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        autoescape=True,  # every template, whatever its name: HTML, XML, email
         undefined=jinja2.StrictUndefined,
         extensions=["jinja2.ext.i18n"],
         keep_trailing_newline=True,
@@ -109,7 +145,6 @@ def _environment(themes: list[Path], site: Site, config: Config,
         abs_url=lambda rel: urljoin(site.base_url, rel),
         daterange=dates.range,
         reading_minutes=lambda words: max(1, math.ceil(words / WORDS_PER_MINUTE)),
-        feeds=[(site.title, "feed.xml")],
         item_text=config.site.item_text,
         site=site,
         base_host=urlsplit(site.base_url).netloc,
@@ -118,9 +153,12 @@ def _environment(themes: list[Path], site: Site, config: Config,
 
 
 def _render(env: jinja2.Environment, page: Page) -> bytes:
+    own = _links(page.own_feed) if page.own_feed else []
+    feeds: list[FeedLink] = [*env.globals["site_feeds"], *own]  # type: ignore[misc]
     try:
         template = env.get_template(page.template)
-        text = template.render(page.context, page_url=page.url, breadcrumbs=list(page.crumbs))
+        text = template.render(page.context, page_url=page.url, breadcrumbs=list(page.crumbs),
+                               feeds=feeds, own_feeds=own)
     except jinja2.TemplateNotFound as exc:
         raise ThemeError(f"template '{exc.name}' not found", key="site.theme",
                          hint="add it to your theme or remove site.theme to use the default"

@@ -65,6 +65,7 @@ ATTRIBUTES: dict[str, set[str]] = {
     "mstyle": {"displaystyle", "scriptlevel"},
 }
 THEME_IDS = frozenset({"main", "content", "top", "header", "footer", "nav", "search", "skip"})
+_LANGUAGE_CLASS = re.compile(r"^language-[a-z0-9_+#-]{1,30}$")  # <code class="language-py">
 _HTML_TAG = re.compile(
     r"</?(?:a|abbr|b|body|br|code|del|div|em|embed|font|form|h[1-6]|head|html|i|iframe|img|"
     r"input|link|meta|object|ol|p|pre|s|script|small|span|strong|style|sub|sup|svg|table|td|"
@@ -163,5 +164,5 @@ def _srcset(value: str, base_url: str) -> str | None:
 
 def _classes(value: str) -> str | None:
     """Only Pygments' and footnotes' classes survive, so a feed cannot restyle the page."""
-    kept = [c for c in value.split() if c in KEPT_CLASSES]
+    kept = [c for c in value.split() if c in KEPT_CLASSES or _LANGUAGE_CLASS.match(c)]
     return " ".join(kept) or None

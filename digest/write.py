@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from digest.errors import DigestError
@@ -16,8 +16,10 @@ from digest.model import Output
 KEEP_PREFIX = ".git"
 
 
-def write(outputs: Iterable[Output], target: Path) -> int:
-    """Replace `target` with exactly these files; return how many were written."""
+def write(outputs: Iterable[Output], target: Path,
+          finish: Callable[[Path], None] | None = None) -> int:
+    """Replace `target` with exactly these files (and what `finish` adds to the staging
+    folder, such as a search index); return how many files were written."""
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -30,6 +32,8 @@ def write(outputs: Iterable[Output], target: Path) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(output.data)
             count += 1
+        if finish is not None:
+            finish(staging)
         if target.exists():
             for entry in target.iterdir():
                 if entry.name.startswith(KEEP_PREFIX):

@@ -1,0 +1,18 @@
+"""Stage 7 (beside render): the email edition of an issue: one self-contained HTML file with
+the CSS inlined (css-inline), for pasting into a newsletter tool."""
+
+from __future__ import annotations
+
+import css_inline
+
+_INLINER = css_inline.CSSInliner(
+    load_remote_stylesheets=False,  # never fetch anything while building
+    keep_at_rules=True,  # @media (dark mode, narrow screens) stays in a <style> for clients
+    resolve_css_variables=True,  # mail clients do not know var(--x)
+)
+
+
+def email_edition(html: bytes, base_url: str) -> bytes:
+    """`html` (rendered from the theme's email.html, links already absolute) with its
+    <style> inlined into style attributes."""
+    return _INLINER.inline(html.decode("utf-8")).encode("utf-8")
