@@ -70,3 +70,10 @@ def _exists(output: Path, base_path: str, path: str) -> bool:
         return False
     local = output / path[len(base_path):]
     return local.is_file() or (local / "index.html").is_file()
+
+
+def stale_items(output: Path, expected: set[str]) -> list[str]:
+    """Item pages in `output` for items that are no longer selected or no longer exist."""
+    folder = output / "items"
+    found = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
+    return sorted(found - expected)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -116,15 +117,19 @@ def main(click_ctx: click.Context, config_path: Path, verbose: bool, quiet: bool
 @click.option("--timezone", help="IANA time zone, e.g. Europe/Moscow.")
 @click.option("--base-url", help="Where the site will live, e.g. https://user.github.io/digest/.")
 @click.option("--feed", "feeds", multiple=True, help="A feed URL (repeatable).")
+@click.option("--opml", type=click.Path(path_type=Path, dir_okay=False),
+              help="Take the first feeds from an OPML subscription list.")
+@click.option("--review", is_flag=True,
+              help="The weekly workflow opens a pull request instead of publishing.")
 @click.option("-y", "--yes", is_flag=True, help="Ask nothing; use the flags and defaults.")
 @click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
 @click.pass_obj
 @reports_errors
 def init(ctx: Context, directory: Path, title: str | None, language: str | None,
-         timezone: str | None, base_url: str | None, feeds: tuple[str, ...], yes: bool,
-         force: bool) -> None:
+         timezone: str | None, base_url: str | None, feeds: tuple[str, ...],
+         opml: Path | None, review: bool, yes: bool, force: bool) -> None:
     """Create a new digest project in DIRECTORY."""
-    from digest.init import Answers, create
+    from digest.init import Answers, create, opml_feeds
 
     ask = not yes and sys.stdin.isatty()
 
@@ -138,9 +143,10 @@ def init(ctx: Context, directory: Path, title: str | None, language: str | None,
         language=value(language, "Language (BCP 47)", "en"),
         timezone=value(timezone, "Time zone (IANA)", "UTC"),
         base_url=value(base_url, "Site URL", "https://example.github.io/digest/"),
-        feeds=feeds or tuple(
+        feeds=feeds + (opml_feeds(opml) if opml else ()) or tuple(
             u.strip() for u in value(None, "Feed URLs (comma-separated, may be empty)", "")
             .split(",") if u.strip()),
+        review=review,
     )
     written = create(directory, answers, force=force)
     ctx.say(f"Created {len(written)} files in {directory}")
@@ -291,27 +297,73 @@ def opml_export(ctx: Context) -> None:
 
 
 @main.command()
+@click.option("--remote", default="origin", show_default=True, help="The git remote to push to.")
+@click.option("--branch", default="gh-pages", show_default=True, help="The branch to publish.")
+@click.option("--no-build", is_flag=True, help="Publish output/ as it is.")
+@click.option("--no-push", is_flag=True, help="Commit to the branch, do not push.")
+@click.option("--base-url", help="Override site.base_url for the build.")
 @click.pass_obj
 @reports_errors
-def check(ctx: Context) -> None:
-    """Check the configuration and every content file; list all problems."""
-    from digest.audit import audit
+def publish(ctx: Context, remote: str, branch: str, no_build: bool, no_push: bool,
+            base_url: str | None) -> None:
+    """Build, then commit output/ to the gh-pages branch and push it."""
+    from digest.build import build as run_build
+    from digest.errors import DigestError
+    from digest.publish import publish as run_publish
+
+    config = _with_base_url(ctx.load_config(), base_url)
+    if not no_build:
+        run_build(config)
+    if not (config.output_dir / "index.html").is_file():
+        raise DigestError("output/ holds no site", path=config.output_dir,
+                          hint="run `digest build`, or publish without --no-build")
+    done = run_publish(config.output_dir, config.root, remote=remote, branch=branch,
+                       push=not no_push, cname=config.site.cname,
+                       message=f"Publish {config.site.title}")
+    if done.commit is None:
+        ctx.say(f"{branch} is up to date: nothing changed, no commit")
+    else:
+        ctx.say(f"Committed output/ to {branch} ({done.commit[:10]})")
+    if done.pushed:
+        ctx.say(f"Pushed {branch} to {remote}")
+
+
+@main.command()
+@click.option("--online", is_flag=True, help="Also check that every feed answers.")
+@click.pass_obj
+@reports_errors
+def check(ctx: Context, online: bool) -> None:
+    """Check config, content, output/ (and feeds, with --online) before publishing."""
+    from digest.audit import audit, stale_items
     from digest.load import load
+    from digest.select import select
 
     config = ctx.load_config()
     corpus = load(config)
     ctx.say(f"OK: {len(config.feeds)} feeds, {len(config.topics)} topics, "
             f"{len(corpus.items)} items, {len(corpus.issues)} issue files, "
             f"{len(corpus.pages)} pages")
+    problems = [f"site.cname: {config.site.cname} is not the host of site.base_url "
+                f"{config.site.base_url}"] if config.site.cname and \
+        urlsplit(config.site.base_url).netloc != config.site.cname else []
     if (config.output_dir / "index.html").is_file():
-        findings = audit(config.output_dir, config.site.base_url)
-        for f in findings:
-            ctx.error(f"output/{f.page}: {f.url}: {f.problem}")
-        if findings:
-            ctx.err.print(f"{len(findings)} problems in output/ (rebuild with `digest build`; "
-                          "in a theme, write every link with url())")
-            sys.exit(1)
-        ctx.say("OK: output/ has no link that escapes the site or points to nothing")
+        problems += [f"output/{f.page}: {f.url}: {f.problem}"
+                     for f in audit(config.output_dir, config.site.base_url)]
+        chosen = {d.item.slug for d in select(corpus, config).decisions if d.selected}
+        problems += [f"output/items/{slug}/: stale: no such item any more (rebuild)"
+                     for slug in stale_items(config.output_dir, chosen)]
+    if online:
+        from digest.ingest import reachable
+
+        problems += [e.format(Path.cwd()) for e in reachable(config)]
+    for line in problems:
+        ctx.error(line)
+    if problems:
+        ctx.err.print(f"{len(problems)} problems (rebuild with `digest build`; in a theme, "
+                      "write every link with url())")
+        sys.exit(1)
+    ctx.say("OK: output/ is current, and no link escapes the site or points to nothing"
+            if (config.output_dir / "index.html").is_file() else "output/ is not built yet")
 
 
 def _with_base_url(config: Any, base_url: str | None) -> Any:

@@ -228,3 +228,19 @@ class _Run:
         self.outcomes.append(outcome)
         if self.on_done is not None:
             self.on_done(outcome)
+
+
+def reachable(config: Config, limits: Limits | None = None) -> list[DigestError]:
+    """Every feed asked once (nothing stored, no state kept): the ones that do not answer."""
+    errors: list[DigestError] = []
+
+    async def seen(request: FetchRequest, result: FetchResult | FeedError) -> None:
+        if isinstance(result, FeedError):
+            errors.append(result)
+        elif result.status == 410:
+            errors.append(FeedError(f"{request.location}: 410 Gone",
+                                    key=f"feeds.{request.feed_slug}"))
+
+    requests = [FetchRequest(f.slug, f.url, f.url) for f in config.feeds]
+    asyncio.run(fetch_all(requests, config.root, 32, limits or Limits(), seen))
+    return errors

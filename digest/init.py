@@ -14,6 +14,7 @@ from slugify import slugify
 
 from digest.atomic import write_text
 from digest.errors import ConfigError, raise_all
+from digest.workflow import workflow
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Answers:
     timezone: str
     base_url: str
     feeds: tuple[str, ...]
+    review: bool = False  # the weekly run opens a pull request instead of publishing
 
 
 def create(directory: Path, answers: Answers, force: bool = False,
@@ -37,8 +39,10 @@ def create(directory: Path, answers: Answers, force: bool = False,
         "digest.toml": _config(answers),
         f"content/issues/{year}-W{week:02d}.md": _ISSUE,
         "content/pages/about.md": _ABOUT.format(title=answers.title),
-        ".gitignore": "/output/\n/.digest/cache/\n__pycache__/\n",
+        ".gitignore": "/output/\n/.digest/cache/\n/.digest/tmp/\n/.digest/fetch.lock\n"
+                      "__pycache__/\n",
         "README.md": _README.format(title=answers.title),
+        ".github/workflows/digest.yml": workflow(answers.review),
     }
     written = []
     for name, text in files.items():
@@ -143,11 +147,45 @@ title: About
 _README = """\
 # {title}
 
-A weekly digest made with digest.
+A weekly digest made with [digest](https://github.com/digest-ssg/digest).
+
+## Every week
 
 - `digest fetch` pulls new entries from the feeds in `digest.toml` into `content/items/`.
+- `digest select --explain` shows what goes into this week's issue, and why.
 - Edit any item's front matter: `status: selected` or `status: rejected`, `pinned: true`,
-  `note: "why it matters"`. `digest fetch` never overwrites a file that exists.
+  `note: "why it matters"`, `topics: [...]`, `issue: 2026-W12`. `digest fetch` never
+  overwrites a file you edited.
 - Write the week's introduction in `content/issues/YYYY-Www.md`.
-- `digest serve` previews the site at http://127.0.0.1:8000/; `digest build` writes `output/`.
+- `digest serve` previews the site; `digest build` writes `output/`; `digest check` checks it.
+
+## Publishing
+
+`.github/workflows/digest.yml` does the weekly work on GitHub: every Monday it fetches, commits
+the new items and `.digest/state.json` (so the history lives in git and survives: Actions
+caches expire), builds and deploys to GitHub Pages. In the repository's settings, set
+Pages > Source to "GitHub Actions". It also runs on every push to `main` (to publish your
+edits) and by hand (Actions > digest > Run workflow).
+
+GitHub switches off scheduled workflows after 60 days without activity in the repository; the
+weekly commit of new items keeps it alive. If a week brings nothing new, run it by hand now and
+then.
+
+Prefer a `gh-pages` branch? `digest publish` builds and pushes `output/` there.
 """
+
+
+def opml_feeds(path: Path) -> tuple[str, ...]:
+    """The http(s) feed URLs of an OPML file, for a new project."""
+    import listparser
+
+    try:
+        parsed = listparser.parse(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=path, key="--opml") from exc
+    urls = tuple(dict.fromkeys(str(f.get("url", "")) for f in parsed.feeds
+                               if str(f.get("url", "")).startswith(("http://", "https://"))))
+    if not urls:
+        raise ConfigError("no feeds found in this file", path=path, key="--opml",
+                          hint="is it an OPML subscription list?")
+    return urls
