@@ -242,24 +242,40 @@ def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool)
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--drafts", is_flag=True, help="Include issues marked 'status: draft'.")
+@click.option("--drafts/--no-drafts", default=True, show_default=True,
+              help="Include issues marked 'status: draft'.")
+@click.option("--poll", is_flag=True, help="Poll for changes (network or VM file systems).")
 @click.pass_obj
 @reports_errors
-def serve(ctx: Context, host: str, port: int, drafts: bool) -> None:
-    """Build, then serve output/ for a local preview."""
-    from digest.build import build as run_build
-    from digest.serve import serve as run_server
+def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool) -> None:
+    """Build, serve output/, and rebuild and reload the browser on every edit."""
+    import threading
+
+    from digest.preview import Preview
+    from digest.serve import make_server
 
     config = ctx.load_config()
     if host not in ("127.0.0.1", "localhost", "::1"):
         ctx.warn(f"serving on {host}: anyone on your network can read the preview")
-    run_build(config, drafts=drafts)
-    path = config.site.base_path
-    ctx.say(f"Serving {config.output_dir} at http://{host}:{port}{path} (Ctrl-C to stop)")
+    preview = Preview(ctx.config_path, drafts, ctx.say, ctx.error)
+    preview.rebuild(set())
+    server = make_server(config.output_dir, host, port, config.site.base_path, preview.status)
+    shown = f"[{host}]" if ":" in host else host
+    ctx.say(f"Serving http://{shown}:{server.server_address[1]}{config.site.base_path} "
+            "(Ctrl-C to stop)")
+    observer = preview.watch(poll)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                              daemon=True)
+    thread.start()
     try:
-        run_server(config.output_dir, host, port, path)
+        while thread.is_alive():
+            thread.join(0.5)
     except KeyboardInterrupt:
         ctx.say("Stopped.")
+    finally:
+        observer.stop()
+        server.shutdown()
+        server.server_close()
 
 
 @main.group()

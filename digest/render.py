@@ -169,7 +169,22 @@ def _render(env: jinja2.Environment, page: Page) -> bytes:
     except jinja2.UndefinedError as exc:
         raise ThemeError(f"{page.template}: {exc.message}",
                          hint="the template uses a variable the page does not have") from exc
+    except (jinja2.TemplateError, TypeError, ValueError, AttributeError) as exc:
+        where = _template_line(exc)
+        raise ThemeError(f"{where or page.template}: {type(exc).__name__}: {exc}",
+                         hint="fix the template (run with --debug for the trace)") from exc
     return text.encode("utf-8")
+
+
+def _template_line(exc: BaseException) -> str | None:
+    """'templates/macros.html:110' from the traceback of an error raised inside a template."""
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".xml", ".txt")):
+            found = f"{name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
 
 
 def _paginate(url: str, items: Sequence[ItemView], size: int

@@ -1,58 +1,176 @@
-"""A local static server for output/, under the site's base path, loopback by default."""
+"""`digest serve`: a local preview of output/, under the site's base path, that rebuilds on
+every edit and reloads open pages (Server-Sent Events). Loopback by default; it refuses paths
+outside output/ (symlinks included) and requests for a host it does not serve."""
 
 from __future__ import annotations
 
-import functools
+import html
 import http.server
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
+
+EVENTS = "/__digest__/events"
+RELOAD_JS = "/__digest__/reload.js"
+# Reconnects after a restart; reloads when the build number it first saw changes.
+_SCRIPT = b"""(() => {
+  let seen = null;
+  const source = new EventSource("/__digest__/events");
+  source.onmessage = (event) => {
+    if (seen !== null && event.data !== seen) { location.reload(); }
+    seen = event.data;
+  };
+})();
+"""
+
+
+@dataclass
+class Status:
+    """What the server shows: the build number, and the last build's error, if any."""
+
+    build: int = 0
+    error: str | None = None
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def built(self, error: str | None) -> None:
+        with self.changed:
+            self.build += 1
+            self.error = error
+            self.changed.notify_all()
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves `directory` under `prefix` (e.g. /my-digest/), as GitHub Pages would."""
-
     prefix = "/"
-
-    def translate_path(self, path: str) -> str:
-        clean = path.split("?", 1)[0].split("#", 1)[0]
-        if not clean.startswith(self.prefix):
-            return str(Path(self.directory) / "\0missing")
-        return super().translate_path("/" + clean[len(self.prefix):])
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None
-                   ) -> None:
-        page = Path(self.directory) / "404.html"
-        if code == 404 and page.is_file():
-            body = page.read_bytes()
-            self.send_response(404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-            return
-        super().send_error(code, message, explain)
+    root = Path(".")
+    status = Status()
+    hosts: frozenset[str] = frozenset()
 
     def do_GET(self) -> None:
-        if self.path in ("/", "") and self.prefix != "/":
+        if not self._host_ok():
+            self.send_error(403, "Unknown host")  # DNS rebinding: a page elsewhere posing as us
+            return
+        path = urlsplit(self.path).path
+        if path == EVENTS:
+            self._events()
+        elif path == RELOAD_JS:
+            self._send(200, "text/javascript; charset=utf-8", _SCRIPT)
+        elif self.prefix != "/" and path in ("/", ""):
             self.send_response(302)
             self.send_header("Location", self.prefix)
             self.end_headers()
+        elif self.status.error is not None and (path.endswith("/") or path.endswith(".html")):
+            self._send(500, "text/html; charset=utf-8", self._error_page())
+        else:
+            self._file(path)
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def _host_ok(self) -> bool:
+        return not self.hosts or (self.headers.get("Host") or "").lower() in self.hosts
+
+    def _file(self, path: str) -> None:
+        target = self._local(path)
+        if target is None:
+            self._not_found()
             return
-        super().do_GET()
+        if target.is_dir():
+            if not path.endswith("/"):
+                self.send_response(301)
+                self.send_header("Location", path + "/")
+                self.end_headers()
+                return
+            target = target / "index.html"
+        if not target.is_file():
+            self._not_found()
+            return
+        data = target.read_bytes()
+        kind = self.guess_type(str(target))
+        if target.suffix == ".html":
+            data = _inject(data)
+            kind = "text/html; charset=utf-8"
+        elif kind.startswith("text/") or kind in ("application/javascript", "application/json"):
+            kind += "; charset=utf-8"
+        self._send(200, kind, data)
+
+    def _local(self, path: str) -> Path | None:
+        """The file for a URL path, or None when it is not inside output/ (however the path
+        is spelt: `..`, encoded or not, or a symlink that leads out)."""
+        if not path.startswith(self.prefix):
+            return None
+        rel = unquote(path[len(self.prefix):])
+        if "\0" in rel or "\\" in rel:
+            return None
+        target = (self.root / rel).resolve()
+        root = self.root.resolve()
+        return target if target == root or target.is_relative_to(root) else None
+
+    def _not_found(self) -> None:
+        page = self.root / "404.html"
+        body = _inject(page.read_bytes()) if page.is_file() else b"Not found"
+        self._send(404, "text/html; charset=utf-8", body)
+
+    def _events(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        build = -1
+        try:
+            while True:
+                with self.status.changed:
+                    if self.status.build == build:
+                        self.status.changed.wait(timeout=15)
+                    current = self.status.build
+                if current != build:
+                    build = current
+                    self.wfile.write(f"data: {build}\n\n".encode())
+                else:
+                    self.wfile.write(b": keep-alive\n\n")
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+    def _error_page(self) -> bytes:
+        message = html.escape(self.status.error or "")
+        return _inject(f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Build failed</title></head><body><h1>The build failed</h1><pre>{message}</pre>
+<p>Fix the file and save: this page reloads by itself.</p></body></html>""".encode())
+
+    def _send(self, code: int, kind: str, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
-def make_server(directory: Path, host: str, port: int, prefix: str = "/"
-                ) -> http.server.ThreadingHTTPServer:
-    handler = type("Handler", (_Handler,), {"prefix": prefix})
-    factory = functools.partial(handler, directory=str(directory))
-    return http.server.ThreadingHTTPServer((host, port), factory)
+def _inject(page: bytes) -> bytes:
+    """The page with the reload script (only in `serve`; never written to output/)."""
+    tag = f'<script src="{RELOAD_JS}" defer></script>'.encode()
+    head = page.rfind(b"</head>")
+    return page[:head] + tag + page[head:] if head != -1 else page + tag
 
 
-def serve(directory: Path, host: str, port: int, prefix: str = "/") -> None:
-    """Serve until interrupted."""
-    with make_server(directory, host, port, prefix) as server:
-        server.serve_forever()
+def make_server(directory: Path, host: str, port: int, prefix: str = "/",
+                status: Status | None = None) -> http.server.ThreadingHTTPServer:
+    """A server for `directory` under `prefix`; port 0 picks a free one."""
+    server = http.server.ThreadingHTTPServer((host, port), http.server.BaseHTTPRequestHandler)
+    server.daemon_threads = True
+    actual = server.server_address[1]
+    loopback = host in ("127.0.0.1", "localhost", "::1")
+    names = {host, "localhost", "127.0.0.1", "[::1]"} if loopback else set()
+    hosts = frozenset(f"{n}:{actual}" for n in names)
+    server.RequestHandlerClass = type("Handler", (_Handler,), {
+        "prefix": prefix, "root": directory, "status": status or Status(), "hosts": hosts,
+    })
+    return server
+
+

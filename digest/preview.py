@@ -1,0 +1,59 @@
+"""The edit-build-reload loop of `digest serve`: rebuild on every change, remember the
+outcome for the server (an error page instead of a crash), never stop on a bad edit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from watchdog.observers.api import BaseObserver
+
+from digest.build import build
+from digest.config import load_config
+from digest.errors import DigestError, DigestErrors
+from digest.serve import Status
+from digest.theme import default_theme
+from digest.watch import watch
+
+
+class Preview:
+    def __init__(self, config_path: Path, drafts: bool, say: Callable[[str], None],
+                 error: Callable[[str], None]) -> None:
+        self.config_path, self.drafts = config_path, drafts
+        self.say, self.error = say, error
+        self.status = Status()
+        self.lock = threading.Lock()  # one build at a time
+
+    def rebuild(self, changed: set[str]) -> None:
+        """Reload the config and build; an error becomes the page the browser shows."""
+        with self.lock:
+            start = time.perf_counter()
+            try:
+                config = load_config(self.config_path)
+                report = build(config, drafts=self.drafts)
+            except (DigestError, DigestErrors) as exc:
+                errors = exc.errors if isinstance(exc, DigestErrors) else [exc]
+                text = "\n".join(e.format(Path.cwd()) for e in errors)
+                for line in text.splitlines():
+                    self.error(line)
+                self.status.built(text)
+                return
+            took = (time.perf_counter() - start) * 1000
+            what = f"{len(changed)} change(s): " if changed else ""
+            self.say(f"{what}built {report.files} files in {took:.0f} ms")
+            self.status.built(None)
+
+    def watch(self, poll: bool) -> BaseObserver:
+        """Watch digest.toml, content/, the feeds folder and the themes."""
+        root = self.config_path.resolve().parent
+        paths = [self.config_path.resolve(), root / "content", root / "feeds",
+                 root / "themes", default_theme()]
+        try:
+            theme = load_config(self.config_path).site.theme
+        except (DigestError, DigestErrors):
+            theme = None
+        if theme is not None:
+            paths.append(theme)
+        return watch([p for p in paths if p.exists()], self.rebuild, poll)

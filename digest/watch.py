@@ -1,0 +1,80 @@
+"""Watching a project for edits (watchdog): debounced change sets, editor litter ignored."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+DEBOUNCE = 0.15  # seconds of quiet before a rebuild: an editor's save storm is one change
+IGNORED_NAMES = ("4913",)  # vim's write test
+IGNORED_SUFFIXES = (".swp", ".swx", ".swo", "~", ".tmp", ".part", ".crdownload", ".pyc")
+IGNORED_PREFIXES = (".#", "#", ".~")
+IGNORED_DIRS = {".git", ".digest", "__pycache__", "output", "node_modules"}
+
+
+def interesting(path: str) -> bool:
+    """Whether a change to `path` can change the site (editor swap files cannot)."""
+    p = Path(path)
+    name = p.name
+    if name in IGNORED_NAMES or name.endswith(IGNORED_SUFFIXES) or name.startswith(
+            IGNORED_PREFIXES) or name == ".DS_Store":
+        return False
+    return not any(part in IGNORED_DIRS for part in p.parts)
+
+
+class _Debouncer(FileSystemEventHandler):
+    def __init__(self, on_change: Callable[[set[str]], None], accept: Callable[[str], bool]
+                 ) -> None:
+        self.on_change, self.accept = on_change, accept
+        self.pending: set[str] = set()
+        self.lock = threading.Lock()
+        self.timer: threading.Timer | None = None
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        paths = [str(event.src_path), str(getattr(event, "dest_path", "") or "")]
+        changed = {p for p in paths if p and interesting(p) and self.accept(p)}
+        if not changed:
+            return
+        with self.lock:
+            self.pending |= changed
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = threading.Timer(DEBOUNCE, self._fire)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def _fire(self) -> None:
+        with self.lock:
+            changed, self.pending = self.pending, set()
+        if changed:
+            self.on_change(changed)
+
+
+def watch(paths: list[Path], on_change: Callable[[set[str]], None], poll: bool = False
+          ) -> BaseObserver:
+    """Start watching `paths` (files or folders); `on_change` gets each debounced change set.
+    Stop the returned observer when done."""
+    observer: BaseObserver = PollingObserver(timeout=0.5) if poll else Observer()
+    folders = [p.resolve() for p in paths if p.is_dir()]
+    files = {p.resolve() for p in paths if p.is_file()}
+
+    def accept(changed: str) -> bool:
+        path = Path(changed).resolve()
+        return path in files or any(path.is_relative_to(f) for f in folders)
+
+    handler = _Debouncer(on_change, accept)
+    for path in paths:
+        if path.is_dir():
+            observer.schedule(handler, str(path), recursive=True)
+        elif path.exists():
+            observer.schedule(handler, str(path.parent), recursive=False)
+    observer.start()
+    return observer
