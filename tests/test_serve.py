@@ -1,0 +1,145 @@
+"""`digest serve`, end to end: a real process, real HTTP, real file edits."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """The example digest copied into a temp folder and served by `digest serve`."""
+    root = tmp_path / "site"
+    root.mkdir()
+    for name in ("digest.toml", "content", "feeds"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / name)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--port", str(port)],
+                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(f"serve did not start: {proc.stdout.read() if proc.stdout else ''}")
+    yield root, port
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def get(port: int, path: str, host: str | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.putrequest("GET", path, skip_host=host is not None)
+    if host is not None:
+        conn.putheader("Host", host)
+    conn.endheaders()
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def test_pages_are_served_under_the_sub_path_with_the_reload_script(
+        served: tuple[Path, int]) -> None:
+    _, port = served
+    status, body = get(port, "/digest/")
+    assert status == 200
+    assert b"/__digest__/reload.js" in body
+    status, body = get(port, "/digest/static/style.css")
+    assert status == 200 and b"__digest__" not in body
+    assert get(port, "/digest/nope/")[0] == 404
+
+
+def test_the_built_output_has_no_reload_script(served: tuple[Path, int]) -> None:
+    root, _ = served
+    for page in (root / "output").rglob("*.html"):
+        assert "__digest__" not in page.read_text(encoding="utf-8"), page
+
+
+@pytest.mark.parametrize("path", ["/digest/../digest.toml", "/digest/%2e%2e/digest.toml",
+                                  "/digest/%2E%2E%2Fdigest.toml", "/digest/..%2fdigest.toml",
+                                  "/digest/static/..%2f..%2fdigest.toml"])
+def test_paths_outside_output_are_refused(served: tuple[Path, int], path: str) -> None:
+    _, port = served
+    status, body = get(port, path)
+    assert status in (403, 404)
+    assert b"[site]" not in body
+
+
+def test_a_symlink_out_of_output_is_refused(served: tuple[Path, int]) -> None:
+    root, port = served
+    (root / "output" / "leak").symlink_to(root)
+    status, body = get(port, "/digest/leak/digest.toml")
+    assert status in (403, 404) and b"[site]" not in body
+
+
+def test_a_foreign_host_header_is_refused(served: tuple[Path, int]) -> None:
+    _, port = served
+    assert get(port, "/digest/", host=f"attacker.example:{port}")[0] == 403
+    assert get(port, "/digest/", host=f"localhost:{port}")[0] == 200
+
+
+def test_an_edit_rebuilds_and_announces_a_reload(served: tuple[Path, int]) -> None:
+    root, port = served
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    conn.request("GET", "/__digest__/events")
+    events = conn.getresponse()
+    first = events.fp.readline()
+    assert first.startswith(b"data: ")
+    page = root / "content" / "pages" / "about.md"
+    page.write_text(page.read_text(encoding="utf-8").replace(
+        "еженедельная подборка", "ЕЖЕНЕДЕЛЬНАЯ ПОДБОРКА"), encoding="utf-8")
+    while True:
+        line = events.fp.readline()
+        if line.startswith(b"data: ") and line != first:
+            break
+    conn.close()
+    assert "ЕЖЕНЕДЕЛЬНАЯ ПОДБОРКА" in get(port, "/digest/pages/about/")[1].decode()
+
+
+def test_a_broken_edit_shows_an_error_page_and_a_fix_recovers(
+        served: tuple[Path, int]) -> None:
+    root, port = served
+    config = root / "digest.toml"
+    good = config.read_text(encoding="utf-8")
+    config.write_text(good.replace("[site]", "[site]\ntitel = 'x'"), encoding="utf-8")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status, body = get(port, "/digest/")
+        if status == 500:
+            break
+        time.sleep(0.2)
+    assert status == 500
+    assert re.search(rb"site\.titel.*unknown key", body)
+    config.write_text(good, encoding="utf-8")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and get(port, "/digest/")[0] != 200:
+        time.sleep(0.2)
+    assert get(port, "/digest/")[0] == 200
+
+
