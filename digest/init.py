@@ -41,7 +41,8 @@ def create(directory: Path, answers: Answers, force: bool = False,
         "content/pages/about.md": _ABOUT.format(title=answers.title),
         ".gitignore": "/output/\n/.digest/cache/\n/.digest/tmp/\n/.digest/fetch.lock\n"
                       "__pycache__/\n",
-        "README.md": _README.format(title=answers.title),
+        "README.md": _README.format(title=answers.title) + (_REVIEW_NOTE if answers.review
+                                                             else ""),
         ".github/workflows/digest.yml": workflow(answers.review),
     }
     written = []
@@ -183,9 +184,24 @@ def opml_feeds(path: Path) -> tuple[str, ...]:
         parsed = listparser.parse(path.read_bytes())
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=path, key="--opml") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError("not a readable OPML file", path=path, key="--opml",
+                          hint="export it again as UTF-8 OPML") from exc
     urls = tuple(dict.fromkeys(str(f.get("url", "")) for f in parsed.feeds
                                if str(f.get("url", "")).startswith(("http://", "https://"))))
     if not urls:
         raise ConfigError("no feeds found in this file", path=path, key="--opml",
                           hint="is it an OPML subscription list?")
     return urls
+
+
+_REVIEW_NOTE = """
+## Reviewing each issue (--review)
+
+This project was made with `--review`: the weekly run does not publish by itself. It opens a
+pull request with the new items and the `digest select --explain` report; review it, edit the
+items on its branch if you like, and merge it: the merge publishes the issue.
+
+For the workflow to open pull requests, turn on this repository setting:
+Settings > Actions > General > "Allow GitHub Actions to create and approve pull requests".
+"""

@@ -30,7 +30,11 @@ def import_opml(path: Path, config: Config) -> Imported:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=path) from exc
-    parsed = listparser.parse(data)
+    try:
+        parsed = listparser.parse(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError("not a readable OPML file", path=path,
+                          hint="export it again as UTF-8 OPML") from exc
     if not parsed.feeds:
         raise ConfigError("no feeds found in this file", path=path,
                           hint="is it an OPML subscription list?")

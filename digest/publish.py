@@ -29,7 +29,8 @@ def publish(output: Path, repo: Path, *, remote: str, branch: str, push: bool,
          error="not a git repository", hint="run `git init`, or publish from your repository")
     if push:
         _git(repo, "remote", "get-url", remote, error=f"no git remote named '{remote}'",
-             hint="add one with `git remote add origin URL`, or pass --remote or --no-push")
+             hint=f"add it with `git remote add {remote} URL`, or pass --remote or --no-push",
+             quiet=True)
     before = _ref(repo, branch)
     try:
         with contextlib.chdir(repo):
@@ -41,11 +42,13 @@ def publish(output: Path, repo: Path, *, remote: str, branch: str, push: bool,
     if before is not None and after is not None and _tree(repo, before) == _tree(repo, after):
         _git(repo, "update-ref", f"refs/heads/{branch}", before, after)  # undo the empty commit
         after = None
+    pushed = False
     if push and (after is not None or not _pushed(repo, remote, branch, before)):
-        _git(repo, "push", remote, f"refs/heads/{branch}:refs/heads/{branch}",
+        _git(repo, "push", "--porcelain", remote, f"refs/heads/{branch}:refs/heads/{branch}",
              error=f"the push of {branch} to {remote} was refused",
              hint=f"fetch and look at {remote}/{branch}; it may have commits made elsewhere")
-    return Published(branch, after, push)
+        pushed = True
+    return Published(branch, after, pushed)
 
 
 def _ref(repo: Path, branch: str) -> str | None:
@@ -65,13 +68,19 @@ def _pushed(repo: Path, remote: str, branch: str, commit: str | None) -> bool:
     return commit is not None and done.stdout.split()[:1] == [commit]
 
 
-def _git(repo: Path, *args: str, error: str | None = None, hint: str | None = None) -> str:
+def _git(repo: Path, *args: str, error: str | None = None, hint: str | None = None,
+         quiet: bool = False) -> str:
     try:
         done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
     except FileNotFoundError as exc:
         raise DigestError("git is not installed", hint="install git") from exc
     if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise DigestError(f"{error or 'git ' + args[0] + ' failed'}"
-                          + (f": {detail[-1]}" if detail else ""), hint=hint)
+        lines = [x.strip() for x in (done.stderr + "\n" + done.stdout).splitlines() if x.strip()]
+        # git's reason, not its hints: "! [rejected] … (fetch first)", "error: …", "fatal: …"
+        reason = next((x for x in lines if x.startswith("!")),
+                      next((x for x in lines if x.startswith(("error:", "fatal:"))),
+                           lines[-1] if lines else ""))
+        reason = " ".join(reason.replace("\t", " ").split())
+        detail = "" if quiet or not reason else f": {reason}"
+        raise DigestError(f"{error or 'git ' + args[0] + ' failed'}{detail}", hint=hint)
     return done.stdout.strip()

@@ -61,6 +61,8 @@ _COMMIT = """\
 """
 
 _REVIEW = """\
+      # Needs Settings > Actions > General > "Allow GitHub Actions to create and approve
+      # pull requests" (off by default).
       - name: Open a pull request with the week's items for review
         env:
           GH_TOKEN: ${{ github.token }}
@@ -83,6 +85,9 @@ _BUILD = """\
     if: always() && (needs.update.result == 'success' || needs.update.result == 'skipped')
              {build_condition}
     runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      pages: read    # configure-pages reads the Pages settings (needed in private repositories)
     steps:
       - uses: actions/checkout@v4
         with:

@@ -1,4 +1,6 @@
-"""Stage 8: Outputs -> output/. Written to a temporary folder, swapped in only on success."""
+"""Stage 8: Outputs -> output/. Everything is written to a temporary folder first; only when
+that succeeded does output/ change, and then only the files that differ (unchanged files
+keep their bytes and mtimes, so rsync and deploys see no change)."""
 
 from __future__ import annotations
 
@@ -35,20 +37,35 @@ def write(outputs: Iterable[Output], target: Path,
         if finish is not None:
             finish(staging)
         if target.exists():
-            for entry in target.iterdir():
-                if entry.name.startswith(KEEP_PREFIX):
-                    os.replace(entry, staging / entry.name)
-        _swap(staging, target)
+            _sync(staging, target)
+        else:
+            os.replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return count
 
 
-def _swap(new: Path, target: Path) -> None:
-    """Put `new` in place of `target`: two renames, so readers never see a half-written site."""
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
+def _sync(new: Path, target: Path) -> None:
+    """Make `target` hold exactly the files of `new`: each changed file replaced atomically,
+    unchanged ones left alone, stale ones removed (but not the user's .git* entries)."""
+    fresh = set()
+    for path in sorted(p for p in new.rglob("*") if p.is_file()):
+        rel = path.relative_to(new)
+        fresh.add(rel)
+        old = target / rel
+        if old.is_file() and old.stat().st_size == path.stat().st_size and \
+                old.read_bytes() == path.read_bytes():
+            continue
+        if old.is_dir():
+            shutil.rmtree(old)
+        old.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, old)
+    for path in sorted(target.rglob("*"), reverse=True):  # children before their folders
+        rel = path.relative_to(target)
+        if rel.parts[0].startswith(KEEP_PREFIX):
+            continue
+        if path.is_file() or path.is_symlink():
+            if rel not in fresh:
+                path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()

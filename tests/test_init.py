@@ -87,3 +87,92 @@ def test_plain_pip_install_builds_an_initialised_project(tmp_path: Path) -> None
     version = subprocess.run([str(bin_dir / "python"), "-m", "digest", "--version"],
                              capture_output=True, text=True, env=env, cwd=work)
     assert "digest, version" in version.stdout
+
+
+def test_init_writes_the_weekly_workflow_and_explains_the_60_day_rule(
+        tmp_path: Path, run: Callable[..., Result]) -> None:
+    target = tmp_path / "weekly"
+    result = run(tmp_path, "init", str(target), "--yes")
+    assert result.exit_code == 0, result.output
+    workflow = (target / ".github" / "workflows" / "digest.yml").read_text(encoding="utf-8")
+    assert "digest fetch" in workflow and "actions/deploy-pages@" in workflow
+    assert "gh pr create" not in workflow
+    readme = (target / "README.md").read_text(encoding="utf-8")
+    assert ".github/workflows/digest.yml" in readme
+    assert "60 days" in readme and "by hand" in readme
+
+
+OPML_FILE = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<opml version="2.0">
+  <head><title>My subscriptions</title></head>
+  <body>
+    <outline text="Tech">
+      <outline type="rss" text="Python Insider" xmlUrl="https://blog.python.org/feeds/posts/default"/>
+      <outline type="rss" text="Python Insider again" xmlUrl="https://blog.python.org/feeds/posts/default"/>
+      <outline type="rss" text="PSF" xmlUrl="https://blog.python.org/feeds/psf"/>
+      <outline type="rss" text="Saved file" xmlUrl="feeds/local.xml"/>
+      <outline type="rss" text="LWN" xmlUrl="http://lwn.net/headlines/rss"/>
+    </outline>
+  </body>
+</opml>
+"""
+
+
+def test_init_takes_the_feeds_from_an_opml_file(tmp_path: Path,
+                                                run: Callable[..., Result]) -> None:
+    (tmp_path / "subs.opml").write_text(OPML_FILE, encoding="utf-8")
+    target = tmp_path / "from-opml"
+    result = run(tmp_path, "init", str(target), "--yes", "--opml", "subs.opml",
+                 "--feed", "https://example.org/feed.xml")
+    assert result.exit_code == 0, result.output
+    config = tomllib.loads((target / "digest.toml").read_text(encoding="utf-8"))
+    assert [f["url"] for f in config["feeds"]] == [
+        "https://example.org/feed.xml", "https://blog.python.org/feeds/posts/default",
+        "https://blog.python.org/feeds/psf", "http://lwn.net/headlines/rss"]
+    slugs = [f["slug"] for f in config["feeds"]]
+    assert len(set(slugs)) == len(slugs)
+    checked = run(target, "check")
+    assert checked.exit_code == 0, checked.output
+
+
+@pytest.mark.parametrize("data", [
+    pytest.param(b"this is not an OPML file at all\n", id="text"),
+    pytest.param(b"<opml><body><outline text='unfinished'", id="broken-xml"),
+    pytest.param(b"", id="empty"),
+    pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", id="binary"),
+])
+def test_init_with_a_garbage_opml_file_is_one_error_line(tmp_path: Path, data: bytes) -> None:
+    (tmp_path / "subs.opml").write_bytes(data)
+    target = tmp_path / "nothing"
+    done = subprocess.run([sys.executable, "-m", "digest", "init", str(target), "--yes",
+                           "--opml", "subs.opml"], cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "subs.opml" in lines[0] and "--opml" in lines[0]
+    assert not target.exists(), "nothing is written"
+
+
+def test_init_with_a_missing_opml_file_is_one_error_line(tmp_path: Path,
+                                                         run: Callable[..., Result]) -> None:
+    result = run(tmp_path, "init", str(tmp_path / "x"), "--yes", "--opml", "nowhere.opml")
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "nowhere.opml" in lines[0]
+    assert not (tmp_path / "x").exists()
+
+
+def test_init_review_writes_the_review_workflow(tmp_path: Path,
+                                                run: Callable[..., Result]) -> None:
+    result = run(tmp_path, "init", str(tmp_path / "reviewed"), "--yes", "--review")
+    assert result.exit_code == 0, result.output
+    workflow = (tmp_path / "reviewed" / ".github" / "workflows" / "digest.yml").read_text(
+        encoding="utf-8")
+    assert "gh pr create" in workflow and "pull-requests: write" in workflow
+    assert "github.event_name == 'push'" in workflow
+    plain = run(tmp_path, "init", str(tmp_path / "plain"), "--yes")
+    assert plain.exit_code == 0
+    assert (tmp_path / "plain" / ".github" / "workflows" / "digest.yml").read_text(
+        encoding="utf-8") != workflow

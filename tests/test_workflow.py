@@ -1,0 +1,509 @@
+"""The GitHub Actions workflow `digest init` writes: its YAML, its triggers, actions and
+permissions, which jobs run on which event, and its `digest ...` steps run for real, locally,
+in a project made by `digest init`, with git and a bare repository standing in for GitHub."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import click
+import pytest
+import yaml
+from click.testing import Result
+
+from digest.cli import main
+from tests.conftest import FIXTURES
+
+Run = Callable[..., Result]
+
+WORKFLOW = Path(".github/workflows/digest.yml")
+PAGES_URL = "https://user.github.io/my-digest"  # what configure-pages gives: no trailing /
+ALLOWED_ACTIONS = {"actions/checkout", "actions/setup-python", "actions/configure-pages",
+                   "actions/upload-pages-artifact", "actions/deploy-pages"}
+OPERATORS = {"|", "||", "&&", ";", "&", "(", ")"}
+
+QEMU_FEED = """
+[[feeds]]
+slug = "qemu"
+title = "QEMU"
+url = "qemu.atom"
+homepage = "https://www.qemu.org/"
+topics = []
+"""
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def init_project(run: Run, target: Path, *flags: str, feeds: str = QEMU_FEED) -> Path:
+    """`digest init TARGET --yes FLAGS`, plus the saved QEMU feed as a local file."""
+    result = run(target.parent, "init", str(target), "--yes", *flags)
+    assert result.exit_code == 0, result.output
+    shutil.copy(FIXTURES / "feeds" / "qemu.atom", target / "qemu.atom")
+    with (target / "digest.toml").open("a", encoding="utf-8") as config:
+        config.write(feeds)
+    return target
+
+
+def load_workflow(root: Path) -> dict[Any, Any]:
+    data = yaml.safe_load((root / WORKFLOW).read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
+    """The `on:` mapping (YAML 1.1 reads the bare key `on` as True)."""
+    on = workflow.get("on", workflow.get(True))
+    assert isinstance(on, dict), f"no 'on:' mapping in {sorted(map(str, workflow))}"
+    return on
+
+
+def steps(workflow: dict[Any, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            yield name, step
+
+
+def commands(script: str) -> Iterator[list[str]]:
+    """Every simple command of a shell script, as words (operators split them)."""
+    for line in script.splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        words: list[str] = []
+        for token in lexer:
+            if token in OPERATORS:
+                if words:
+                    yield words
+                words = []
+            else:
+                words.append(token)
+        if words:
+            yield words
+
+
+def digest_invocations(workflow: dict[Any, Any]) -> list[tuple[str, list[str]]]:
+    """(job, arguments after `digest`) for every `digest ...` command in a `run:` step."""
+    found = []
+    for job, step in steps(workflow):
+        for words in commands(step.get("run", "")):
+            if words[0] == "digest":
+                found.append((job, words[1:]))
+    return found
+
+
+def option_names(command: click.Command) -> set[str]:
+    return {name for p in command.params if isinstance(p, click.Option)
+            for name in (*p.opts, *p.secondary_opts)}
+
+
+def check_invocation(args: list[str]) -> click.Command:
+    """The command `digest ARGS` runs; fails the test if it or an option does not exist."""
+    args = list(args)
+    global_options = option_names(main)
+    while args and args[0].startswith("-"):
+        option = args.pop(0).split("=", 1)[0]
+        assert option in global_options, f"digest has no global option {option}"
+    assert args, "`digest` without a command"
+    command: click.Command = main
+    path = ["digest"]
+    while isinstance(command, click.Group):
+        name = args.pop(0)
+        assert name in command.commands, f"`{' '.join(path)} {name}` is not a command"
+        command = command.commands[name]
+        path.append(name)
+    known = option_names(command)
+    for word in args:
+        if word.startswith("-"):
+            option = word.split("=", 1)[0]
+            assert option in known, f"`{' '.join(path)}` has no option {option}"
+    command.make_context(" ".join(path), args)  # click's own parser: values and arity too
+    return command
+
+
+def action_name(uses: str) -> tuple[str, str]:
+    name, _, ref = uses.partition("@")
+    return name, ref
+
+
+def runs(expression: str | None, event: str, results: dict[str, str]) -> bool:
+    """Evaluate a job's `if:` the way GitHub would, for the expressions the workflow uses."""
+    if expression is None:
+        return all(r == "success" for r in results.values())  # the implied success()
+    text = expression.strip().removeprefix("${{").removesuffix("}}")
+    text = text.replace("&&", " and ").replace("||", " or ")
+    names = {"always": lambda: True,
+             "success": lambda: all(r == "success" for r in results.values()),
+             "github": SimpleNamespace(event_name=event),
+             "needs": SimpleNamespace(**{job: SimpleNamespace(result=result)
+                                         for job, result in results.items()})}
+    return bool(eval(text, {"__builtins__": {}}, names))  # our own file, not user input
+
+
+def jobs_that_run(workflow: dict[Any, Any], event: str,
+                  failing: frozenset[str] = frozenset()) -> list[str]:
+    """The jobs a run triggered by `event` executes (in `needs` order)."""
+    results: dict[str, str] = {}
+    pending = dict(workflow["jobs"])
+    while pending:
+        for name, job in list(pending.items()):
+            needs = job.get("needs", [])
+            needs = [needs] if isinstance(needs, str) else needs
+            if all(n in results for n in needs):
+                ran = runs(job.get("if"), event, {n: results[n] for n in needs})
+                results[name] = ("failure" if name in failing else "success") if ran \
+                    else "skipped"
+                del pending[name]
+    return [name for name, result in results.items() if result != "skipped"]
+
+
+def shim_bin(tmp_path: Path) -> Path:
+    """A folder with a `digest` that is this interpreter's digest, for `bash -c`."""
+    folder = tmp_path / "bin"
+    folder.mkdir(exist_ok=True)
+    script = folder / "digest"
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m digest "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return folder
+
+
+def shell_env(bin_dir: Path, home: Path) -> dict[str, str]:
+    """A clean environment: our bin first, no git identity or user config (like a runner)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", HOME=str(home),
+               GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1",
+               GIT_CEILING_DIRECTORIES=str(home.parent))
+    return env
+
+
+def bash(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A `run:` script as GitHub runs it when no shell is given: `bash -e {0}`."""
+    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def git(cwd: Path, *args: str, env: dict[str, str]) -> str:
+    done = subprocess.run(["git", "-c", "user.name=Editor", "-c", "user.email=ed@example.org",
+                           *args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+    return done.stdout.strip()
+
+
+def digest_lines(workflow: dict[Any, Any], job: str) -> list[str]:
+    """The `run:` lines of `job` that start with `digest`, with the Pages URL filled in."""
+    lines = []
+    for step in workflow["jobs"][job]["steps"]:
+        for line in step.get("run", "").splitlines():
+            if line.strip().startswith("digest"):
+                line = re.sub(r"\$\{\{\s*steps\.pages\.outputs\.base_url\s*\}\}", PAGES_URL,
+                              line.strip())
+                assert "${{" not in line, f"an expression left in {line!r}"
+                lines.append(line)
+    return lines
+
+
+def step_named(workflow: dict[Any, Any], job: str, needle: str) -> dict[str, Any]:
+    matches = [s for s in workflow["jobs"][job]["steps"] if needle in s.get("run", "")]
+    assert len(matches) == 1, f"{len(matches)} steps of {job} run {needle!r}"
+    return matches[0]
+
+
+@pytest.fixture
+def plain(tmp_path: Path, run: Run) -> dict[Any, Any]:
+    return load_workflow(init_project(run, tmp_path / "plain"))
+
+
+@pytest.fixture
+def review(tmp_path: Path, run: Run) -> dict[Any, Any]:
+    return load_workflow(init_project(run, tmp_path / "review", "--review"))
+
+
+# -- the file --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flags", [(), ("--review",)], ids=["publish", "review"])
+def test_the_workflow_is_yaml_with_the_three_triggers(tmp_path: Path, run: Run,
+                                                      flags: tuple[str, ...]) -> None:
+    workflow = load_workflow(init_project(run, tmp_path / "p", *flags))
+    on = triggers(workflow)
+    assert set(on) == {"schedule", "push", "workflow_dispatch"}
+    [schedule] = on["schedule"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert 0 <= int(minute) <= 59 and 0 <= int(hour) <= 23
+    assert (day, month) == ("*", "*"), "weekly: every month, any day of the month"
+    assert re.fullmatch(r"[0-7]|MON|TUE|WED|THU|FRI|SAT|SUN", weekday.upper()), \
+        f"weekly means one day of the week, not {weekday!r}"
+    assert on["push"] == {"branches": ["main"]}
+    assert "workflow_dispatch" in on
+
+
+@pytest.mark.parametrize("flags", [(), ("--review",)], ids=["publish", "review"])
+def test_only_the_official_actions_each_pinned_to_a_major_version(
+        tmp_path: Path, run: Run, flags: tuple[str, ...]) -> None:
+    workflow = load_workflow(init_project(run, tmp_path / "p", *flags))
+    used = [step["uses"] for _, step in steps(workflow) if "uses" in step]
+    assert {action_name(u)[0] for u in used} == ALLOWED_ACTIONS
+    for uses in used:
+        assert re.fullmatch(r"v\d+", action_name(uses)[1]), f"{uses} is not pinned to vN"
+    assert all("uses" not in job for job in workflow["jobs"].values()), \
+        "no reusable workflows from elsewhere"
+
+
+@pytest.mark.parametrize("flags", [(), ("--review",)], ids=["publish", "review"])
+def test_permissions_are_least_privilege(tmp_path: Path, run: Run,
+                                         flags: tuple[str, ...]) -> None:
+    workflow = load_workflow(init_project(run, tmp_path / "p", *flags))
+    assert workflow["permissions"] == {"contents": "read"}
+    jobs = workflow["jobs"]
+    for name, job in jobs.items():
+        assert isinstance(job.get("permissions", {}), dict), f"{name}: permissions as a string"
+    committing = {name for name, step in steps(workflow)
+                  if any(w[:2] == ["git", "commit"] for w in commands(step.get("run", "")))}
+    deploying = {name for name, step in steps(workflow)
+                 if action_name(step.get("uses", ""))[0] == "actions/deploy-pages"}
+    assert committing == {"update"} and deploying == {"deploy"}
+
+    def granted(key: str) -> set[str]:
+        return {n for n, j in jobs.items() if j.get("permissions", {}).get(key) == "write"}
+
+    assert granted("contents") == committing
+    assert granted("pages") == deploying
+    assert granted("id-token") == deploying
+    assert granted("pull-requests") == ({"update"} if flags else set())
+    writes = {(n, k) for n, j in jobs.items() for k, v in j.get("permissions", {}).items()
+              if v == "write"}
+    expected = {("update", "contents"), ("deploy", "pages"), ("deploy", "id-token")}
+    assert writes == expected | ({("update", "pull-requests")} if flags else set())
+
+
+def test_runs_never_overlap_and_deploy_to_the_pages_environment(plain: dict[Any, Any]) -> None:
+    assert isinstance(plain["concurrency"]["group"], str) and plain["concurrency"]["group"]
+    assert plain["concurrency"].get("cancel-in-progress") is False, \
+        "a running deploy is never cancelled halfway"
+    deploy = plain["jobs"]["deploy"]
+    assert deploy["environment"]["name"] == "github-pages"
+    [step] = deploy["steps"]
+    assert action_name(step["uses"])[0] == "actions/deploy-pages"
+    assert step["id"] in deploy["environment"]["url"], "the environment links the deployment"
+    assert deploy["needs"] == "build"
+
+
+def test_the_build_takes_its_base_url_from_configure_pages(plain: dict[Any, Any]) -> None:
+    build = plain["jobs"]["build"]["steps"]
+    names = [action_name(s.get("uses", ""))[0] or s.get("run", "") for s in build]
+    [pages] = [i for i, s in enumerate(build)
+               if action_name(s.get("uses", ""))[0] == "actions/configure-pages"]
+    [built] = [i for i, s in enumerate(build) if s.get("run", "").startswith("digest build")]
+    [upload] = [i for i, s in enumerate(build)
+                if action_name(s.get("uses", ""))[0] == "actions/upload-pages-artifact"]
+    assert pages < built < upload, names
+    [words] = list(commands(build[built]["run"]))
+    value = words[words.index("--base-url") + 1]
+    step_id = build[pages]["id"]
+    assert re.fullmatch(r"\$\{\{\s*steps\." + re.escape(step_id)
+                        + r"\.outputs\.base_url\s*\}\}/?", value), value
+    assert build[upload]["with"]["path"] == "output"
+
+
+@pytest.mark.parametrize("flags", [(), ("--review",)], ids=["publish", "review"])
+def test_every_digest_command_in_the_workflow_exists(tmp_path: Path, run: Run,
+                                                     flags: tuple[str, ...]) -> None:
+    workflow = load_workflow(init_project(run, tmp_path / "p", *flags))
+    invocations = digest_invocations(workflow)
+    used = {(job, check_invocation(args).name) for job, args in invocations}
+    assert used == {("update", "fetch"), ("update", "check"), ("update", "select"),
+                    ("build", "build")}
+    # nothing hides from the parser: every line that names digest as a command was seen
+    lines = [line for _, step in steps(workflow) for line in step.get("run", "").splitlines()
+             if re.search(r"(^|[|&;]\s*)digest\s", line.strip())]
+    assert len(lines) == len(invocations)
+
+
+def test_the_checker_of_digest_commands_catches_a_wrong_one() -> None:
+    """The check above would notice a renamed command or option."""
+    check_invocation(["--quiet", "build", "--base-url", "https://x.org/"])
+    check_invocation(["opml", "export"])
+    with pytest.raises(AssertionError, match="not a command"):
+        check_invocation(["deploy"])
+    with pytest.raises(AssertionError, match="no option --baseurl"):
+        check_invocation(["build", "--baseurl", "https://x.org/"])
+    with pytest.raises(click.UsageError):
+        check_invocation(["fetch", "--jobs", "many"])
+
+
+def test_the_update_job_commits_the_content_and_the_fetch_state(plain: dict[Any, Any]) -> None:
+    commit = step_named(plain, "update", "git commit")
+    adds = [w for w in commands(commit["run"]) if w[:2] == ["git", "add"]]
+    assert adds and {"content", ".digest/state.json"} <= {p for w in adds for p in w[2:]}
+    assert any(w[:2] == ["git", "push"] for w in commands(commit["run"]))
+
+
+def test_review_opens_a_pull_request_instead_of_pushing_to_main(
+        review: dict[Any, Any]) -> None:
+    step = step_named(review, "update", "gh pr create")
+    words = list(commands(step["run"]))
+    assert any(w[:3] == ["gh", "pr", "create"] for w in words)
+    pushes = [w for w in words if w[:2] == ["git", "push"]]
+    assert pushes and all(len(w) > 2 for w in pushes), "never a bare `git push` to main"
+    assert "GH_TOKEN" in step.get("env", {})
+    assert review["jobs"]["update"]["permissions"] == {"contents": "write",
+                                                       "pull-requests": "write"}
+
+
+@pytest.mark.parametrize(("event", "expected"), [
+    ("schedule", ["update", "build", "deploy"]),
+    ("workflow_dispatch", ["update", "build", "deploy"]),
+    ("push", ["build", "deploy"]),  # an editor's push publishes without fetching
+])
+def test_which_jobs_run_on_each_event(plain: dict[Any, Any], event: str,
+                                      expected: list[str]) -> None:
+    assert jobs_that_run(plain, event) == expected
+
+
+def test_a_failed_fetch_deploys_nothing(plain: dict[Any, Any]) -> None:
+    assert jobs_that_run(plain, "schedule", failing=frozenset({"update"})) == ["update"]
+
+
+@pytest.mark.parametrize(("event", "expected"), [
+    ("schedule", ["update"]),            # the week's items go to a pull request...
+    ("workflow_dispatch", ["update"]),
+    ("push", ["build", "deploy"]),       # ...and the site is deployed when it is merged
+])
+def test_with_review_only_a_push_deploys(review: dict[Any, Any], event: str,
+                                         expected: list[str]) -> None:
+    assert jobs_that_run(review, event) == expected
+
+
+# -- the steps, run for real ------------------------------------------------------------------
+
+def test_the_digest_steps_run_locally_and_build_under_the_pages_path(
+        tmp_path: Path, run: Run) -> None:
+    broken = QEMU_FEED + '\n[[feeds]]\nslug = "gone"\ntitle = "Gone"\nurl = "gone.xml"\n'
+    root = init_project(run, tmp_path / "site", feeds=broken)  # one feed fails: exit 1
+    workflow = load_workflow(root)
+    env = shell_env(shim_bin(tmp_path), tmp_path / "home")
+    for job in ("update", "build"):
+        for line in digest_lines(workflow, job):
+            done = bash(line, root, env)
+            assert done.returncode == 0, f"{line}: {done.stdout}\n{done.stderr}"
+            assert "Traceback" not in done.stderr
+    assert bash("digest fetch", root, env).returncode == 1, \
+        "the fetch step passed only thanks to its `|| [ $? -eq 1 ]`"
+    assert len(list((root / "content" / "items").rglob("*.md"))) == 10
+    assert "selected" in (root / "selection.txt").read_text(encoding="utf-8"), \
+        "the selection report (the pull request's body) is in selection.txt"
+    home = (root / "output" / "index.html").read_text(encoding="utf-8")
+    assert 'href="/my-digest/static/style.css"' in home
+    assert 'href="/digest/' not in home, "init's default base_url is overridden"
+    sitemap = (root / "output" / "sitemap.xml").read_text(encoding="utf-8")
+    locs = re.findall(r"<loc>([^<]+)</loc>", sitemap)
+    assert locs and all(u.startswith(PAGES_URL + "/") for u in locs)
+    assert any("/my-digest/items/" in u for u in locs)
+
+
+def test_the_fetch_step_fails_on_a_config_error(tmp_path: Path, run: Run) -> None:
+    """`|| [ $? -eq 1 ]` forgives failed feeds (exit 1), never a broken config (exit 2)."""
+    root = init_project(run, tmp_path / "site", feeds='\n[[feeds]]\nslug = "Bad Slug"\n')
+    env = shell_env(shim_bin(tmp_path), tmp_path / "home")
+    [fetch] = [line for line in digest_lines(load_workflow(root), "update")
+               if line.startswith("digest fetch")]
+    done = bash(fetch, root, env)
+    assert done.returncode != 0
+    assert "error:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_weekly_run_commits_pushes_and_a_fresh_checkout_deploys(tmp_path: Path,
+                                                                  run: Run) -> None:
+    """update: fetch, check, select, commit, push; build: a clean clone builds the site."""
+    env = shell_env(shim_bin(tmp_path), tmp_path / "home")
+    root = init_project(run, tmp_path / "site")
+    remote = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote), env=env)
+    git(root, "init", "-q", "-b", "main", env=env)
+    git(root, "add", "-A", env=env)
+    git(root, "commit", "-q", "-m", "New digest", env=env)
+    git(root, "remote", "add", "origin", str(remote), env=env)
+    git(root, "push", "-q", "-u", "origin", "main", env=env)
+    first = git(root, "rev-parse", "HEAD", env=env)
+    workflow = load_workflow(root)
+
+    for line in digest_lines(workflow, "update"):
+        assert bash(line, root, env).returncode == 0, line
+    done = bash(step_named(workflow, "update", "git commit")["run"], root, env)
+    assert done.returncode == 0, done.stderr
+
+    log = git(tmp_path, "--git-dir", str(remote), "log", "--format=%an|%s", "main", env=env)
+    assert log.splitlines()[0].startswith("digest bot|Fetch ")
+    assert git(tmp_path, "--git-dir", str(remote), "rev-parse", "main~1", env=env) == first
+    changed = git(tmp_path, "--git-dir", str(remote), "diff", "--name-only", first, "main",
+                  env=env).splitlines()
+    assert ".digest/state.json" in changed
+    assert sum(p.startswith("content/items/") for p in changed) == 10
+    assert not [p for p in changed if p.startswith(("output/", ".digest/tmp", ".digest/cache"))
+                or p.endswith("fetch.lock")]
+
+    checkout = tmp_path / "runner"
+    git(tmp_path, "clone", "-q", "--branch", "main", str(remote), str(checkout), env=env)
+    for line in digest_lines(workflow, "build"):
+        done = bash(line, checkout, env)
+        assert done.returncode == 0, f"{line}: {done.stderr}"
+    items = [p for p in (checkout / "output" / "items").iterdir() if p.is_dir()]
+    assert len(items) == 10
+    home = (checkout / "output" / "index.html").read_text(encoding="utf-8")
+    assert 'href="/my-digest/' in home
+
+
+def test_review_pushes_a_branch_and_opens_a_pull_request_with_the_selection(
+        tmp_path: Path, run: Run) -> None:
+    env = shell_env(shim_bin(tmp_path), tmp_path / "home")
+    calls = tmp_path / "gh-calls.txt"
+    gh = tmp_path / "bin" / "gh"  # stands in for GitHub's API: records what it was asked
+    gh.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{calls}"\n'
+                  f'cp body.md "{tmp_path}/body-seen.md"\n')
+    gh.chmod(0o755)
+    root = init_project(run, tmp_path / "site", "--review")
+    remote = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote), env=env)
+    git(root, "init", "-q", "-b", "main", env=env)
+    git(root, "add", "-A", env=env)
+    git(root, "commit", "-q", "-m", "New digest", env=env)
+    git(root, "remote", "add", "origin", str(remote), env=env)
+    git(root, "push", "-q", "-u", "origin", "main", env=env)
+    main_before = git(root, "rev-parse", "HEAD", env=env)
+    workflow = load_workflow(root)
+
+    for line in digest_lines(workflow, "update"):
+        assert bash(line, root, env).returncode == 0, line
+    done = bash(step_named(workflow, "update", "gh pr create")["run"], root, env)
+    assert done.returncode == 0, done.stderr
+
+    branches = git(tmp_path, "--git-dir", str(remote), "for-each-ref", "--format=%(refname)",
+                   "refs/heads", env=env).splitlines()
+    [branch] = [b for b in branches if b != "refs/heads/main"]
+    assert re.fullmatch(r"refs/heads/fetch-\d{4}-\d{2}-\d{2}", branch)
+    assert git(tmp_path, "--git-dir", str(remote), "rev-parse", "main", env=env) == main_before
+    files = git(tmp_path, "--git-dir", str(remote), "diff", "--name-only", "main", branch,
+                env=env).splitlines()
+    assert ".digest/state.json" in files and sum(f.startswith("content/items/")
+                                                 for f in files) == 10
+    asked = calls.read_text().splitlines()
+    assert asked[:2] == ["pr", "create"] and "--body-file" in asked
+    body = (tmp_path / "body-seen.md").read_text(encoding="utf-8")
+    assert "selected" in body and "QEMU version" in body
+
+
+def test_review_tells_the_editor_to_allow_actions_to_open_pull_requests(
+        tmp_path: Path, run: Run) -> None:
+    root = init_project(run, tmp_path / "review", "--review")
+    text = ((root / WORKFLOW).read_text(encoding="utf-8")
+            + (root / "README.md").read_text(encoding="utf-8"))
+    assert "create and approve pull requests" in text
+    assert "pull request" in (root / "README.md").read_text(encoding="utf-8")
