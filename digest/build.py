@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from digest.cache import RenderCache
 from digest.config import Config
 from digest.group import group
 from digest.load import load
@@ -26,7 +27,9 @@ class BuildReport:
 
 def build(config: Config, output: Path | None = None, drafts: bool = False) -> BuildReport:
     """Build the whole site; output/ is replaced only when every stage succeeded."""
-    corpus = load(config)
+    cache = RenderCache(config.state_dir / "cache")
+    corpus = load(config, cache)
+    cache.save()
     selection = select(corpus, config)
     titles = issue_titler(translations(theme_dirs(config.site.theme), config.site.language))
     site = group(selection, corpus, config, titles, drafts=drafts,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from digest import contentfile
+from digest.cache import RenderCache
 from digest.config import Config
 from digest.errors import ContentError, DigestError, did_you_mean, raise_all
 from digest.links import clean_link
@@ -22,6 +25,7 @@ ITEM_KEYS = {
 }
 ISSUE_KEYS = {"title", "status"}
 PAGE_KEYS = {"title", "description"}
+PARALLEL_FROM = 200  # bodies to render before worker processes pay for themselves
 
 
 def is_week(text: str) -> bool:
@@ -36,16 +40,52 @@ def is_week(text: str) -> bool:
     return True
 
 
-def load(config: Config) -> Corpus:
-    """Read every content file; raise all problems together."""
+def load(config: Config, cache: RenderCache | None = None, jobs: int = 0) -> Corpus:
+    """Read every content file; raise all problems together. Bodies come from `cache` when
+    their text is unchanged; the others are rendered in up to `jobs` processes (0: one per
+    core)."""
     errors: list[DigestError] = []
     content = config.content_dir
-    items = _each(sorted((content / "items").rglob("*.md")), lambda p: _item(p, config), errors)
+    drafts = _each(sorted((content / "items").rglob("*.md")), lambda p: _item(p, config),
+                   errors)
+    items = _rendered(drafts, cache or RenderCache(None), jobs or os.cpu_count() or 1)
     issues = _each(sorted((content / "issues").glob("*.md")), _issue, errors)
     pages = _each(sorted((content / "pages").glob("*.md")), _page, errors)
     errors += _duplicates(items, config.root)
     raise_all(errors)
     return Corpus(tuple(items), tuple(issues), tuple(pages))
+
+
+def _rendered(drafts: list[tuple[Item, str, str]], cache: RenderCache, jobs: int
+              ) -> list[Item]:
+    """Items with their bodies and notes rendered: from the cache, or in parallel."""
+    texts = {RenderCache.key(kind, text): (kind, text) for _, body, note in drafts
+             for kind, text in (("body", body), ("note", note)) if text}
+    done = {k: v for k in texts if (v := cache.get(k)) is not None}
+    missing = [k for k in texts if k not in done]
+    work = [texts[k] for k in missing]
+    if len(work) >= PARALLEL_FROM and jobs > 1:
+        with ProcessPoolExecutor(min(jobs, len(work) // (PARALLEL_FROM // 2))) as pool:
+            results = list(pool.map(_render, work, chunksize=64))
+    else:
+        results = [_render(w) for w in work]
+    for key, result in zip(missing, results, strict=True):
+        cache.put(key, result)
+        done[key] = result
+    items = []
+    for item, body, note in drafts:
+        html, words, summary = done[RenderCache.key("body", body)] if body else ("", 0, "")
+        note_html = done[RenderCache.key("note", note)][0] if note else ""
+        items.append(replace(item, html=html, words=words, excerpt=summary,
+                             note_html=note_html))
+    return items
+
+
+def _render(work: tuple[str, str]) -> tuple[str, int, str]:
+    """A body (HTML or Markdown) or a note (Markdown) -> (safe HTML, words, excerpt)."""
+    kind, text = work
+    html = render_body(text) if kind == "body" else render_markdown(text)
+    return html, count_words(html), excerpt(html)
 
 
 def _each(paths: list[Path], read: Any, errors: list[DigestError]) -> list[Any]:
@@ -133,7 +173,8 @@ class _Fields:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _item(path: Path, config: Config) -> Item:
+def _item(path: Path, config: Config) -> tuple[Item, str, str]:
+    """The item of a content file, validated; its body and note still to be rendered."""
     meta, body = contentfile.read(path)
     f = _Fields(path, meta, ITEM_KEYS)
     source = f.text("source", required=True)
@@ -157,8 +198,7 @@ def _item(path: Path, config: Config) -> Item:
         f.fail("link", f"'{link[:60]}' is not an http(s) URL", "the original's web address")
     published = f.when("published", required=True)
     assert published is not None
-    html = render_body(body)
-    return Item(
+    item = Item(
         id=f.text("id", required=True),
         slug=path.stem,
         path=path,
@@ -173,12 +213,12 @@ def _item(path: Path, config: Config) -> Item:
         tags=f.strings("tags"),
         status=status,  # type: ignore[arg-type]
         pinned=f.boolean("pinned"),
-        note_html=render_markdown(f.text("note")) if f.text("note") else "",
+        note_html="",
         issue=issue,
-        html=html,
-        words=count_words(html),
-        excerpt=excerpt(html),
+        html="",
+        words=0,
     )
+    return item, body, f.text("note")
 
 
 def _issue(path: Path) -> IssueFile:

@@ -100,7 +100,7 @@ def clean_html(html: str, base_url: str = "", same_page: tuple[str, ...] = ()) -
             # Keep fragment targets (footnotes, headings) but never the theme's own ids.
             return None if value.lower() in THEME_IDS else value
         if attribute == "class":
-            return _classes(value)
+            return _classes(value, tag)
         return value
 
     html = _TEX_SCRIPT.sub(lambda m: f'<code class="tex">{html_lib.escape(m.group(1))}</code>',
@@ -162,7 +162,9 @@ def _srcset(value: str, base_url: str) -> str | None:
     return ", ".join(candidates) or None
 
 
-def _classes(value: str) -> str | None:
-    """Only Pygments' and footnotes' classes survive, so a feed cannot restyle the page."""
-    kept = [c for c in value.split() if c in KEPT_CLASSES or _LANGUAGE_CLASS.match(c)]
+def _classes(value: str, tag: str) -> str | None:
+    """Only Pygments' and footnotes' classes survive, so a feed cannot restyle the page;
+    and a code element's language-x, for the highlighter."""
+    kept = [c for c in value.split()
+            if c in KEPT_CLASSES or (tag == "code" and _LANGUAGE_CLASS.match(c))]
     return " ".join(kept) or None

@@ -232,8 +232,12 @@ def hostile_site(project: Project, run: Run) -> Path:
 def assert_harmless_page(html: str) -> None:
     """A whole page: the theme's own markup is fine, nothing of the payloads runs."""
     found = Elements(html)
-    for tag in ("iframe", "object", "embed", "base", "form", "input"):
+    for tag in ("iframe", "object", "embed", "base"):
         assert tag not in found.tags, tag
+    # The theme's one form is its search box (GET to our own search page, one text input).
+    forms = [(name, value) for tag, name, value in found.attributes if tag == "form"]
+    assert all(name != "action" or value.endswith("/search/") for name, value in forms), forms
+    assert found.tags.count("form") <= 1 and found.tags.count("input") <= 1
     for script in found.scripts:
         assert "alert" not in script.lower() and "xss" not in script.lower(), script
     for tag, name, value in found.attributes:
