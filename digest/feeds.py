@@ -57,12 +57,12 @@ class Channel:
         return f"{self.folder}{self.stem}.json"
 
 
-def channels(site: Site, full: Callable[[str], bool], issue_html: Callable[[IssueView], str]
-             ) -> list[Channel]:
+def channels(site: Site, full: Callable[[str], bool], issue_html: Callable[[IssueView], str],
+             items_title: str) -> list[Channel]:
     """The feeds of a site; `full(kind)` says whether a kind of feed carries whole texts."""
     issues = tuple(_issue_entry(site, i, issue_html(i)) for i in site.issues[:FEED_LENGTH])
     result = [Channel("", "feed", site.title, "", site.description, issues),
-              Channel("", "items", site.title, "", site.description,
+              Channel("", "items", f"{site.title}: {items_title}", "", site.description,
                       _entries(site, site.items, full("items")))]
     result += [Channel(t.url, "feed", f"{t.title} — {site.title}", t.url, t.description,
                        _entries(site, t.items, full("topics"))) for t in site.topics]

@@ -33,7 +33,7 @@ def render_markdown(text: str) -> str:
         output_format="html",
     )
     # Raw HTML and javascript: links pass through Markdown, so sanitize after rendering.
-    return clean_html(md.convert(text))
+    return clean_html(md.convert(text), keep_relative=True)
 
 
 def looks_like_html(body: str) -> bool:

@@ -65,14 +65,16 @@ def render(site: Site, config: Config) -> list[Output]:
     env = _environment(themes, site, config, translation)
     kinds = config.site.feed_content
     chans = channels(site, lambda kind: kinds.get(kind, "summary") == "full",
-                     lambda issue: issue_html(site, issue, translation.gettext("Other")))
+                     lambda issue: issue_html(site, issue, translation.gettext("Other")),
+                     translation.gettext("Selected items"))
     own = {c.page: c for c in chans[2:]}
     env.globals["site_feeds"] = _links(chans[0]) + _links(chans[1])
     listed = list(pages(site, config, translation.gettext, own))
     outputs = [Output(_file(p.url), _render(env, p)) for p in listed]
     outputs.append(Output("404.html", _render(env, Page("404.html", "404.html", {}))))
     outputs += [Output(f"{i.url}email.html", email_edition(_render(env, Page(
-        i.url, "email.html", {"issue": i})), site.base_url)) for i in site.issues]
+        i.url, "email.html", {"issue": i})), urljoin(site.base_url, i.url)))
+        for i in site.issues]
     outputs += write_feeds(site, chans)
     outputs.append(Output("feeds.opml", export_opml(config, public=True)))
     outputs += machine_files(site.base_url, [(p.url, p.updated) for p in listed],
@@ -113,7 +115,8 @@ def pages(site: Site, config: Config, _: Callable[[str], str], own: dict[str, Ch
                    (home, archive, (entry.issue.title, entry.issue.url)), entry.item.published)
     for page in site.pages:
         yield Page(page.url, "page.html", {"page": page}, (home,))
-    yield Page("search/", "search.html", {}, (home,))
+    if config.site.search:
+        yield Page("search/", "search.html", {}, (home,))
 
 
 def _newest(items: Sequence[ItemView]) -> datetime | None:
@@ -146,6 +149,7 @@ def _environment(themes: list[Path], site: Site, config: Config,
         daterange=dates.range,
         reading_minutes=lambda words: max(1, math.ceil(words / WORDS_PER_MINUTE)),
         item_text=config.site.item_text,
+        search=config.site.search,
         site=site,
         base_host=urlsplit(site.base_url).netloc,
     )

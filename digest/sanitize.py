@@ -65,6 +65,7 @@ ATTRIBUTES: dict[str, set[str]] = {
     "mstyle": {"displaystyle", "scriptlevel"},
 }
 THEME_IDS = frozenset({"main", "content", "top", "header", "footer", "nav", "search", "skip"})
+_IMG_WITHOUT_ALT = re.compile(r"<img (?![^>]*\balt=)")
 _LANGUAGE_CLASS = re.compile(r"^language-[a-z0-9_+#-]{1,30}$")  # <code class="language-py">
 _HTML_TAG = re.compile(
     r"</?(?:a|abbr|b|body|br|code|del|div|em|embed|font|form|h[1-6]|head|html|i|iframe|img|"
@@ -79,7 +80,8 @@ URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 SRCSET_ATTRIBUTES = frozenset({"srcset"})
 
 
-def clean_html(html: str, base_url: str = "", same_page: tuple[str, ...] = ()) -> str:
+def clean_html(html: str, base_url: str = "", same_page: tuple[str, ...] = (),
+               keep_relative: bool = False) -> str:
     """Sanitize a fragment of untrusted HTML; resolve relative URLs against `base_url`.
 
     A link to a fragment of a `same_page` URL (the feed's own address,
@@ -89,6 +91,8 @@ def clean_html(html: str, base_url: str = "", same_page: tuple[str, ...] = ()) -
 
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         if attribute in URL_ATTRIBUTES:
+            if keep_relative and not urlsplit(value.strip()).scheme:
+                return value.strip()  # an editor's link within the site
             url = absolute_url(value, base_url)
             url = clean_link(url) if url else url
             if url and "#" in url and urldefrag(url).url in pages:
@@ -101,11 +105,13 @@ def clean_html(html: str, base_url: str = "", same_page: tuple[str, ...] = ()) -
             return None if value.lower() in THEME_IDS else value
         if attribute == "class":
             return _classes(value, tag)
+        if attribute in ("width", "height"):
+            return value if value.strip().isdigit() else None  # "80%" is not valid HTML
         return value
 
     html = _TEX_SCRIPT.sub(lambda m: f'<code class="tex">{html_lib.escape(m.group(1))}</code>',
                            html)
-    return nh3.clean(
+    cleaned = nh3.clean(
         _CONTROL.sub("", html),
         tags=set(TAGS),
         clean_content_tags=set(DROP_WITH_CONTENT),
@@ -118,6 +124,8 @@ def clean_html(html: str, base_url: str = "", same_page: tuple[str, ...] = ()) -
                                   "pre": {"tabindex": "0"}},
         strip_comments=True,
     )
+    # An image the feed did not describe is decorative: an empty alt says so to screen readers.
+    return _IMG_WITHOUT_ALT.sub("<img alt=\"\" ", cleaned)
 
 
 def clean_text(text: str) -> str:
