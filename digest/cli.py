@@ -102,9 +102,11 @@ def main(click_ctx: click.Context, config_path: Path, verbose: bool, quiet: bool
     \b
     The weekly routine:
       digest fetch     new feed entries become files under content/
+      digest select    what goes into this week's issue, and why
+      digest serve     preview it, live, at http://127.0.0.1:8000/
       digest build     content/ becomes the site in output/
-      digest serve     preview it at http://127.0.0.1:8000/
-    Start a new digest with `digest init DIR`.
+      digest publish   output/ goes to the gh-pages branch
+    Start a new digest with `digest init DIR`; `digest check` before publishing.
     """
     out, err = _consoles()
     click_ctx.obj = Context(config_path, verbose, quiet, debug, out, err)
