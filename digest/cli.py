@@ -178,6 +178,9 @@ def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool) -
                               hint=did_you_mean(slug, [f.slug for f in feeds]))
     if only:
         feeds = tuple(f for f in feeds if f.slug in only)
+    if not feeds:
+        ctx.warn(f"{config.path.name} lists no feeds: add [[feeds]] tables, or run "
+                 "`digest opml import FILE`")
     with FetchProgress(ctx.err, len(feeds), ctx.quiet, ctx.verbose) as progress:
         outcomes = ingest(config, feeds, jobs=jobs, on_done=progress.done)
     summary = fetch_summary(outcomes, Path.cwd())
@@ -253,6 +256,7 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool) -> None:
     """Build, serve output/, and rebuild and reload the browser on every edit."""
     import threading
 
+    from digest.errors import ConfigError
     from digest.preview import Preview
     from digest.serve import make_server
 
@@ -260,8 +264,14 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool) -> None:
     if host not in ("127.0.0.1", "localhost", "::1"):
         ctx.warn(f"serving on {host}: anyone on your network can read the preview")
     preview = Preview(ctx.config_path, drafts, ctx.say, ctx.error)
+    try:
+        server = make_server(config.output_dir, host, port, config.site.base_path,
+                             preview.status)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                          key="--port", hint="another program uses it; pick another --port"
+                          ) from exc
     preview.rebuild(set())
-    server = make_server(config.output_dir, host, port, config.site.base_path, preview.status)
     shown = f"[{host}]" if ":" in host else host
     ctx.say(f"Serving http://{shown}:{server.server_address[1]}{config.site.base_path} "
             "(Ctrl-C to stop)")
