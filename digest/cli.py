@@ -264,18 +264,19 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool) -> None:
     if host not in ("127.0.0.1", "localhost", "::1"):
         ctx.warn(f"serving on {host}: anyone on your network can read the preview")
     preview = Preview(ctx.config_path, drafts, ctx.say, ctx.error)
+    preview.rebuild(set())
+    observer = preview.watch(poll)  # watching before the port opens: no edit is missed
     try:
         server = make_server(config.output_dir, host, port, config.site.base_path,
                              preview.status)
     except OSError as exc:
+        observer.stop()
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                           key="--port", hint="another program uses it; pick another --port"
                           ) from exc
-    preview.rebuild(set())
     shown = f"[{host}]" if ":" in host else host
     ctx.say(f"Serving http://{shown}:{server.server_address[1]}{config.site.base_path} "
             "(Ctrl-C to stop)")
-    observer = preview.watch(poll)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               daemon=True)
     thread.start()
