@@ -28,7 +28,7 @@ def write_bytes(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
         except FileNotFoundError:
             path.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException:  # deliberate: whatever stops the write (Ctrl-C too), no litter
         Path(tmp).unlink(missing_ok=True)
         raise
 

@@ -209,9 +209,10 @@ def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool) -
 def select_command(ctx: Context, week: str | None, explain: bool, fmt: str) -> None:
     """Show what goes into an issue, and why."""
     from digest.errors import ConfigError
-    from digest.load import is_week, load
+    from digest.load import load
     from digest.report import selection_json, selection_table
     from digest.select import select
+    from digest.weeks import is_week
 
     config = ctx.load_config()
     selection = select(load(config), config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from digest.config import Config
@@ -24,6 +24,7 @@ from digest.model import (
     TopicView,
 )
 from digest.slug import week_slug
+from digest.weeks import window_start
 
 
 def group(
@@ -71,10 +72,7 @@ def group(
                 next=_ref(ordered[n + 1]) if n + 1 < len(ordered) else None,
             )
         sections = [Section(s.topic, tuple(views[v.item.id] for v in s.items)) for s in sections]
-        # The window opens on `week_starts`, on or before the ISO week's Monday.
-        offset = (7 - config.selection.week_starts) % 7
-        start = datetime.combine(date.fromisoformat(f"{week}-1") - timedelta(days=offset),
-                                 time(), zone)
+        start = window_start(week, zone, config.selection.week_starts)
         f = files.get(week)
         issues.append(IssueView(
             week=week, slug=week_slug(week), url=issue_refs[week].url,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -17,8 +16,8 @@ from digest.errors import ContentError, DigestError, did_you_mean, raise_all
 from digest.links import clean_link
 from digest.markup import count_words, excerpt, render_body, render_markdown
 from digest.model import Corpus, IssueFile, Item, PageFile
+from digest.weeks import is_week
 
-WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 ITEM_KEYS = {
     "id", "title", "link", "source", "author", "published", "fetched", "first_seen", "topics",
     "tags", "status", "pinned", "note", "issue", "undated", "enclosures",
@@ -26,18 +25,6 @@ ITEM_KEYS = {
 ISSUE_KEYS = {"title", "status"}
 PAGE_KEYS = {"title", "description"}
 PARALLEL_FROM = 200  # bodies to render before worker processes pay for themselves
-
-
-def is_week(text: str) -> bool:
-    """'2026-W11' names a real ISO week."""
-    found = WEEK_RE.match(text)
-    if not found:
-        return False
-    try:
-        date.fromisocalendar(int(found.group(1)), int(found.group(2)), 1)
-    except ValueError:
-        return False
-    return True
 
 
 def load(config: Config, cache: RenderCache | None = None, jobs: int = 0) -> Corpus:

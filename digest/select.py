@@ -23,6 +23,7 @@ from digest.markup import strip_tags
 from digest.model import Corpus, Decision, Item, Selection
 from digest.patterns import Matcher
 from digest.rules import Rules
+from digest.weeks import next_week, week_of, window_start
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def select(corpus: Corpus, config: Config) -> Selection:
     for week in sorted(by_week):
         # Items cut by a cap last week compete again (carry_over), if this week follows it.
         pool = by_week[week] + [(replace(c, week=week), s) for c, s in carried
-                                if _next_week(c.week) == week]
+                                if next_week(c.week) == week]
         chosen, rest, carried = judge.week(week, pool)
         decisions += chosen + rest
     order = {w: i for i, w in enumerate(sorted({d.week for d in decisions}))}
@@ -94,13 +95,7 @@ class _Judge:
         return _Candidate(item, week, when, topics, by_editor, refusal, score, parts)
 
     def week_of(self, when: datetime) -> str:
-        """The issue week: the window starts on `week_starts`; it is named after the ISO week
-        of the Monday inside it."""
-        local = when.astimezone(self.zone).date()
-        start = local - timedelta(days=(local.weekday() - self.sel.week_starts) % 7)
-        monday = start + timedelta(days=(7 - start.weekday()) % 7)
-        year, number, _ = monday.isocalendar()
-        return f"{year}-W{number:02d}"
+        return week_of(when, self.zone, self.sel.week_starts)
 
     def topics(self, item: Item, fields: tuple[tuple[str, str, str], ...]
                ) -> tuple[tuple[str, ...], bool]:
@@ -136,8 +131,7 @@ class _Judge:
     def week(self, week: str, pool: list[tuple[_Candidate, tuple[str, ...]]]
              ) -> tuple[list[Decision], list[Decision], list[tuple[_Candidate, tuple[str, ...]]]]:
         """One issue: (selected in issue order, the rest, the candidates to carry over)."""
-        start = datetime.fromisocalendar(int(week[:4]), int(week[6:]), 1).replace(
-            tzinfo=self.zone) - timedelta(days=(7 - self.sel.week_starts) % 7)
+        start = window_start(week, self.zone, self.sel.week_starts)
         forced: list[Decision] = []
         eligible: list[tuple[_Candidate, tuple[str, ...], float, str]] = []
         rest: list[Decision] = []
@@ -319,9 +313,3 @@ def _link_key(item: Item) -> str:
 def _title_key(title: str) -> str:
     text = unicodedata.normalize("NFKC", title).casefold()
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
-
-
-def _next_week(week: str) -> str:
-    monday = datetime.fromisocalendar(int(week[:4]), int(week[6:]), 1) + timedelta(days=7)
-    year, number, _ = monday.isocalendar()
-    return f"{year}-W{number:02d}"

@@ -172,7 +172,6 @@ def test_rejected_items_and_draft_issues_stay_out(project: Callable[..., Path],
 
 def test_a_missing_template_is_one_clear_line(project: Callable[..., Path],
                                               run: Callable[..., Result]) -> None:
-    config = (ROOT / "tests" / "conftest.py").read_text()  # noqa: F841 (keeps ROOT used)
     root = project({"mytheme/templates/issue.html": "{% extends 'nope.html' %}",
                     "content/issues/2026-W11.md": "---\ntitle: T\n---\n"})
     toml = (root / "digest.toml").read_text().replace(
