@@ -2,7 +2,8 @@
 
 Pure: no I/O, no formatting of dates. For every item, one decision with one reason:
   1. week and topics (the editor's `issue:` and `topics:` win over computed ones);
-  2. duplicates (same link without tracking parameters, or the same title) fold into one;
+  2. duplicates (same link without tracking parameters, or the same title within a week)
+     fold into one;
   3. per week: the editor's overrides, then the rules' filters, then ranking by score and
      the caps applied in rank order.
 """
@@ -10,6 +11,7 @@ Pure: no I/O, no formatting of dates. For every item, one decision with one reas
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import unicodedata
 from collections import defaultdict
@@ -24,6 +26,9 @@ from digest.model import Corpus, Decision, Item, Selection
 from digest.patterns import Matcher
 from digest.rules import Rules
 from digest.weeks import next_week, week_of, window_start
+
+# Two items with the same title are one story when published at most this far apart.
+TITLE_WINDOW = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -254,12 +259,22 @@ def _fold_duplicates(candidates: list[_Candidate], judge: _Judge
         return i
 
     seen: dict[str, int] = {}
+    by_title: dict[str, list[int]] = defaultdict(list)
     for i, cand in enumerate(candidates):
-        for key in _story_keys(cand.item):
-            if key in seen:
-                parent[find(i)] = find(seen[key])
+        if link := _link_key(cand.item):
+            if link in seen:
+                parent[find(i)] = find(seen[link])
             else:
-                seen[key] = i
+                seen[link] = i
+        if len(title := _title_key(cand.item.title)) >= 12:  # "Links", "Update" clash
+            by_title[title].append(i)
+    # The same title is the same story only when the copies are near in time: a recurring
+    # "Monthly open thread" is a new post each month.
+    for same in by_title.values():
+        same.sort(key=lambda i: candidates[i].when)
+        for a, b in itertools.pairwise(same):
+            if candidates[b].when - candidates[a].when <= TITLE_WINDOW:
+                parent[find(b)] = find(a)
     groups: dict[int, list[_Candidate]] = defaultdict(list)
     for i, cand in enumerate(candidates):
         groups[find(i)].append(cand)
@@ -295,15 +310,6 @@ def _why_first(first: _Candidate, other: _Candidate) -> str:
     if a[2] != b[2]:
         return "it was published first"
     return "its id comes first"
-
-
-def _story_keys(item: Item) -> tuple[str, ...]:
-    keys = []
-    if link := _link_key(item):
-        keys.append("link:" + link)
-    if len(title := _title_key(item.title)) >= 12:  # short titles ("Links", "Update") clash
-        keys.append("title:" + title)
-    return tuple(keys)
 
 
 def _link_key(item: Item) -> str:

@@ -640,6 +640,18 @@ def test_short_equal_titles_are_not_duplicates(project: Project) -> None:
     assert got["a"].duplicate_of is None and got["b"].duplicate_of is None
 
 
+def test_a_recurring_title_weeks_apart_is_a_new_story(project: Project) -> None:
+    root = project(files=files(
+        item("may", "Monthly open thread", source="lesswrong", published=day(1)),
+        item("jun", "Monthly open thread", source="lesswrong", published=day(29)),
+        item("dup", "Monthly open thread!", published=day(30)),
+    ), config=config())
+    got = {d.item.id: d for d in selection_of(root).decisions}
+    assert got["may"].selected and got["may"].duplicate_of is None
+    assert got["jun"].selected and got["jun"].duplicate_of is None
+    assert got["dup"].duplicate_of == "jun"
+
+
 def test_equal_copies_the_smaller_id_wins(project: Project) -> None:
     link = "https://example.org/same"
     root = project(files=files(
