@@ -270,9 +270,9 @@ def _fold_duplicates(candidates: list[_Candidate], judge: _Judge
             by_title[title].append(i)
     # The same title is the same story only when the copies are near in time: a recurring
     # "Monthly open thread" is a new post each month.
-    for same in by_title.values():
-        same.sort(key=lambda i: candidates[i].when)
-        for a, b in itertools.pairwise(same):
+    for copies in by_title.values():
+        copies.sort(key=lambda i: candidates[i].when)
+        for a, b in itertools.pairwise(copies):
             if candidates[b].when - candidates[a].when <= TITLE_WINDOW:
                 parent[find(b)] = find(a)
     groups: dict[int, list[_Candidate]] = defaultdict(list)
