@@ -251,33 +251,44 @@ def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool)
 @click.option("--drafts/--no-drafts", default=True, show_default=True,
               help="Include issues marked 'status: draft'.")
 @click.option("--poll", is_flag=True, help="Poll for changes (network or VM file systems).")
+@click.option("--desk/--no-desk", default=True, show_default=True,
+              help="The editor's desk at <site path>_review/ (loopback only).")
 @click.pass_obj
 @reports_errors
-def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool) -> None:
-    """Build, serve output/, and rebuild and reload the browser on every edit."""
+def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bool) -> None:
+    """Build, serve output/, and rebuild and reload the browser on every edit.
+
+    The editor's desk, at <site path>_review/, reviews a week's candidates in the browser and
+    writes each decision into the item's front matter (the preview then rebuilds)."""
     import threading
 
     from digest.errors import ConfigError
     from digest.preview import Preview
-    from digest.serve import make_server
+    from digest.review import Desk
+    from digest.serve import APP, LOOPBACK, make_server
 
     config = ctx.load_config()
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        ctx.warn(f"serving on {host}: anyone on your network can read the preview")
+    loopback = host in LOOPBACK
+    if not loopback:
+        ctx.warn(f"serving on {host}: anyone on your network can read the preview "
+                 "(the editor's desk is off)")
     preview = Preview(ctx.config_path, drafts, ctx.say, ctx.error)
     preview.rebuild(set())
     observer = preview.watch(poll)  # watching before the port opens: no edit is missed
+    app = Desk(config.path).handle if desk and loopback else None
     try:
         server = make_server(config.output_dir, host, port, config.site.base_path,
-                             preview.status)
+                             preview.status, app)
     except OSError as exc:
         observer.stop()
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                           key="--port", hint="another program uses it; pick another --port"
                           ) from exc
     shown = f"[{host}]" if ":" in host else host
-    ctx.say(f"Serving http://{shown}:{server.server_address[1]}{config.site.base_path} "
-            "(Ctrl-C to stop)")
+    address = f"http://{shown}:{server.server_address[1]}{config.site.base_path}"
+    ctx.say(f"Serving {address} (Ctrl-C to stop)")
+    if app is not None:
+        ctx.say(f"Editor's desk: {address}{APP}")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               daemon=True)
     thread.start()

@@ -1,0 +1,538 @@
+"""The editor's desk (digest/review.py) over real HTTP on 127.0.0.1: the page, every action
+as a byte-level diff of the item's file, undo, the introduction, and every refusal."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import http.client
+import json
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import jinja2.ext
+import pytest
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po
+
+from digest.review import DESK, Desk
+from digest.serve import Status, make_server
+from tests.conftest import ROOT
+
+WEEK = "2026-W11"  # the example's newest week
+PINNED = "0be7cc4de3c1a696"  # pinned: true, with a note
+PLAIN = "d49f6501b199b23d"  # "Don't Let LLMs Write For You": no editor's keys
+SELECTED = "49618e4d01f639e2"  # "Interview with Steven Byrnes…": in the issue by the rules
+PREFIX = "/digest/"
+
+
+@dataclass
+class Served:
+    root: Path
+    port: int
+    desk: Desk
+
+    def request(self, method: str, path: str, form: dict[str, object] | None = None, *,
+                host: str | None = None, headers: dict[str, str] | None = None,
+                body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", host or f"127.0.0.1:{self.port}")
+        data = body if body is not None else (
+            urlencode(form, doseq=True).encode() if form is not None else b"")
+        sent = {"Content-Type": "application/x-www-form-urlencoded"} if method == "POST" else {}
+        for name, value in {**sent, **(headers or {})}.items():
+            conn.putheader(name, value)
+        if method == "POST":
+            conn.putheader("Content-Length", str(len(data)))
+        conn.endheaders(data if method == "POST" else None)
+        response = conn.getresponse()
+        result = response.status, {k.lower(): v for k, v in response.getheaders()}, \
+            response.read()
+        conn.close()
+        return result
+
+    def page(self, query: str = "") -> str:
+        status, _, body = self.request("GET", f"{PREFIX}_review/{query}")
+        assert status == 200, body
+        return body.decode()
+
+    def file(self, item_id: str) -> Path:
+        for path in (self.root / "content" / "items").rglob("*.md"):
+            if re.search(rf"^id: {re.escape(item_id)}", path.read_text(encoding="utf-8"), re.M):
+                return path
+        raise AssertionError(item_id)
+
+    def act(self, item_id: str, do: str, js: bool = True, sha: str | None = None,
+            **fields: object) -> tuple[int, dict[str, str], bytes]:
+        path = self.file(item_id)
+        form = {"token": self.desk.token, "id": read_id(path), "week": WEEK, "do": do,
+                "sha": sha or sha256(path.read_bytes()), **fields}
+        headers = {"Accept": "application/json"} if js else {}
+        return self.request("POST", f"{PREFIX}_review/act", form, headers=headers)
+
+
+def read_id(path: Path) -> str:
+    found = re.search(r"^id: (\S+)", path.read_text(encoding="utf-8"), re.M)
+    assert found
+    return found.group(1)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def diff(before: bytes, after: bytes) -> tuple[list[bytes], list[bytes]]:
+    """(removed lines, added lines) between two versions of a file."""
+    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    removed, added = [], []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag != "equal":
+            removed += a[i1:i2]
+            added += b[j1:j2]
+    return removed, added
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): sha256(p.read_bytes())
+            for p in sorted((root / "content").rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """A copy of the example, its desk mounted on a real server under /digest/ (no build: the
+    desk reads content/, not output/)."""
+    root = tmp_path / "site"
+    root.mkdir()
+    for name in ("digest.toml", "content", "feeds"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, root / name)
+    (root / "output").mkdir()
+    desk = Desk(root / "digest.toml")
+    server = make_server(root / "output", "127.0.0.1", 0, PREFIX, Status(), desk.handle)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    yield Served(root, server.server_address[1], desk)
+    server.shutdown()
+    server.server_close()
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+def test_the_page_lists_every_candidate_of_the_newest_week(served: Served) -> None:
+    status, headers, body = served.request("GET", f"{PREFIX}_review/")
+    assert status == 200
+    csp = headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert headers["x-frame-options"] == "DENY" and headers["cache-control"] == "no-store"
+    page = body.decode()
+    assert f"Неделя {WEEK}" in page and '<html lang="ru">' in page
+    assert page.count('<li class="row ') == 20
+    assert "В выпуске: 10 · 20 кандидатов" in page
+    # title, source, date, topics, score, reason and excerpt of a candidate
+    assert "Selectively reducing eval awareness and murder in Gemma 3 27B via steering" in page
+    assert "10 марта 2026, 22:51" in page and "Безопасность ИИ" in page and "балл 1,14" in page
+    assert "selected: pinned by the editor (pinned: true)" in page
+    assert "Gemma 3 is a suite of models by Google" in page
+    assert re.search(r"too short: \d+ words, min_words = 200", page)
+    assert "rejected by the editor (status: rejected)" in page
+    assert f'content="{served.desk.token}"' in page
+    assert "<script>" not in page and " style=" not in page  # nothing inline: the CSP holds
+
+
+def test_a_chosen_week_and_the_filters(served: Served) -> None:
+    page = served.page("?week=2023-w34")
+    assert "Неделя 2023-W34" in page and "QEMU version 8.1.0 released" in page
+    page = served.page(f"?week={WEEK}&show=selected")
+    hidden = re.findall(r'<li class="row state-(\w+)"[^>]*?( hidden)?>', page)
+    assert {state for state, h in hidden if not h} == {"selected"}
+    assert sum(1 for _, h in hidden if not h) == 10
+    page = served.page(f"?week={WEEK}&show=out&source=lesswrong")
+    assert {state for state, h in re.findall(r'<li class="row state-(\w+)"[^>]*?( hidden)?>',
+                                             page) if not h} == {"out"}
+    page = served.page(f"?week={WEEK}&topic=ai-safety")
+    rows = re.findall(r'data-topics="([^"]*)"[^>]*aria-labelledby="[^"]+"( hidden)?>', page)
+    assert len(rows) == 20 and any(hidden for _, hidden in rows)
+    assert all(("ai-safety" in topics.split()) != bool(hidden) for topics, hidden in rows)
+    assert served.request("GET", f"{PREFIX}_review/?week=2026-W99")[0] == 400
+
+
+def test_the_desk_speaks_the_sites_language(served: Served) -> None:
+    config = served.root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('language = "ru"',
+                                                                 'language = "en"'),
+                      encoding="utf-8")
+    page = served.page()
+    assert f"The week {WEEK}" in page and "In the issue: 10 · 20 candidates" in page
+    assert "March 10, 2026" in page and "score 1.14" in page
+
+
+def test_every_string_of_the_desk_has_a_russian_translation() -> None:
+    keywords = {"gettext": None, "g": None, "ngettext": (1, 2)}
+    found = {m[1] if isinstance(m[1], str) else m[1][0]
+             for m in extract_from_file("python", str(ROOT / "digest" / "review.py"),
+                                        keywords=keywords)}
+    for template in sorted((DESK / "templates").glob("*.html")):
+        found |= {m[1] if isinstance(m[1], str) else m[1][0] for m in extract_from_file(
+            jinja2.ext.babel_extract, str(template),
+            options={"extensions": "jinja2.ext.i18n", "trim_blocks": "true",
+                     "lstrip_blocks": "true"})}
+    with (DESK / "locale" / "ru.po").open("rb") as f:
+        catalog = read_po(f, locale="ru")
+    missing = sorted(m for m in found if not catalog.get(m) or not catalog.get(m).string)
+    assert not missing, missing
+    assert len(found) > 60
+
+
+def test_the_assets_and_the_desk_only_under_the_base_path(served: Served) -> None:
+    status, headers, script = served.request("GET", f"{PREFIX}_review/desk.js")
+    assert b"X-Digest-Token" in script
+    assert status == 200 and headers["content-type"].startswith("text/javascript")
+    assert served.request("GET", f"{PREFIX}_review/desk.css")[0] == 200
+    assert served.request("GET", "/_review/")[0] == 404
+    status, headers, _ = served.request("GET", f"{PREFIX}_review")
+    assert status == 301 and headers["location"] == f"{PREFIX}_review/"
+
+
+def test_no_desk_on_a_server_for_the_network(tmp_path: Path) -> None:
+    desk = Desk(ROOT / "digest.toml")
+    server = make_server(tmp_path, "0.0.0.0", 0, PREFIX, Status(), desk.handle)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+        conn.request("GET", f"{PREFIX}_review/")
+        assert conn.getresponse().status == 404
+        conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- actions: exactly one key changes ----------------------------------------------------------
+
+@pytest.mark.parametrize(("item", "do", "fields", "removed", "added"), [
+    (PLAIN, "select", {}, [], [b"status: selected\n"]),
+    (PLAIN, "reject", {}, [], [b"status: rejected\n"]),
+    (PLAIN, "pin", {}, [], [b"pinned: true\n"]),
+    (PLAIN, "note", {"note": "Read the *second* half: it's the point."}, [],
+     [b'note: "Read the *second* half: it\'s the point."\n']),
+    (PLAIN, "note", {"note": "Two lines,\r\nas a textarea sends them."}, [],
+     [b"note: |-\n", b"  Two lines,\n", b"  as a textarea sends them.\n"]),
+    (PLAIN, "topics", {"topics": ["software", "ai-safety"]}, [b"- rationality\n"],
+     [b"- ai-safety\n", b"- software\n"]),
+    (PLAIN, "issue", {"issue": "2026-w12"}, [], [b"issue: 2026-W12\n"]),
+    (PINNED, "unpin", {}, [b"pinned: true\n"], []),
+    (PINNED, "note", {"note": ""}, None, []),
+])
+def test_each_action_changes_exactly_its_key(served: Served, item: str, do: str,
+                                              fields: dict[str, object],
+                                              removed: list[bytes] | None,
+                                              added: list[bytes]) -> None:
+    path = served.file(item)
+    before = path.read_bytes()
+    others = snapshot(served.root)
+    status, _, body = served.act(item, do, **fields)
+    assert status == 200, body
+    result = json.loads(body)
+    assert result["ok"] is True and result["message"]
+    after = path.read_bytes()
+    gone, new = diff(before, after)
+    if removed is None:  # the note's one line, whatever it is
+        assert len(gone) == 1 and gone[0].startswith(b"note: ")
+    else:
+        assert sorted(gone) == sorted(removed)
+    assert sorted(new) == sorted(added)
+    changed = {k for k, v in snapshot(served.root).items() if others.get(k) != v}
+    assert changed == {path.relative_to(served.root).as_posix()}
+
+
+def test_the_answer_updates_the_rows(served: Served) -> None:
+    status, _, body = served.act(PLAIN, "reject")
+    assert status == 200
+    result = json.loads(body)
+    rows = dict(result["rows"])
+    assert len(rows) == 20 and PLAIN in rows
+    assert "rejected by the editor (status: rejected)" in rows[PLAIN]
+    assert 'value="unreject"' in rows[PLAIN] and 'aria-pressed="true"' in rows[PLAIN]
+    assert result["undo"].startswith("Отклонено: Don")
+    assert "В выпуске:" in result["summary"]
+
+
+def test_toggling_back_removes_the_line(served: Served) -> None:
+    path = served.file(PLAIN)
+    original = path.read_bytes()
+    for do in ("select", "unselect", "reject", "unreject", "pin", "unpin"):
+        assert served.act(PLAIN, do)[0] == 200
+    assert path.read_bytes() == original
+
+
+def test_a_plain_form_is_answered_with_a_redirect_back(served: Served) -> None:
+    status, headers, _ = served.act(PLAIN, "reject", js=False, show="out", topic="rationality")
+    assert status == 303
+    location = headers["location"]
+    assert location.startswith(f"{PREFIX}_review/?week={WEEK}&show=out&topic=rationality&flash=")
+    assert re.search(r"#item-[0-9a-f]{12}$", location)
+    page = served.page(location.removeprefix(f"{PREFIX}_review/"))
+    assert re.search(r'role="status" aria-live="polite">Отклонено: Don', page)
+    assert "status: rejected" in served.file(PLAIN).read_text(encoding="utf-8")
+
+
+def test_undo_restores_the_bytes_exactly(served: Served) -> None:
+    path = served.file(PLAIN)
+    text = path.read_bytes()
+    crlf = b"\xef\xbb\xbf" + text.replace(b"\n", b"\r\n").replace(
+        b"tags: []", b"tags: []   # from the feed")
+    path.write_bytes(crlf)
+    served.page()  # the page saw this version
+    steps = [("reject", {}), ("pin", {}), ("note", {"note": "Ёлки: «да»"}),
+             ("topics", {"topics": ["software"]}), ("issue", {"issue": "2026-W12"})]
+    versions = [crlf]
+    for do, fields in steps:
+        status, _, body = served.act(PLAIN, do, **fields)
+        assert status == 200, body
+        versions.append(path.read_bytes())
+    assert b"\r\nstatus: rejected\r\n" in versions[-1] and b"# from the feed" in versions[-1]
+    for version in reversed(versions[:-1]):
+        status, _, body = served.request("POST", f"{PREFIX}_review/undo",
+                                         {"token": served.desk.token, "week": WEEK},
+                                         headers={"Accept": "application/json"})
+        assert status == 200, body
+        assert path.read_bytes() == version
+    status, _, body = served.request("POST", f"{PREFIX}_review/undo",
+                                     {"token": served.desk.token, "week": WEEK},
+                                     headers={"Accept": "application/json"})
+    assert status == 409 and json.loads(body)["message"] == "Нечего отменять."
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+def test_requests_without_the_token_are_refused(served: Served) -> None:
+    path = served.file(PLAIN)
+    before = snapshot(served.root)
+    form = {"id": PLAIN, "week": WEEK, "do": "reject", "sha": sha256(path.read_bytes())}
+    for token in ({}, {"token": ""}, {"token": served.desk.token[:-1] + "x"}):
+        status, _, body = served.request("POST", f"{PREFIX}_review/act", {**form, **token})
+        assert status == 403, body
+    assert served.request("POST", f"{PREFIX}_review/undo", {"week": WEEK})[0] == 403
+    assert served.request("POST", f"{PREFIX}_review/intro",
+                          {"week": WEEK, "body": "x", "sha": "absent"})[0] == 403
+    assert snapshot(served.root) == before
+    # In a header instead of the form: accepted.
+    status, _, _ = served.request("POST", f"{PREFIX}_review/act", form,
+                                  headers={"X-Digest-Token": served.desk.token})
+    assert status == 303 and "status: rejected" in path.read_text(encoding="utf-8")
+
+
+def test_a_foreign_host_or_origin_is_refused(served: Served) -> None:
+    before = snapshot(served.root)
+    path = served.file(PLAIN)
+    form = {"token": served.desk.token, "id": PLAIN, "week": WEEK, "do": "reject",
+            "sha": sha256(path.read_bytes())}
+    assert served.request("GET", f"{PREFIX}_review/",
+                          host=f"attacker.example:{served.port}")[0] == 403
+    assert served.request("POST", f"{PREFIX}_review/act", form,
+                          host=f"attacker.example:{served.port}")[0] == 403
+    assert served.request("POST", f"{PREFIX}_review/act", form,
+                          headers={"Origin": "http://attacker.example"})[0] == 403
+    assert served.request("POST", f"{PREFIX}_review/act", form,
+                          headers={"Sec-Fetch-Site": "cross-site"})[0] == 403
+    assert snapshot(served.root) == before
+    status, _, _ = served.request("POST", f"{PREFIX}_review/act", form, headers={
+        "Origin": f"http://127.0.0.1:{served.port}", "Sec-Fetch-Site": "same-origin"})
+    assert status == 303
+
+
+@pytest.mark.parametrize("fields", [
+    {"path": "content/items/2026/03/don-t-let-llms-write-for-you-d49f65.md"},
+    {"id": "content/items/2026/03/don-t-let-llms-write-for-you-d49f65.md"},
+    {"id": "../../digest.toml"},
+    {"id": "..\\digest.toml"},
+    {"id": "/etc/passwd"},
+    {"id": "don-t-let-llms-write-for-you-d49f65.md"},
+])
+def test_a_path_instead_of_an_id_is_refused(served: Served, fields: dict[str, str]) -> None:
+    before = snapshot(served.root)
+    form = {"token": served.desk.token, "week": WEEK, "do": "reject", "sha": "x", **fields}
+    status, _, body = served.request("POST", f"{PREFIX}_review/act", form,
+                                     headers={"Accept": "application/json"})
+    assert status == 400, body
+    assert "по его id" in json.loads(body)["message"]
+    assert snapshot(served.root) == before
+
+
+def test_other_bad_requests_are_refused(served: Served) -> None:
+    before = snapshot(served.root)
+    token = served.desk.token
+    act = f"{PREFIX}_review/act"
+    assert served.request("POST", act, {"token": token, "id": "nope", "do": "reject",
+                                        "sha": "x", "week": WEEK})[0] == 404
+    assert served.request("GET", act)[0] == 405
+    assert served.request("POST", f"{PREFIX}_review/nothing", {"token": token})[0] == 404
+    assert served.request("POST", act, headers={"Content-Type": "application/json"},
+                          body=b'{"token": "x"}')[0] == 415
+    assert served.request("POST", act, headers={"Content-Length": str(2 << 20)},
+                          body=b"")[0] == 413
+    assert served.request("POST", f"{PREFIX}somewhere/", {"token": token})[0] == 405
+    sha = sha256(served.file(PLAIN).read_bytes())
+    for fields in ({"do": "explode"}, {"do": "issue", "issue": "next week"},
+                   {"do": "topics", "topics": ["no-such-topic"]}):
+        status, _, _ = served.request("POST", act, {"token": token, "id": PLAIN, "sha": sha,
+                                                    "week": WEEK, **fields})
+        assert status == 400, fields
+    assert snapshot(served.root) == before
+
+
+def test_a_file_changed_behind_the_page_is_not_overwritten(served: Served) -> None:
+    path = served.file(PLAIN)
+    page = served.page()
+    seen = re.search(rf'name="id" value="{PLAIN}">\s*<input type="hidden" name="sha" '
+                     r'value="([0-9a-f]{64})"', page)
+    assert seen and seen.group(1) == sha256(path.read_bytes())
+    # The editor's text editor saves the file meanwhile.
+    edited = path.read_bytes().replace(b"tags: []\n", b"tags: []\nnote: from my editor\n")
+    path.write_bytes(edited)
+    status, _, body = served.act(PLAIN, "reject", sha=seen.group(1))
+    assert status == 409
+    result = json.loads(body)
+    assert "ничего не записано" in result["message"]
+    assert "+note: from my editor" in result["diff"]
+    assert path.read_bytes() == edited
+    # Without JavaScript: a page that says so, with the diff.
+    status, headers, body = served.act(PLAIN, "reject", js=False, sha=seen.group(1))
+    assert status == 409 and "+note: from my editor" in body.decode()
+    assert headers["content-security-policy"]
+    assert path.read_bytes() == edited
+
+
+def test_undo_does_not_overwrite_a_later_edit(served: Served) -> None:
+    path = served.file(PLAIN)
+    assert served.act(PLAIN, "reject")[0] == 200
+    later = path.read_bytes() + b"\n<p>Added by hand.</p>\n"
+    path.write_bytes(later)
+    status, _, body = served.request("POST", f"{PREFIX}_review/undo",
+                                     {"token": served.desk.token, "week": WEEK},
+                                     headers={"Accept": "application/json"})
+    assert status == 409 and "+<p>Added by hand.</p>" in json.loads(body)["diff"]
+    assert path.read_bytes() == later
+
+
+# --- the introduction --------------------------------------------------------------------------
+
+def intro_form(served: Served, week: str, **fields: str) -> dict[str, str]:
+    page = served.page(f"?week={week}")
+    sha = re.search(r'name="sha" value="([^"]+)">\s*<label for="intro-title-field"', page)
+    assert sha
+    return {"token": served.desk.token, "week": week, "sha": sha.group(1), "do": "save",
+            **fields}
+
+
+def test_the_introduction_is_saved_keeping_its_front_matter(served: Served) -> None:
+    path = served.root / "content" / "issues" / f"{WEEK}.md"
+    path.write_bytes(path.read_bytes().replace(b"---\n\n", b"status: draft  # not yet\n---\n\n"))
+    before = path.read_bytes()
+    body = before.split(b"---\n\n", 1)[1].decode().replace("Читайте с карандашом",
+                                                           "Читайте внимательно")
+    form = intro_form(served, WEEK, title="Неделя 11: модели, которые знают, что их проверяют",
+                      body=body.replace("\n", "\r\n"))
+    status, _, answer = served.request("POST", f"{PREFIX}_review/intro", form,
+                                       headers={"Accept": "application/json"})
+    assert status == 200, answer
+    removed, added = diff(before, path.read_bytes())
+    assert len(removed) == 1 and "Читайте с карандашом".encode() in removed[0]
+    assert added == [removed[0].replace("с карандашом".encode(), "внимательно".encode())]
+    assert b"status: draft  # not yet\n" in path.read_bytes()
+
+
+def test_a_new_introduction_is_created_and_undone(served: Served) -> None:
+    path = served.root / "content" / "issues" / "2025-W35.md"
+    assert not path.exists()
+    form = intro_form(served, "2025-W35", title="Late summer", body="Hello, **readers**.")
+    assert form["sha"] == "absent"
+    status, headers, _ = served.request("POST", f"{PREFIX}_review/intro", form)
+    assert status == 303 and headers["location"].endswith("#intro")
+    assert path.read_bytes() == b"---\ntitle: Late summer\n---\n\nHello, **readers**.\n"
+    page = served.page("?week=2025-W35")
+    assert "<p>Hello, <strong>readers</strong>.</p>" in page
+    # Saved again with the same sha: refused, the file is what the page has not seen.
+    status, _, body = served.request("POST", f"{PREFIX}_review/intro",
+                                     {**form, "body": "Other"})
+    assert status == 409 and "+Hello" in body.decode()
+    assert path.read_bytes().endswith(b"readers**.\n")
+    status, _, _ = served.request("POST", f"{PREFIX}_review/undo",
+                                  {"token": served.desk.token, "week": "2025-W35"})
+    assert status == 303 and not path.exists()
+
+
+def test_the_live_preview_is_digests_markdown_sanitized(served: Served) -> None:
+    text = ("**bold** [x](javascript:alert(1)) <script>alert(2)</script> "
+            "<img src=x onerror=alert(3)>\n\n```python\nprint(1)\n```")
+    status, _, body = served.request("POST", f"{PREFIX}_review/preview",
+                                     {"token": served.desk.token, "body": text},
+                                     headers={"Accept": "application/json"})
+    assert status == 200
+    html = json.loads(body)["html"]
+    assert "<strong>bold</strong>" in html and 'class="codehilite"' in html
+    assert "javascript:" not in html and "<script" not in html and "onerror" not in html
+    assert served.request("POST", f"{PREFIX}_review/preview", {"body": text})[0] == 403
+    # Without JavaScript, the Preview button shows the page with the text and its preview.
+    form = intro_form(served, WEEK, title="T", body="*draft*")
+    status, _, page = served.request("POST", f"{PREFIX}_review/intro",
+                                     {**form, "do": "preview"})
+    assert status == 200 and b"<p><em>draft</em></p>" in page
+    assert b"*draft*</textarea>" in page
+
+
+# --- with digest serve: the preview rebuilds through the watcher ------------------------------
+
+def test_a_decision_reaches_the_preview_site_and_never_the_build(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.test_serve import free_port, get
+
+    root = tmp_path / "site"
+    root.mkdir()
+    for name in ("digest.toml", "content", "feeds"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, root / name)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--port", str(port)],
+                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if get(port, PREFIX)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        status, page = get(port, f"{PREFIX}_review/")
+        assert status == 200
+        token = re.search(rb'name="digest-desk-token" content="([^"]+)"', page)
+        assert token
+        issue = get(port, f"{PREFIX}issues/2026-w11/")[1].decode()
+        title = "Interview with Steven Byrnes on His Mainline Takeoff Scenario"
+        assert title in issue
+        served = Served(root, port, Desk(root / "digest.toml", token=token.group(1).decode()))
+        assert served.act(SELECTED, "reject")[0] == 200
+        deadline = time.monotonic() + 30
+        while title in get(port, f"{PREFIX}issues/2026-w11/")[1].decode():
+            assert time.monotonic() < deadline, "the preview did not rebuild"
+            time.sleep(0.2)
+        assert not (root / "output" / "_review").exists()
+        assert not any("_review" in p.read_text(encoding="utf-8", errors="replace")
+                       for p in (root / "output").rglob("*.html"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
