@@ -1,42 +1,203 @@
-"""Runs stages 4-8: content/ -> Corpus -> Selection -> Site -> Outputs -> output/."""
+"""Runs stages 4-8: content/ -> Corpus -> Selection -> Site -> files -> output/.
+
+Incremental: the same result as a clean build, byte for byte, doing only what changed.
+  * nothing changed (every input file has the size and mtime the last build saw, and output/
+    is as that build left it): nothing is read or rendered;
+  * otherwise content files are loaded through the cache (unchanged ones are not read), the
+    selection and the site are computed, and only the files whose fingerprint changed are
+    rendered, in worker processes when there are many; only files whose bytes changed are
+    written; the search index is made again only when a page changed.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from digest.cache import RenderCache
+from digest import __version__
+from digest.cache import RACY_NS, RenderCache
 from digest.config import Config
+from digest.fingerprint import tree_stats
 from digest.group import group
 from digest.load import load
-from digest.render import render
-from digest.search import index
+from digest.render import Job, Plan, plan, render_job
+from digest.search import FOLDER, index
 from digest.select import select
 from digest.state import read_state, source_health
 from digest.theme import issue_titler, theme_dirs, translations
-from digest.write import write
+from digest.write import Entry, Manifest, Staging, put, scan, sha, sync_tree
+
+PARALLEL_FROM = 300  # files to render before worker processes pay for themselves
 
 
 @dataclass(frozen=True)
 class BuildReport:
     output: Path
-    files: int
+    files: int  # files of the site
     issues: int
     items: int
+    written: int = 0  # files that changed in output/ (0: it was up to date)
+    rendered: int = 0  # files rendered from templates
+    search_stale: bool = False  # pages changed but the search index was not made again
 
 
-def build(config: Config, output: Path | None = None, drafts: bool = False) -> BuildReport:
-    """Build the whole site; output/ is replaced only when every stage succeeded."""
+def build(config: Config, output: Path | None = None, drafts: bool = False,
+          search: bool = True, jobs: int = 0) -> BuildReport:
+    """Build the site into `output` (default output/); output/ changes only when every stage
+    succeeded. `search=False` leaves the search index as it is (see `refresh_search`)."""
+    target = (output or config.output_dir).resolve()
+    manifest = Manifest.read(config.state_dir / "cache" / "manifest.json")
+    started = time.time_ns()
+    inputs = _inputs(config, target, drafts, started)
+    on_disk = scan(target)
+    wants_index = search and config.site.search and manifest.search_stale
+    if inputs is not None and inputs == manifest.inputs and manifest.matches(on_disk) and \
+            not wants_index:
+        return _report(target, manifest, 0, 0)
+
     cache = RenderCache(config.state_dir / "cache")
-    corpus = load(config, cache)
+    corpus = load(config, cache, jobs)
     cache.save()
     selection = select(corpus, config)
     titles = issue_titler(translations(theme_dirs(config.site.theme), config.site.language))
     site = group(selection, corpus, config, titles, drafts=drafts,
                  health=source_health(read_state(config.state_dir)))
-    outputs = render(site, config)
-    target = output or config.output_dir
-    language = config.site.language
-    count = write(outputs, target,
-                  (lambda folder: index(folder, language)) if config.site.search else None)
-    return BuildReport(target, count, len(site.issues), len(site.items))
+    made = plan(site, config)
+
+    files: dict[str, Entry] = {}
+    with Staging(target) as staging:
+        todo = []
+        for job in made.jobs:
+            if manifest.fresh(job.path, made.keys[job.path], on_disk):
+                files[job.path] = manifest.files[job.path]
+            else:
+                todo.append(job)
+        for path, digest, size in _render_all(made, todo, staging, jobs):
+            if manifest.same(path, digest, on_disk):  # rendered again, but to the same bytes
+                old = manifest.files[path]
+                files[path] = Entry(made.keys[path], digest, old.size, old.mtime_ns)
+            else:
+                staging.add(path)
+                files[path] = Entry(made.keys[path], digest, size, 0)
+        for out in made.files:
+            digest = sha(out.data)
+            if manifest.same(out.path, digest, on_disk):
+                files[out.path] = manifest.files[out.path]
+            else:
+                staging.put(out.path, out.data)
+                files[out.path] = Entry(None, digest, len(out.data), 0)
+        keep_search = (FOLDER + "/",) if config.site.search else ()
+        written = len(staging.staged)
+        for path, (size, mtime) in staging.commit(set(files), keep_search).items():
+            files[path] = Entry(files[path].key, files[path].sha, size, mtime)
+
+    manifest.files = {**files, **_search_files(manifest, target, keep_search)}
+    pages_changed = any(p.endswith(".html") for p in staging.staged)
+    manifest.search_stale = bool(config.site.search) and (
+        manifest.search_stale or pages_changed or not (target / FOLDER).is_dir())
+    manifest.inputs = inputs or ""
+    manifest.counts = {"files": len(files), "issues": len(site.issues),
+                       "items": len(site.items)}
+    manifest.save(started)
+    if search and manifest.search_stale:
+        refresh_search(config, target)
+        manifest = Manifest.read(manifest.path)
+    return _report(target, manifest, written, len(todo))
+
+
+def refresh_search(config: Config, output: Path | None = None) -> bool:
+    """Make the search index again if pages changed since it was made; True if it did."""
+    target = (output or config.output_dir).resolve()
+    manifest = Manifest.read(config.state_dir / "cache" / "manifest.json")
+    if not (config.site.search and manifest.search_stale):
+        return False
+    with tempfile.TemporaryDirectory(prefix=".search.", dir=target.parent) as tmp:
+        index(target, config.site.language, Path(tmp) / FOLDER)
+        sync_tree(Path(tmp) / FOLDER, target / FOLDER)
+    on_disk = scan(target)
+    folder = FOLDER + "/"
+    manifest.files = {k: e for k, e in manifest.files.items() if not k.startswith(folder)}
+    manifest.files.update({k: Entry(None, "", *stat) for k, stat in on_disk.items()
+                           if k.startswith(folder)})
+    manifest.search_stale = False
+    manifest.save(manifest.saved_ns)
+    return True
+
+
+def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> BuildReport:
+    counts = manifest.counts
+    return BuildReport(target, counts.get("files", 0), counts.get("issues", 0),
+                       counts.get("items", 0), written, rendered, manifest.search_stale)
+
+
+def _search_files(manifest: Manifest, target: Path, keep: tuple[str, ...]) -> dict[str, Entry]:
+    """The search index's files as they are (made by the last `refresh_search`)."""
+    if not keep:
+        return {}
+    return {k: Entry(None, "", *stat) for k, stat in scan(target).items()
+            if k.startswith(keep)}
+
+
+def _inputs(config: Config, target: Path, drafts: bool, now_ns: int) -> str | None:
+    """The fingerprint of everything a build reads, from file sizes and mtimes; None when a
+    file changed so recently that a second change might keep its mtime."""
+    folders = [config.content_dir, *theme_dirs(config.site.theme)]
+    stats = tree_stats([f for f in folders if f.is_dir()], skip=target)
+    for extra in (config.path, config.state_dir / "state.json"):
+        if extra.is_file():
+            st = extra.stat()
+            stats.append((str(extra), st.st_size, st.st_mtime_ns))
+    if any(mtime >= now_ns - RACY_NS for _, _, mtime in stats):
+        return None
+    h = hashlib.sha256(f"{__version__}\0{target}\0{drafts}\0{config!r}".encode())
+    for path, size, mtime in stats:
+        h.update(f"{path}\0{size}\0{mtime}\n".encode())
+    return h.hexdigest()
+
+
+# --- rendering, in worker processes when there is much to do ------------------------------
+
+def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
+                ) -> Iterator[tuple[str, str, int]]:
+    """(path, sha, size) of each rendered file, in order. The files are written straight
+    into the staging folder by whoever rendered them (a worker process, or this one), so the
+    site never has to sit in memory whole."""
+    workers = min(jobs or os.cpu_count() or 1, len(todo) // (PARALLEL_FROM // 2) or 1)
+    if len(todo) < PARALLEL_FROM or workers < 2:
+        for job in todo:
+            yield _render_one(made, job, staging.folder)
+        return
+    # Fork: the workers inherit the plan (the whole site) instead of unpickling it.
+    context = multiprocessing.get_context("fork")
+    chunks = [todo[i:i + 64] for i in range(0, len(todo), 64)]
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(made, staging.folder)) as pool:
+        for done in pool.map(_render_chunk, [[j.path for j in c] for c in chunks]):
+            yield from done
+
+
+_WORKER: tuple[Plan, Path, dict[str, Job]] | None = None  # set in worker processes only
+
+
+def _start_worker(made: Plan, folder: Path) -> None:
+    global _WORKER
+    _WORKER = (made, folder, {j.path: j for j in made.jobs})
+
+
+def _render_chunk(paths: list[str]) -> list[tuple[str, str, int]]:
+    assert _WORKER is not None
+    made, folder, by_path = _WORKER
+    return [_render_one(made, by_path[p], folder) for p in paths]
+
+
+def _render_one(made: Plan, job: Job, folder: Path) -> tuple[str, str, int]:
+    data = render_job(made, job)
+    put(folder, job.path, data)
+    return job.path, sha(data), len(data)

@@ -1,52 +1,131 @@
-"""The build cache in .digest/cache/: rendered bodies by the hash of their text, so an
-unchanged item is never sanitized or run through Markdown twice. Keyed by content, not by
-time: a cache can only be missing or stale-and-ignored, never wrong."""
+"""The build cache in .digest/cache/: what `load` already knows.
+
+Two tables, keyed by content, never by time alone, so that a cache can only be missing or
+stale-and-ignored, never wrong:
+
+  * bodies: rendered HTML (with its word count and excerpt) by the hash of the text it was
+    rendered from, so an unchanged body is never sanitized or run through Markdown twice;
+  * files: for each content file, its size and mtime, the hash of its bytes, and the item
+    it gave (without the body). A file whose size and mtime are unchanged is not read at all;
+    one whose mtime is too close to the moment it was recorded is read and hashed again
+    (a second save within the file system's clock tick keeps the mtime: "racy" entries).
+
+Entries are spread over 256 small files, so that editing one item rewrites one of them.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import pickle
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from digest import __version__
 from digest.atomic import write_bytes
+from digest.model import Item
 
 # Bump when rendering changes (sanitizer rules, Markdown extensions): old entries are dropped.
-FORMAT = 3
+FORMAT = 4
+# A file changed this close to the moment it was recorded may change again unseen.
+RACY_NS = 2_000_000_000
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    size: int
+    mtime_ns: int
+    recorded_ns: int
+    item: Item  # html, words and excerpt empty: they live in the bodies table
+    body_key: str
+    note_key: str
 
 
 class RenderCache:
     def __init__(self, folder: Path | None) -> None:
-        self.path = folder / "render.pickle" if folder is not None else None
+        self.folder = folder / "render" if folder is not None else None
         self.tag = f"{__version__}/{FORMAT}"
         self.old: dict[str, Any] = {}
         self.used: dict[str, Any] = {}
-        if self.path is not None and self.path.is_file():
-            try:
-                with self.path.open("rb") as f:
-                    tag, entries = pickle.load(f)
-                if tag == self.tag:
-                    self.old = entries
-            except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
-                self.old = {}  # a damaged cache is no cache
+        self.now = time.time_ns()
+        if self.folder is not None and self.folder.is_dir():
+            for shard in sorted(self.folder.glob("*.pickle")):
+                try:
+                    with shard.open("rb") as f:
+                        tag, entries = pickle.load(f)
+                except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError,
+                        AttributeError, ImportError):
+                    continue  # a damaged shard is a few missing entries
+                if tag == self.tag and isinstance(entries, dict):
+                    self.old.update(entries)
 
     @staticmethod
     def key(kind: str, text: str) -> str:
         return hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()
 
+    # --- bodies -------------------------------------------------------------------------
+
     def get(self, key: str) -> Any | None:
-        value = self.old.get(key)
-        if value is not None:
-            self.used[key] = value
+        if not key:
+            return None
+        value = self.used.get(key)
+        if value is None:
+            value = self.old.get(key)
+            if value is not None:
+                self.used[key] = value
         return value
 
     def put(self, key: str, value: Any) -> None:
         self.used[key] = value
 
+    # --- files --------------------------------------------------------------------------
+
+    def file(self, rel: str, size: int, mtime_ns: int) -> FileEntry | None:
+        """The entry of a content file whose size and mtime say it has not changed."""
+        entry = self.old.get("file:" + rel)
+        if not isinstance(entry, FileEntry) or (entry.size, entry.mtime_ns) != (size, mtime_ns):
+            return None
+        if entry.mtime_ns >= entry.recorded_ns - RACY_NS:
+            return None  # changed too close to when it was recorded: read it again
+        return entry
+
+    def file_by_digest(self, rel: str, digest: str) -> FileEntry | None:
+        """The entry of a content file whose bytes are unchanged (its mtime was touched)."""
+        entry = self.old.get("file:" + rel)
+        if isinstance(entry, FileEntry) and entry.item.digest == digest:
+            return entry
+        return None
+
+    def keep_file(self, rel: str, entry: FileEntry) -> None:
+        self.used["file:" + rel] = entry
+
+    # --- persistence --------------------------------------------------------------------
+
     def save(self) -> None:
-        """Keep what this build used (entries of deleted items are dropped)."""
-        if self.path is None or self.used.keys() == self.old.keys():
+        """Keep what this build used (entries of deleted items are dropped); rewrite only the
+        shards whose entries changed."""
+        if self.folder is None:
             return
-        data = pickle.dumps((self.tag, self.used), protocol=pickle.HIGHEST_PROTOCOL)
-        write_bytes(self.path, data, tmp_dir=self.path.parent)
+        shards: dict[str, dict[str, Any]] = {}
+        dirty: set[str] = set()
+        for key, value in self.used.items():
+            shard = _shard(key)
+            shards.setdefault(shard, {})[key] = value
+            if self.old.get(key) is not value:
+                dirty.add(shard)
+        dirty |= {_shard(key) for key in self.old.keys() - self.used.keys()}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for shard in sorted(dirty):
+            path = self.folder / f"{shard}.pickle"
+            entries = shards.get(shard)
+            if not entries:
+                path.unlink(missing_ok=True)
+                continue
+            data = pickle.dumps((self.tag, entries), protocol=pickle.HIGHEST_PROTOCOL)
+            write_bytes(path, data, tmp_dir=self.folder)
+        self.old = dict(self.used)
+
+
+def _shard(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:2]

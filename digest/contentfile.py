@@ -47,11 +47,16 @@ def dumps(meta: dict[str, Any], body: str) -> str:
 
 def read(path: Path) -> tuple[dict[str, Any], str]:
     """A content file's front matter and body; ContentError naming the file and line."""
+    return decode(path.read_bytes(), path)
+
+
+def decode(data: bytes, path: Path) -> tuple[dict[str, Any], str]:
+    """The front matter and body of a content file's bytes."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ContentError("not UTF-8 text", path=path, hint="save the file as UTF-8") from exc
-    return loads(text, path)
+    return loads(text.replace("\r\n", "\n").replace("\r", "\n"), path)  # as read_text does
 
 
 def loads(text: str, path: Path) -> tuple[dict[str, Any], str]:

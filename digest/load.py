@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from digest import contentfile
-from digest.cache import RenderCache
+from digest.cache import FileEntry, RenderCache
 from digest.config import Config
 from digest.errors import ContentError, DigestError, did_you_mean, raise_all
+from digest.fingerprint import file_digest
 from digest.links import clean_link
 from digest.markup import count_words, excerpt, render_body, render_markdown
 from digest.model import Corpus, IssueFile, Item, PageFile
@@ -28,28 +29,74 @@ PARALLEL_FROM = 200  # bodies to render before worker processes pay for themselv
 
 
 def load(config: Config, cache: RenderCache | None = None, jobs: int = 0) -> Corpus:
-    """Read every content file; raise all problems together. Bodies come from `cache` when
-    their text is unchanged; the others are rendered in up to `jobs` processes (0: one per
-    core)."""
+    """Read every content file; raise all problems together. A file whose size and mtime
+    are those the cache recorded is not read again; bodies come from the cache when their
+    text is unchanged; the others are rendered in up to `jobs` processes (0: one per core)."""
     errors: list[DigestError] = []
+    cache = cache or RenderCache(None)
     content = config.content_dir
-    drafts = _each(sorted((content / "items").rglob("*.md")), lambda p: _item(p, config),
+    slots = _each(sorted((content / "items").rglob("*.md")),
+                  lambda p: _known_or_read(p, config, cache), errors)
+    items = _rendered(slots, cache, jobs or os.cpu_count() or 1)
+    issues = _each(sorted((content / "issues").glob("*.md")), lambda p: _issue(p, cache),
                    errors)
-    items = _rendered(drafts, cache or RenderCache(None), jobs or os.cpu_count() or 1)
-    issues = _each(sorted((content / "issues").glob("*.md")), _issue, errors)
-    pages = _each(sorted((content / "pages").glob("*.md")), _page, errors)
+    pages = _each(sorted((content / "pages").glob("*.md")), lambda p: _page(p, cache), errors)
     errors += _duplicates(items, config.root)
     raise_all(errors)
     return Corpus(tuple(items), tuple(issues), tuple(pages))
 
 
-def _rendered(drafts: list[tuple[Item, str, str]], cache: RenderCache, jobs: int
-              ) -> list[Item]:
+@dataclass(frozen=True)
+class _Draft:
+    """An item read from its file, its body and note not rendered yet."""
+
+    item: Item
+    body: str
+    note: str
+    rel: str
+    size: int
+    mtime_ns: int
+
+
+def _known_or_read(path: Path, config: Config, cache: RenderCache) -> _Draft | FileEntry:
+    """The cache's entry for an unchanged file, else the file read and validated."""
+    rel = path.relative_to(config.root).as_posix()
+    st = path.stat()
+    entry = cache.file(rel, st.st_size, st.st_mtime_ns)
+    if entry is None:
+        data = path.read_bytes()
+        digest = file_digest(rel, data)
+        entry = cache.file_by_digest(rel, digest)
+        if entry is None:
+            item, body, note = _item(path, contentfile.decode(data, path), config)
+            return _Draft(replace(item, digest=digest), body, note, rel, st.st_size,
+                          st.st_mtime_ns)
+        entry = replace(entry, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                        recorded_ns=cache.now)
+    if entry.item.path != path:
+        entry = replace(entry, item=replace(entry.item, path=path))
+    if not _still_valid(entry.item, config) or \
+            (entry.body_key and cache.get(entry.body_key) is None) or \
+            (entry.note_key and cache.get(entry.note_key) is None):
+        # digest.toml changed under it, or its body left the cache: read it as new
+        item, body, note = _item(path, contentfile.read(path), config)
+        return _Draft(replace(item, digest=entry.item.digest), body, note, rel, entry.size,
+                      entry.mtime_ns)
+    cache.keep_file(rel, entry)
+    return entry
+
+
+def _still_valid(item: Item, config: Config) -> bool:
+    return config.feed(item.source) is not None and \
+        all(config.topic(t) is not None for t in item.topics)
+
+
+def _rendered(slots: list[_Draft | FileEntry], cache: RenderCache, jobs: int) -> list[Item]:
     """Items with their bodies and notes rendered: from the cache, or in parallel."""
-    texts = {RenderCache.key(kind, text): (kind, text) for _, body, note in drafts
-             for kind, text in (("body", body), ("note", note)) if text}
-    done = {k: v for k in texts if (v := cache.get(k)) is not None}
-    missing = [k for k in texts if k not in done]
+    texts = {RenderCache.key(kind, text): (kind, text) for d in slots
+             if isinstance(d, _Draft) for kind, text in (("body", d.body), ("note", d.note))
+             if text}
+    missing = [k for k in texts if cache.get(k) is None]
     work = [texts[k] for k in missing]
     if len(work) >= PARALLEL_FROM and jobs > 1:
         with ProcessPoolExecutor(min(jobs, len(work) // (PARALLEL_FROM // 2))) as pool:
@@ -58,12 +105,19 @@ def _rendered(drafts: list[tuple[Item, str, str]], cache: RenderCache, jobs: int
         results = [_render(w) for w in work]
     for key, result in zip(missing, results, strict=True):
         cache.put(key, result)
-        done[key] = result
     items = []
-    for item, body, note in drafts:
-        html, words, summary = done[RenderCache.key("body", body)] if body else ("", 0, "")
-        note_html = done[RenderCache.key("note", note)][0] if note else ""
-        items.append(replace(item, html=html, words=words, excerpt=summary,
+    for slot in slots:
+        if isinstance(slot, _Draft):
+            body_key = RenderCache.key("body", slot.body) if slot.body else ""
+            note_key = RenderCache.key("note", slot.note) if slot.note else ""
+            bare = replace(slot.item, html="", words=0, excerpt="", note_html="")
+            cache.keep_file(slot.rel, FileEntry(slot.size, slot.mtime_ns, cache.now, bare,
+                                                body_key, note_key))
+        else:
+            bare, body_key, note_key = slot.item, slot.body_key, slot.note_key
+        html, words, summary = cache.get(body_key) or ("", 0, "")
+        note_html = (cache.get(note_key) or ("",))[0]
+        items.append(replace(bare, html=html, words=words, excerpt=summary,
                              note_html=note_html))
     return items
 
@@ -73,6 +127,16 @@ def _render(work: tuple[str, str]) -> tuple[str, int, str]:
     kind, text = work
     html = render_body(text) if kind == "body" else render_markdown(text)
     return html, count_words(html), excerpt(html)
+
+
+def _markdown(text: str, cache: RenderCache) -> str:
+    """An introduction or a free page, rendered once per text."""
+    key = RenderCache.key("note", text)
+    done = cache.get(key)
+    if done is None:
+        done = _render(("note", text))
+        cache.put(key, done)
+    return str(done[0])
 
 
 def _each(paths: list[Path], read: Any, errors: list[DigestError]) -> list[Any]:
@@ -160,9 +224,11 @@ class _Fields:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _item(path: Path, config: Config) -> tuple[Item, str, str]:
-    """The item of a content file, validated; its body and note still to be rendered."""
-    meta, body = contentfile.read(path)
+def _item(path: Path, text: tuple[dict[str, Any], str], config: Config
+          ) -> tuple[Item, str, str]:
+    """The item of a content file (its front matter and body), validated; its body and note
+    still to be rendered."""
+    meta, body = text
     f = _Fields(path, meta, ITEM_KEYS)
     source = f.text("source", required=True)
     if config.feed(source) is None:
@@ -208,7 +274,7 @@ def _item(path: Path, config: Config) -> tuple[Item, str, str]:
     return item, body, f.text("note")
 
 
-def _issue(path: Path) -> IssueFile:
+def _issue(path: Path, cache: RenderCache) -> IssueFile:
     week = path.stem
     if not is_week(week):
         raise ContentError("an issue file must be named after its ISO week", path=path,
@@ -218,11 +284,11 @@ def _issue(path: Path) -> IssueFile:
     status = f.text("status")
     if status not in ("", "draft", "published"):
         f.fail("status", f"'{status}' is not an issue status", "use 'draft' or remove the key")
-    return IssueFile(week, path, f.text("title"), render_markdown(body) if body.strip() else "",
+    return IssueFile(week, path, f.text("title"), _markdown(body, cache) if body.strip() else "",
                      status == "draft")
 
 
-def _page(path: Path) -> PageFile:
+def _page(path: Path, cache: RenderCache) -> PageFile:
     meta, body = contentfile.read(path)
     f = _Fields(path, meta, PAGE_KEYS)
-    return PageFile(path.stem, path, f.text("title", required=True), render_markdown(body))
+    return PageFile(path.stem, path, f.text("title", required=True), _markdown(body, cache))

@@ -86,6 +86,7 @@ class Item:
     html: str
     words: int
     excerpt: str = ""  # plain text, the first words
+    digest: str = ""  # hash of the file's place and bytes: what every page showing it keys on
 
 
 @dataclass(frozen=True)

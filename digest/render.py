@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -15,11 +16,13 @@ import jinja2
 from babel.support import NullTranslations
 from pygments.formatters import HtmlFormatter
 
+from digest import __version__
 from digest.config import Config
 from digest.dates import Dates
 from digest.email import email_edition
 from digest.errors import ThemeError
 from digest.feeds import Channel, channels, issue_html, write_feeds
+from digest.fingerprint import Fingerprints, Unhashable
 from digest.model import IssueView, ItemView, Output, Site
 from digest.opml import export_opml
 from digest.sitemap import machine_files
@@ -59,8 +62,29 @@ class Page:
     own_feed: Channel | None = None  # a topic's or a source's own feed
 
 
-def render(site: Site, config: Config) -> list[Output]:
-    """Every file of the site, in memory; nothing is written here."""
+@dataclass(frozen=True)
+class Job:
+    """One file rendered from a template: a page, or (`email`) an issue's email edition."""
+
+    path: str
+    page: Page
+    email: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every file of the site: the templated ones still to render (each with the fingerprint
+    of all it depends on, None when unknown), and the rest already made."""
+
+    env: jinja2.Environment
+    site: Site
+    jobs: tuple[Job, ...]
+    keys: dict[str, str | None]
+    files: tuple[Output, ...]
+
+
+def plan(site: Site, config: Config) -> Plan:
+    """What the site is made of; nothing is rendered from a template yet."""
     themes = theme_dirs(config.site.theme)
     translation = translations(themes, site.language)
     env = _environment(themes, site, config, translation)
@@ -71,17 +95,64 @@ def render(site: Site, config: Config) -> list[Output]:
     own = {c.page: c for c in chans[2:]}
     env.globals["site_feeds"] = _links(chans[0]) + _links(chans[1])
     listed = list(pages(site, config, translation.gettext, own))
-    outputs = [Output(_file(p.url), _render(env, p)) for p in listed]
-    outputs.append(Output("404.html", _render(env, Page("404.html", "404.html", {}))))
-    outputs += [Output(f"{i.url}email.html", email_edition(_render(env, Page(
-        i.url, "email.html", {"issue": i})), urljoin(site.base_url, i.url)))
-        for i in site.issues]
-    outputs += write_feeds(site, chans)
-    outputs.append(Output("feeds.opml", export_opml(config, public=True)))
-    outputs += machine_files(site.base_url, [(p.url, p.updated) for p in listed],
-                             config.site.cname)
-    outputs += _static(themes)
-    return outputs
+    jobs = [Job(_file(p.url), p) for p in listed]
+    jobs.append(Job("404.html", Page("404.html", "404.html", {})))
+    jobs += [Job(f"{i.url}email.html", Page(i.url, "email.html", {"issue": i}), email=True)
+             for i in site.issues]
+    files = write_feeds(site, chans)
+    files.append(Output("feeds.opml", export_opml(config, public=True)))
+    files += machine_files(site.base_url, [(p.url, p.updated) for p in listed],
+                           config.site.cname)
+    files += _static(themes)
+    return Plan(env, site, tuple(jobs), _keys(jobs, site, config, themes, env), tuple(files))
+
+
+def render_job(plan: Plan, job: Job) -> bytes:
+    """The bytes of one templated file."""
+    data = _render(plan.env, job.page)
+    if job.email:
+        data = email_edition(data, urljoin(plan.site.base_url, job.page.url))
+    return data
+
+
+def render(site: Site, config: Config) -> list[Output]:
+    """Every file of the site, in memory; nothing is written here."""
+    made = plan(site, config)
+    return [Output(j.path, render_job(made, j)) for j in made.jobs] + list(made.files)
+
+
+def _keys(jobs: list[Job], site: Site, config: Config, themes: list[Path],
+          env: jinja2.Environment) -> dict[str, str | None]:
+    """Each job's fingerprint: its own data, and what every page shares (the theme's files,
+    the configuration, the site's name and its lists of issues, topics, sources and pages;
+    when one of these changes, every page is rendered again)."""
+    prints = Fingerprints()
+    theme = hashlib.sha256()
+    for folder in themes:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                theme.update(path.relative_to(folder).as_posix().encode() + b"\0")
+                theme.update(hashlib.sha256(path.read_bytes()).digest())
+    shared = prints.of((
+        __version__, theme.hexdigest(), repr(config),
+        site.title, site.description, site.base_url, site.language, site.timezone,
+        site.author,
+        tuple((i.url, i.title, i.week) for i in site.issues),
+        tuple((t.url, t.title, t.description) for t in site.topics),
+        tuple((s.url, s.title) for s in site.sources),
+        tuple((p.url, p.title) for p in site.pages),
+        env.globals["site_feeds"],
+    ))
+    keys: dict[str, str | None] = {}
+    for job in jobs:
+        page = job.page
+        own = _links(page.own_feed) if page.own_feed else []
+        try:
+            keys[job.path] = prints.of((shared, job.email, page.url, page.template,
+                                        page.context, page.crumbs, own))
+        except Unhashable:
+            keys[job.path] = None  # a value we cannot see into: render it every time
+    return keys
 
 
 def pages(site: Site, config: Config, _: Callable[[str], str], own: dict[str, Channel]

@@ -12,10 +12,11 @@ from digest.errors import DigestError
 FOLDER = "pagefind"
 
 
-def index(site_dir: Path, language: str) -> None:
-    """Index the pages under `site_dir` that mark their text with data-pagefind-body."""
-    command = [sys.executable, "-m", "pagefind", "--site", str(site_dir), "--output-subdir",
-               FOLDER, "--force-language", language.split("-")[0], "--silent"]
+def index(site_dir: Path, language: str, into: Path) -> None:
+    """Index the pages under `site_dir` that mark their text with data-pagefind-body; write
+    the index into the folder `into` (the site's FOLDER, or a temporary one)."""
+    command = [sys.executable, "-m", "pagefind", "--site", str(site_dir), "--output-path",
+               str(into), "--force-language", language.split("-")[0], "--silent"]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -1,53 +1,177 @@
-"""Stage 8: Outputs -> output/. Everything is written to a temporary folder first; only when
-that succeeded does output/ change, and then only the files that differ (unchanged files
-keep their bytes and mtimes, so rsync and deploys see no change)."""
+"""Stage 8: files -> output/. Changed files are staged in a temporary folder first; only when
+everything was made does output/ change, and then only the files that differ (unchanged files
+keep their bytes and mtimes, so rsync and deploys see no change).
+
+The manifest (.digest/cache/manifest.json) remembers what the last build left in output/:
+for each file its fingerprint, its hash, its size and mtime. A file whose fingerprint and
+stat are unchanged is neither rendered nor written again."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from digest.atomic import write_bytes
 from digest.errors import DigestError
-from digest.model import Output
 
 # Entries of the old output/ that belong to the user, not to the build: a git worktree of a
 # gh-pages branch, and the placeholder that keeps output/ in the repository.
 KEEP_PREFIX = ".git"
+MANIFEST_FORMAT = 1
+
+Stat = tuple[int, int]  # size, mtime in ns
 
 
-def write(outputs: Iterable[Output], target: Path,
-          finish: Callable[[Path], None] | None = None) -> int:
-    """Replace `target` with exactly these files (and what `finish` adds to the staging
-    folder, such as a search index); return how many files were written."""
-    target = target.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    count = 0
-    try:
-        for output in outputs:
-            path = (staging / output.path).resolve()
-            if not path.is_relative_to(staging):
-                raise DigestError(f"refusing to write outside the output folder: {output.path}")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(output.data)
-            count += 1
-        if finish is not None:
-            finish(staging)
-        if target.exists():
-            _sync(staging, target)
+@dataclass(frozen=True)
+class Entry:
+    key: str | None  # the fingerprint of what the file was made from (None: unknown)
+    sha: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class Manifest:
+    """What the last build wrote, and the fingerprint of the inputs it was made from."""
+
+    path: Path
+    files: dict[str, Entry] = field(default_factory=dict)
+    inputs: str = ""
+    saved_ns: int = 0
+    search_stale: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != MANIFEST_FORMAT:
+                return cls(path)
+            files = {k: Entry(*v) for k, v in data["files"].items()}
+            return cls(path, files, data["inputs"], data["saved_ns"], data["search_stale"],
+                       data["counts"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls(path)  # no manifest, or a damaged one: everything is made again
+
+    def save(self, saved_ns: int) -> None:
+        self.saved_ns = saved_ns
+        data = {"format": MANIFEST_FORMAT, "inputs": self.inputs, "saved_ns": saved_ns,
+                "search_stale": self.search_stale, "counts": self.counts,
+                "files": {k: [e.key, e.sha, e.size, e.mtime_ns]
+                          for k, e in sorted(self.files.items())}}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(self.path, json.dumps(data, separators=(",", ":")).encode(),
+                    tmp_dir=self.path.parent)
+
+    def matches(self, on_disk: dict[str, Stat]) -> bool:
+        """Whether output/ holds exactly the files this manifest lists, untouched."""
+        return on_disk.keys() == self.files.keys() and all(
+            (e.size, e.mtime_ns) == on_disk[k] for k, e in self.files.items())
+
+    def fresh(self, path: str, key: str | None, on_disk: dict[str, Stat]) -> bool:
+        """Whether output/ already holds this file as made from inputs with this key."""
+        entry = self.files.get(path)
+        return key is not None and entry is not None and entry.key == key and \
+            on_disk.get(path) == (entry.size, entry.mtime_ns)
+
+    def same(self, path: str, sha: str, on_disk: dict[str, Stat]) -> bool:
+        """Whether output/ already holds a file with these bytes."""
+        entry = self.files.get(path)
+        return entry is not None and entry.sha == sha and \
+            on_disk.get(path) == (entry.size, entry.mtime_ns)
+
+
+def scan(target: Path) -> dict[str, Stat]:
+    """Every file of output/ (but the user's .git* entries), with its size and mtime."""
+    found: dict[str, Stat] = {}
+    if not target.is_dir():
+        return found
+    root = str(target)
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        if rel_dir == ".":
+            rel_dir = ""
+            dirnames[:] = [d for d in dirnames if not d.startswith(KEEP_PREFIX)]
+            filenames = [f for f in filenames if not f.startswith(KEEP_PREFIX)]
+        for name in filenames:
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            st = os.stat(os.path.join(dirpath, name))
+            found[rel.replace(os.sep, "/")] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Staging:
+    """A temporary folder beside output/ for the files of this build that changed."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        self.staged: list[str] = []
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def put(self, rel: str, data: bytes) -> None:
+        put(self.folder, rel, data)
+        self.staged.append(rel)
+
+    def add(self, rel: str) -> None:
+        """Stage a file already written into the folder (by a worker process)."""
+        self.staged.append(rel)
+
+    def commit(self, keep: set[str], keep_prefixes: tuple[str, ...] = ()) -> dict[str, Stat]:
+        """Move the staged files into output/ and remove its files that are neither staged
+        nor in `keep` (nor under `keep_prefixes`); return the new files' stats."""
+        target = self.target
+        moved: dict[str, Stat] = {}
+        if not target.exists():
+            os.replace(self.folder, target)
+            self.folder.mkdir()  # for __exit__ to remove
         else:
-            os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return count
+            for rel in self.staged:
+                old = target / rel
+                if old.is_dir():
+                    shutil.rmtree(old)
+                old.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(self.folder / rel, old)
+            wanted = keep | set(self.staged)
+            gone = [target / rel for rel in scan(target)
+                    if rel not in wanted and not rel.startswith(keep_prefixes)]
+            for path in gone:
+                path.unlink()
+            _prune(target, gone)
+        for rel in self.staged:
+            st = (target / rel).stat()
+            moved[rel] = (st.st_size, st.st_mtime_ns)
+        return moved
 
 
-def _sync(new: Path, target: Path) -> None:
+def put(folder: Path, rel: str, data: bytes) -> None:
+    """Write one file of the site under `folder`; a path may never lead out of it."""
+    path = folder / rel
+    if ".." in Path(rel).parts or Path(rel).is_absolute():
+        raise DigestError(f"refusing to write outside the output folder: {rel}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def sync_tree(new: Path, target: Path) -> None:
     """Make `target` hold exactly the files of `new`: each changed file replaced atomically,
-    unchanged ones left alone, stale ones removed (but not the user's .git* entries)."""
+    unchanged ones left alone, stale ones removed."""
     fresh = set()
     for path in sorted(p for p in new.rglob("*") if p.is_file()):
         rel = path.relative_to(new)
@@ -60,12 +184,19 @@ def _sync(new: Path, target: Path) -> None:
             shutil.rmtree(old)
         old.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, old)
-    for path in sorted(target.rglob("*"), reverse=True):  # children before their folders
-        rel = path.relative_to(target)
-        if rel.parts[0].startswith(KEEP_PREFIX):
-            continue
-        if path.is_file() or path.is_symlink():
-            if rel not in fresh:
-                path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+    gone = [p for p in target.rglob("*") if (p.is_file() or p.is_symlink())
+            and p.relative_to(target) not in fresh] if target.is_dir() else []
+    for path in gone:
+        path.unlink()
+    _prune(target, gone)
+
+
+def _prune(target: Path, removed: list[Path]) -> None:
+    """Remove the folders that removing these files left empty, up to `target`."""
+    for folder in sorted({p.parent for p in removed}, key=lambda p: -len(p.parts)):
+        while folder != target and folder.is_relative_to(target):
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty
+            folder = folder.parent

@@ -1,0 +1,100 @@
+"""Content fingerprints for incremental builds: a page is rendered again only when the
+fingerprint of what it shows changed. Pure: hashing of values, and of files by their stat."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from digest.model import Item
+
+
+class Unhashable(TypeError):
+    """A value the fingerprint cannot see into: whatever shows it is always rendered."""
+
+
+class Fingerprints:
+    """sha256 of view values (dataclasses, tuples, dicts, text, numbers, dates).
+
+    An item stands for itself by the hash of its file (`Item.digest`), so a page of twenty
+    items hashes twenty short strings, not twenty bodies. Results are remembered by object
+    identity for the life of this object (one build), where the same ItemView appears on its
+    page, its issue, its topics and its source."""
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[Any, bytes]] = {}
+        self._fields: dict[type, tuple[str, ...]] = {}
+
+    def of(self, value: Any) -> str:
+        return hashlib.sha256(self._encode(value)).hexdigest()
+
+    def _encode(self, value: Any) -> bytes:
+        """An unambiguous byte string for a value: plain values spelt out (with their type
+        and length), containers as the digest of their parts."""
+        kind = type(value)
+        if kind is str:
+            data = value.encode()
+            return b"s%d:" % len(data) + data
+        if value is None or kind is bool or kind is int or kind is float:
+            return f"{kind.__name__}:{value!r};".encode()
+        if isinstance(value, datetime | date):
+            return f"d:{value.isoformat()};".encode()
+        known = self._memo.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
+        h = hashlib.sha256()
+        if isinstance(value, Item) and value.digest:
+            h.update(b"item:" + value.digest.encode())
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            names = self._fields.get(kind)
+            if names is None:
+                names = self._fields[kind] = tuple(f.name for f in dataclasses.fields(value))
+            h.update(f"dc:{kind.__qualname__}".encode())
+            for name in names:
+                h.update(self._encode(getattr(value, name)))
+        elif isinstance(value, tuple | list):
+            h.update(b"seq:%d" % len(value))
+            for v in value:
+                h.update(self._encode(v))
+        elif isinstance(value, Mapping):
+            h.update(b"map:%d" % len(value))
+            for k in sorted(value, key=repr):
+                h.update(self._encode(k) + self._encode(value[k]))
+        elif isinstance(value, str | bytes | Enum | Path):
+            h.update(f"{kind.__name__}:{value!r}".encode())
+        else:
+            raise Unhashable(f"cannot fingerprint a {kind.__name__}")
+        digest = b"h" + h.digest()
+        self._memo[id(value)] = (value, digest)  # keeps `value` alive, so its id stays its own
+        return digest
+
+
+def file_digest(rel: str, data: bytes) -> str:
+    """The fingerprint of one content file: its place and its bytes."""
+    return hashlib.sha256(rel.encode() + b"\0" + data).hexdigest()
+
+
+def tree_stats(folders: Iterable[Path], skip: Path | None = None) -> list[tuple[str, int, int]]:
+    """(path, size, mtime in ns) of every file under `folders`, sorted: what changed since
+    the last build, without reading a byte. `skip` (the output folder) is left out."""
+    found = []
+    for folder in folders:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            if skip is not None and Path(dirpath) == skip:
+                dirnames.clear()
+                continue
+            dirnames.sort()
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                found.append((path, st.st_size, st.st_mtime_ns))
+    return sorted(found)
