@@ -53,7 +53,7 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     """Build the site into `output` (default output/); output/ changes only when every stage
     succeeded. `search=False` leaves the search index as it is (see `refresh_search`)."""
     target = (output or config.output_dir).resolve()
-    manifest = Manifest.read(config.state_dir / "cache" / "manifest.json")
+    manifest = Manifest.read(_manifest_path(config, target))
     started = time.time_ns()
     inputs = _inputs(config, target, drafts, started)
     on_disk = scan(target)
@@ -115,7 +115,7 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
 def refresh_search(config: Config, output: Path | None = None) -> bool:
     """Make the search index again if pages changed since it was made; True if it did."""
     target = (output or config.output_dir).resolve()
-    manifest = Manifest.read(config.state_dir / "cache" / "manifest.json")
+    manifest = Manifest.read(_manifest_path(config, target))
     if not (config.site.search and manifest.search_stale):
         return False
     with tempfile.TemporaryDirectory(prefix=".search.", dir=target.parent) as tmp:
@@ -129,6 +129,12 @@ def refresh_search(config: Config, output: Path | None = None) -> bool:
     manifest.search_stale = False
     manifest.save(manifest.saved_ns)
     return True
+
+
+def _manifest_path(config: Config, target: Path) -> Path:
+    """One manifest per output folder (`--output` elsewhere must not confuse output/'s)."""
+    name = hashlib.sha256(str(target).encode()).hexdigest()[:12]
+    return config.state_dir / "cache" / f"manifest-{name}.json"
 
 
 def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> BuildReport:

@@ -241,8 +241,10 @@ def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool)
 
     config = _with_base_url(ctx.load_config(), base_url)
     report = run_build(config, output=output, drafts=drafts)
+    what = (f"{report.written} file{'s' if report.written != 1 else ''} changed"
+            if report.written else "up to date")
     ctx.say(f"Built {report.issues} issues, {report.items} items, {report.files} files "
-            f"in {report.output}")
+            f"in {report.output} ({what})")
 
 
 @main.command()
