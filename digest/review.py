@@ -52,7 +52,7 @@ DESK = Path(__file__).resolve().parent / "desk"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: "
        "data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 HTML_HEADERS = (("Content-Type", "text/html; charset=utf-8"), ("Content-Security-Policy", CSP),
-                ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"),
+                ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"),
                 ("X-Content-Type-Options", "nosniff"))
 ASSETS = {"desk.js": "text/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8"}
 SHOW = ("all", "selected", "out", "duplicates")
@@ -341,6 +341,9 @@ class Desk:
             raise Refused(400, tr.gettext("'%(week)s' is not an ISO week.") % {"week": week})
         title, text = _one(form, "title").strip(), _one(form, "body")
         path = _issue_path(config, week)
+        if path.exists() and not _inside(path, config.content_dir / "issues"):
+            raise Refused(403, tr.gettext("%(file)s leads out of the content folder: edit it "
+                                          "by hand.") % {"file": _rel(path, config)})
         if _one(form, "do") == "preview":
             intro = Intro(_rel(path, config), title, text, _one(form, "sha"), _markdown(text))
             return self._page(request, config, {**form, "week": [week]}, intro=intro)

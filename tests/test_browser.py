@@ -676,3 +676,191 @@ def test_the_trap_sees_a_script_that_runs(open_page: Opener, tmp_path: Path, csp
     assert sorted(s.split(":")[0] for s in seen) == expected, seen
     assert any("onerror" in s or "inline" in s for s in seen), seen
     assert len(watch.reports) == len(expected), watch.reports
+
+
+# --- digest serve: the editor's desk -------------------------------------------------------------
+
+DESK = "_review/"
+REJECT_ID = "49618e4d01f639e2"  # "Interview with Steven Byrnes…": in the issue by the rules
+REJECT_TITLE = "Interview with Steven Byrnes on His Mainline Takeoff Scenario"
+PIN_ID = "d49f6501b199b23d"  # "Don't Let LLMs Write For You": cut by max_per_source
+PIN_SLUG = "don-t-let-llms-write-for-you-d49f65"
+
+
+def focus_row(page: Page, item_id: str) -> None:
+    """Walk the candidates with j (k back from the end) until `item_id` has the focus."""
+    for key in ["j"] * 25 + ["k"] * 25:
+        if page.evaluate("() => document.activeElement.dataset.id") == item_id:
+            return
+        page.keyboard.press(key)
+    raise AssertionError(f"j/k never reached {item_id}")
+
+
+def poll(url: str, check: Callable[[int, str], bool], timeout: float = 30) -> str:
+    """GET `url` until `check(status, text)` holds (the preview rebuilds in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                status, text = response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            status, text = error.code, error.read().decode()
+        if check(status, text):
+            return text
+        assert time.monotonic() < deadline, f"{url} never showed the change"
+        time.sleep(0.2)
+
+
+def item_file(root: Path, item_id: str) -> Path:
+    return next(p for p in (root / "content" / "items").rglob("*.md")
+                if f"\nid: {item_id}\n" in "\n" + p.read_text(encoding="utf-8"))
+
+
+def test_the_desk_by_keyboard_reaches_the_preview_site(open_page: Opener,
+                                                       served: tuple[Path, str]) -> None:
+    """Open the desk, reject an item with `r`, pin another with `p`, write a note with `n`
+    (Ctrl+Enter saves): each writes one front matter line, the rows update in place without
+    a reload, and the preview site, rebuilt by the watcher, shows the decisions."""
+    root, site = served
+    page, watch = open_page(site.removesuffix(PREFIX))
+    response = page.goto(site + DESK)
+    assert response is not None and response.status == 200
+    assert "script-src 'self'" in (response.header_value("content-security-policy") or "")
+    page.evaluate("() => { window.digestSameDocument = true; }")  # gone if the page reloads
+    status = page.locator("#status")
+    rejected, pinned = item_file(root, REJECT_ID), item_file(root, PIN_ID)
+    before = {p: p.read_bytes() for p in (rejected, pinned)}
+
+    focus_row(page, REJECT_ID)
+    page.keyboard.press("r")
+    sync_api.expect(status).to_have_text(f"Отклонено: {REJECT_TITLE}")
+    row = page.locator(f".row[data-id='{REJECT_ID}']")
+    sync_api.expect(row).to_have_attribute("data-state", "out")
+    sync_api.expect(row.locator(".reason")).to_contain_text("rejected by the editor")
+    assert page.evaluate("() => document.activeElement.dataset.id") == REJECT_ID
+
+    focus_row(page, PIN_ID)
+    page.keyboard.press("p")
+    sync_api.expect(status).to_contain_text("Закреплено: Don't Let LLMs Write For You")
+    row = page.locator(f".row[data-id='{PIN_ID}']")
+    sync_api.expect(row).to_have_attribute("data-state", "selected")
+    sync_api.expect(row.locator(".act-pin")).to_have_attribute("aria-pressed", "true")
+
+    note = f"Заметка редактора {time.time_ns()}: **прочтите**."
+    page.keyboard.press("n")
+    field = row.locator("textarea[name=note]")
+    sync_api.expect(field).to_be_focused()
+    page.keyboard.type(note)
+    page.keyboard.press("Control+Enter")
+    sync_api.expect(status).to_contain_text("Заметка сохранена")
+    sync_api.expect(row.locator(".note")).to_contain_text(note.replace("**", ""))
+    assert page.evaluate("() => window.digestSameDocument") is True
+
+    # One line each in the files, nothing else.
+    assert rejected.read_bytes() == before[rejected].replace(
+        b"tags: []\n---", b"tags: []\nstatus: rejected\n---", 1)
+    expected = before[pinned].replace(b"tags: []\n---", b"tags: []\npinned: true\nnote: "
+                                      + f'"{note}"'.encode() + b"\n---", 1)
+    assert pinned.read_bytes() == expected
+
+    # The preview site catches up through the watcher.
+    issue = site + "issues/2026-w11/"
+    poll(issue, lambda s, text: REJECT_TITLE not in text and "Don&#39;t Let LLMs" in text)
+    item = poll(site + f"items/{PIN_SLUG}/", lambda s, text: s == 200 and "прочтите" in text)
+    assert "<strong>прочтите</strong>" in item
+    assert not watch.problems(), watch.problems()
+
+    # The text editor saves the file behind the page: the desk refuses, shows the diff, and
+    # writes nothing.
+    edited = pinned.read_bytes().replace(b"pinned: true\n", b"pinned: true\nissue: 2026-W12\n")
+    pinned.write_bytes(edited)
+    page.keyboard.press("s")
+    conflict = page.locator("#conflict")
+    sync_api.expect(conflict).to_be_visible()
+    sync_api.expect(conflict).to_be_focused()
+    sync_api.expect(conflict.locator("pre")).to_contain_text("+issue: 2026-W12")
+    sync_api.expect(status).to_contain_text("ничего не записано")
+    assert pinned.read_bytes() == edited
+    assert all("409" in p for p in watch.problems()), watch.problems()  # the refusal itself
+
+
+def test_the_desk_works_without_javascript(open_page: Opener,
+                                           served: tuple[Path, str]) -> None:
+    """With JavaScript off, a button is a plain form: POST, then 303 back to the desk, where
+    the message waits and the row shows the decision."""
+    root, site = served
+    page, watch = open_page(site.removesuffix(PREFIX), java_script_enabled=False)
+    page.goto(site + DESK + "?show=selected")
+    row = page.locator(f".row[data-id='{REJECT_ID}']")
+    with page.expect_navigation():
+        row.locator(".act-reject").click()
+    assert "show=selected" in page.url and "flash=" in page.url
+    sync_api.expect(page.locator("#status")).to_have_text(f"Отклонено: {REJECT_TITLE}")
+    sync_api.expect(row).to_have_attribute("data-state", "out")
+    sync_api.expect(row).to_be_hidden()  # the filter still applies
+    with page.expect_navigation():
+        page.locator("#undo button").click()
+    sync_api.expect(page.locator("#status")).to_contain_text("Отменено")
+    assert "status:" not in item_file(root, REJECT_ID).read_text(encoding="utf-8")
+    assert not watch.problems(), watch.problems()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_desk_has_no_serious_accessibility_violations(
+        open_page: Opener, served: tuple[Path, str], scheme: str) -> None:
+    """axe-core on the desk, with a row's note editor open; Tab reaches the candidates' buttons
+    in order and the focus is visible."""
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright",
+                                     reason="axe-playwright-python is not installed")
+    _, site = served
+    page, watch = open_page(site.removesuffix(PREFIX), color_scheme=scheme)
+    page.goto(site + DESK)
+    page.keyboard.press("n")
+    results = axe_module.Axe().run(page)
+    found = [f"{v['impact']} {v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+             for v in results.response["violations"] if v.get("impact") in ("serious",
+                                                                           "critical")]
+    assert not found, "\n".join(found)
+    page.keyboard.press("Escape")  # back from the note to its row
+    row = page.evaluate("() => document.activeElement.dataset.id")
+    order = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("""() => { const e = document.activeElement;
+          return [e.closest('.row')?.dataset.id, e.localName, e.className,
+                  getComputedStyle(e).outlineStyle]; }"""))
+    assert [o[:3] for o in order[:4]] == [[row, "a", ""], [row, "button", "act-select"],
+                                          [row, "button", "act-reject"],
+                                          [row, "button", "act-pin"]], order
+    assert all(o[3] == "solid" for o in order), order
+    assert not watch.problems(), watch.problems()
+
+
+def test_screenshots_of_the_desk(open_page: Opener, served: tuple[Path, str],
+                                 tmp_path: Path) -> None:
+    """The desk in Russian (light, dark) and in English (light). With DIGEST_SCREENSHOTS=DIR
+    the pictures go to DIR (the README's are in docs/screenshots/)."""
+    import os
+
+    root, site = served
+    folder = Path(os.environ.get("DIGEST_SCREENSHOTS") or tmp_path)
+    config = root / "digest.toml"
+    shots = [("ru", "light"), ("ru", "dark"), ("en", "light")]
+    for language, scheme in shots:
+        if language == "en":
+            config.write_text(config.read_text(encoding="utf-8").replace(
+                'language = "ru"', 'language = "en"'), encoding="utf-8")
+        page, watch = open_page(site.removesuffix(PREFIX), color_scheme=scheme,
+                                viewport={"width": 1280, "height": 900})
+        page.goto(site + DESK)
+        if (language, scheme) == shots[0]:  # a decision, its message and its undo
+            focus_row(page, REJECT_ID)
+            page.keyboard.press("r")
+            sync_api.expect(page.locator("#status")).not_to_be_empty()
+        page.keyboard.press("j")
+        page.locator(".row.current").nth(0).wait_for()
+        page.evaluate("() => window.scrollTo(0, 0)")
+        path = folder / f"desk-{language}-{scheme}.png"
+        page.screenshot(path=str(path))
+        assert path.stat().st_size > 10_000
+        assert not watch.problems(), watch.problems()

@@ -392,6 +392,23 @@ def test_other_bad_requests_are_refused(served: Served) -> None:
     assert snapshot(served.root) == before
 
 
+def test_a_content_file_that_leads_elsewhere_is_not_written(served: Served,
+                                                          tmp_path: Path) -> None:
+    outside = tmp_path / "outside.md"
+    path = served.file(PLAIN)
+    outside.write_bytes(path.read_bytes())
+    path.unlink()
+    path.symlink_to(outside)
+    status, _, _ = served.act(PLAIN, "reject", sha=sha256(outside.read_bytes()))
+    assert status == 404
+    issue = served.root / "content" / "issues" / "2025-W35.md"
+    issue.symlink_to(outside)
+    form = {"token": served.desk.token, "week": "2025-W35", "sha": sha256(outside.read_bytes()),
+            "title": "x", "body": "y", "do": "save"}
+    assert served.request("POST", f"{PREFIX}_review/intro", form)[0] == 403
+    assert b"status:" not in outside.read_bytes() and b"title: x" not in outside.read_bytes()
+
+
 def test_a_file_changed_behind_the_page_is_not_overwritten(served: Served) -> None:
     path = served.file(PLAIN)
     page = served.page()

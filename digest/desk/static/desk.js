@@ -197,7 +197,10 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.metaKey) return;
-    const field = event.target.closest?.("input, textarea, select, [contenteditable]");
+    // Keys go to the fields that take text; radios, checkboxes and buttons let them through.
+    const field = event.target.closest?.(
+      "textarea, select, [contenteditable], input:not([type=radio], [type=checkbox], " +
+      "[type=submit], [type=button], [type=hidden])");
     if (field) {
       if (event.key === "Escape" && field.closest(".row")) {
         event.preventDefault();
