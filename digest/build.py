@@ -16,10 +16,12 @@ import multiprocessing
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from digest import __version__
 from digest.cache import RACY_NS, RenderCache
@@ -112,22 +114,32 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     return _report(target, manifest, written, len(todo))
 
 
-def refresh_search(config: Config, output: Path | None = None) -> bool:
-    """Make the search index again if pages changed since it was made; True if it did."""
+def refresh_search(config: Config, output: Path | None = None,
+                   lock: AbstractContextManager[Any] | None = None,
+                   current: Callable[[], bool] = lambda: True) -> bool:
+    """Make the search index again if pages changed since it was made; True if it did.
+
+    For `serve`, which indexes in the background: Pagefind reads output/ outside `lock`; the
+    new index is installed under `lock`, and only if `current()` says no build happened
+    meanwhile (else the next round indexes the newer pages)."""
     target = (output or config.output_dir).resolve()
-    manifest = Manifest.read(_manifest_path(config, target))
-    if not (config.site.search and manifest.search_stale):
+    path = _manifest_path(config, target)
+    if not (config.site.search and Manifest.read(path).search_stale):
         return False
     with tempfile.TemporaryDirectory(prefix=".search.", dir=target.parent) as tmp:
         index(target, config.site.language, Path(tmp) / FOLDER)
-        sync_tree(Path(tmp) / FOLDER, target / FOLDER)
-    on_disk = scan(target)
-    folder = FOLDER + "/"
-    manifest.files = {k: e for k, e in manifest.files.items() if not k.startswith(folder)}
-    manifest.files.update({k: Entry(None, "", *stat) for k, stat in on_disk.items()
-                           if k.startswith(folder)})
-    manifest.search_stale = False
-    manifest.save(manifest.saved_ns)
+        with lock or nullcontext():
+            if not current():
+                return False
+            sync_tree(Path(tmp) / FOLDER, target / FOLDER)
+            manifest = Manifest.read(path)
+            folder = FOLDER + "/"
+            manifest.files = {k: e for k, e in manifest.files.items()
+                              if not k.startswith(folder)}
+            manifest.files.update({k: Entry(None, "", *stat) for k, stat in scan(target).items()
+                                   if k.startswith(folder)})
+            manifest.search_stale = False
+            manifest.save(manifest.saved_ns)
     return True
 
 

@@ -85,13 +85,21 @@ def issue_html(site: Site, issue: IssueView, other: str) -> str:
     return "\n".join(p for p in parts if p)
 
 
+FORMATS = ("atom", "rss", "json")
+
+
 def write_feeds(site: Site, chans: list[Channel]) -> list[Output]:
-    outputs = []
-    for chan in chans:
-        outputs.append(Output(chan.atom, _atom(site, chan)))
-        outputs.append(Output(chan.rss, _rss(site, chan)))
-        outputs.append(Output(chan.json, _json(site, chan)))
-    return outputs
+    return [Output(feed_path(chan, kind), feed_bytes(site, chan, kind))
+            for chan in chans for kind in FORMATS]
+
+
+def feed_path(chan: Channel, kind: str) -> str:
+    return {"atom": chan.atom, "rss": chan.rss, "json": chan.json}[kind]
+
+
+def feed_bytes(site: Site, chan: Channel, kind: str) -> bytes:
+    """One of a channel's three files: kind is "atom", "rss" or "json"."""
+    return {"atom": _atom, "rss": _rss, "json": _json}[kind](site, chan)
 
 
 def _entries(site: Site, views: Sequence[ItemView], full: bool) -> tuple[FeedEntry, ...]:

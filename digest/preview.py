@@ -10,7 +10,7 @@ from pathlib import Path
 
 from watchdog.observers.api import BaseObserver
 
-from digest.build import build
+from digest.build import build, refresh_search
 from digest.config import load_config
 from digest.errors import DigestError, DigestErrors
 from digest.serve import Status
@@ -25,6 +25,9 @@ class Preview:
         self.say, self.error = say, error
         self.status = Status()
         self.lock = threading.Lock()  # one build at a time
+        self.builds = 0  # builds done; the search index is installed only if still current
+        self.search_wanted = threading.Event()
+        threading.Thread(target=self._index_forever, daemon=True, name="search").start()
 
     def rebuild(self, changed: set[str]) -> None:
         """Reload the config and build; an error becomes the page the browser shows."""
@@ -32,7 +35,9 @@ class Preview:
             start = time.perf_counter()
             try:
                 config = load_config(self.config_path)
-                report = build(config, drafts=self.drafts)
+                # The search index waits: the page reloads first (see _index_forever).
+                report = build(config, drafts=self.drafts, search=False)
+                self.builds += 1
             except (DigestError, DigestErrors) as exc:
                 errors = exc.errors if isinstance(exc, DigestErrors) else [exc]
                 text = "\n".join(e.format(Path.cwd()) for e in errors)
@@ -42,8 +47,31 @@ class Preview:
                 return
             took = (time.perf_counter() - start) * 1000
             what = f"{len(changed)} change(s): " if changed else ""
-            self.say(f"{what}built {report.files} files in {took:.0f} ms")
+            self.say(f"{what}built {report.files} files in {took:.0f} ms "
+                     f"({report.written} changed)")
             self.status.built(None)
+            if report.search_stale:
+                self.search_wanted.set()
+
+    def _index_forever(self) -> None:
+        """Make the search index after the pages changed, in the background: Pagefind takes
+        seconds on a large site, and the editor's browser should not wait for it."""
+        while True:
+            self.search_wanted.wait()
+            self.search_wanted.clear()
+            with self.lock:
+                seen = self.builds
+            try:
+                config = load_config(self.config_path)
+                start = time.perf_counter()
+                still = lambda seen=seen: self.builds == seen  # noqa: E731
+                if refresh_search(config, lock=self.lock, current=still):
+                    took = (time.perf_counter() - start) * 1000
+                    self.say(f"search index updated in {took:.0f} ms")
+            except (DigestError, DigestErrors) as exc:
+                errors = exc.errors if isinstance(exc, DigestErrors) else [exc]
+                for e in errors:
+                    self.error(e.format(Path.cwd()))
 
     def watch(self, poll: bool) -> BaseObserver:
         """Watch digest.toml, content/, the feeds folder and the themes."""

@@ -11,7 +11,9 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-DEBOUNCE = 0.15  # seconds of quiet before a rebuild: an editor's save storm is one change
+# Seconds of quiet before a rebuild: an editor's save storm (vim: a test file, a backup, the
+# file, within a few ms) is one change; short enough to keep save-to-reload under 300 ms.
+DEBOUNCE = 0.1
 IGNORED_NAMES = ("4913",)  # vim's write test
 IGNORED_SUFFIXES = (".swp", ".swx", ".swo", "~", ".tmp", ".part", ".crdownload", ".pyc")
 IGNORED_PREFIXES = (".#", "#", ".~")
