@@ -137,7 +137,7 @@ class Desk:
     undo: list[_Undo] = field(default_factory=list)
     seen: OrderedDict[str, bytes] = field(default_factory=OrderedDict)
     flashes: OrderedDict[str, str] = field(default_factory=OrderedDict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.RLock = field(default_factory=threading.RLock)  # writes, and the memos
     envs: dict[str, tuple[jinja2.Environment, NullTranslations]] = field(default_factory=dict)
 
     # --- routing --------------------------------------------------------------------------
@@ -204,13 +204,14 @@ class Desk:
     # --- the page -------------------------------------------------------------------------
 
     def _page(self, request: AppRequest, config: Config, params: dict[str, list[str]],
-              flash: str = "", intro: Intro | None = None, status: int = 200) -> AppResponse:
+              intro: Intro | None = None) -> AppResponse:
         env, tr = self._env(config.site.language)
         selection = self._selection(config)
         week = _week_param(params, selection, tr)
         filters = _filters(params)
         rows = self._rows(config, selection, week, request.base)
-        flash = flash or self.flashes.pop(_one(params, "flash"), "")
+        with self.lock:
+            flash = self.flashes.pop(_one(params, "flash"), "")
         intro = intro or self._intro_of(config, week)
         weeks = sorted(set(selection.weeks) | {week})
         start = window_start(week, ZoneInfo(config.site.timezone), config.selection.week_starts)
@@ -225,7 +226,7 @@ class Desk:
             selected=sum(r.state == "selected" for r in rows),
             undo_label=self.undo[-1].label if self.undo else "", show_options=SHOW,
             **self._common(request, config))
-        return AppResponse(status, page.encode(), HTML_HEADERS)
+        return AppResponse(200, page.encode(), HTML_HEADERS)
 
     def _selection(self, config: Config) -> Selection:
         return select(load(config, RenderCache(config.state_dir / "cache")), config)
@@ -241,7 +242,10 @@ class Desk:
         position = 0
         for d in selection.week(week):
             data = d.item.path.read_bytes()
-            meta = frontedit.get(data)
+            try:
+                meta = frontedit.get(data)
+            except FrontMatterError:
+                meta = {}  # loaded fine, yet not editable here: an action will say why
             self._remember(data)
             position += d.selected
             rows.append(_row(d, data, meta, position if d.selected else 0, dates.datetime,
@@ -250,10 +254,12 @@ class Desk:
         return rows
 
     def _remember(self, data: bytes) -> None:
-        self.seen[_sha(data)] = data
-        self.seen.move_to_end(_sha(data))
-        while len(self.seen) > SEEN:
-            self.seen.popitem(last=False)
+        """Keep a version the page shows, to diff against should it change behind the page."""
+        with self.lock:
+            self.seen[_sha(data)] = data
+            self.seen.move_to_end(_sha(data))
+            while len(self.seen) > SEEN:
+                self.seen.popitem(last=False)
 
     def _intro_of(self, config: Config, week: str) -> Intro:
         path = _issue_path(config, week)
@@ -377,9 +383,10 @@ class Desk:
         week = _week_param(form, selection, tr)
         if "application/json" not in request.headers.get("accept", ""):
             nonce = secrets.token_hex(8)
-            self.flashes[nonce] = message
-            while len(self.flashes) > 100:
-                self.flashes.popitem(last=False)
+            with self.lock:
+                self.flashes[nonce] = message
+                while len(self.flashes) > 100:
+                    self.flashes.popitem(last=False)
             query = {"week": week, **_filters(form).query(), "flash": nonce}
             anchor = f"#{_anchor(item_id)}" if item_id else "#intro" if intro_sha else ""
             return AppResponse(303, b"", (("Location", f"{request.base}_review/?"

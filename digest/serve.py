@@ -161,7 +161,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         request = AppRequest(self.command if self.command != "HEAD" else "GET", unquote(rel),
                              query, form, {k.lower(): v for k, v in self.headers.items()},
                              self.prefix)
-        response = self.app(request)
+        try:
+            response = self.app(request)
+        except Exception as exc:  # deliberate: a bug in the app answers 500, never hangs up
+            response = AppResponse(500, f"The desk failed: {exc!r}".encode(),
+                                   (("Content-Type", "text/plain; charset=utf-8"),))
         self.send_response(response.status)
         names = {name.lower() for name, _ in response.headers}
         for name, value in response.headers:
