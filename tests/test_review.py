@@ -165,6 +165,20 @@ def test_a_chosen_week_and_the_filters(served: Served) -> None:
     assert served.request("GET", f"{PREFIX}_review/?week=2026-W99")[0] == 400
 
 
+def test_a_duplicate_is_shown_with_the_copy_that_was_kept(served: Served) -> None:
+    original = served.file(SELECTED)
+    copy = original.with_name("copy-of-the-interview.md")
+    copy.write_bytes(original.read_bytes().replace(f"id: {SELECTED}".encode(), b"id: copy1",
+                                                   1))
+    page = served.page("?show=duplicates")
+    rows = re.findall(r'<li class="row state-(\w+)"[^>]*data-id="([^"]+)"[^>]*?( hidden)?>',
+                      page)
+    assert [(state, item) for state, item, hidden in rows if not hidden] == \
+        [("duplicate", "copy1")]
+    assert "duplicate of “Interview with Steven Byrnes on His Mainline Takeoff Scenario”" in page
+    assert "Дубликат" in page
+
+
 def test_the_desk_speaks_the_sites_language(served: Served) -> None:
     config = served.root / "digest.toml"
     config.write_text(config.read_text(encoding="utf-8").replace('language = "ru"',
