@@ -81,13 +81,16 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
                 files[job.path] = manifest.files[job.path]
             else:
                 todo.append(job)
-        for path, digest, size in _render_all(made, todo, staging, jobs):
+        for path, digest, size, data in _render_all(made, todo, staging, jobs):
             if manifest.same(path, digest, on_disk):  # rendered again, but to the same bytes
                 old = manifest.files[path]
                 files[path] = Entry(made.keys[path], digest, old.size, old.mtime_ns)
+                continue
+            if data is None:
+                staging.add(path)  # a worker process wrote it
             else:
-                staging.add(path)
-                files[path] = Entry(made.keys[path], digest, size, 0)
+                staging.put(path, data)
+            files[path] = Entry(made.keys[path], digest, size, 0)
         for out in made.files:
             digest = sha(out.data)
             if manifest.same(out.path, digest, on_disk):
@@ -97,10 +100,10 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
                 files[out.path] = Entry(None, digest, len(out.data), 0)
         keep_search = (FOLDER + "/",) if config.site.search else ()
         written = len(staging.staged)
-        for path, (size, mtime) in staging.commit(set(files), keep_search).items():
+        for path, (size, mtime) in staging.commit(set(files), on_disk, keep_search).items():
             files[path] = Entry(files[path].key, files[path].sha, size, mtime)
 
-    manifest.files = {**files, **_search_files(manifest, target, keep_search)}
+    manifest.files = {**files, **_search_files(on_disk, keep_search)}
     pages_changed = any(p.endswith(".html") for p in staging.staged)
     manifest.search_stale = bool(config.site.search) and (
         manifest.search_stale or pages_changed or not (target / FOLDER).is_dir())
@@ -155,12 +158,11 @@ def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> Bu
                        counts.get("items", 0), written, rendered, manifest.search_stale)
 
 
-def _search_files(manifest: Manifest, target: Path, keep: tuple[str, ...]) -> dict[str, Entry]:
+def _search_files(on_disk: dict[str, tuple[int, int]], keep: tuple[str, ...]
+                  ) -> dict[str, Entry]:
     """The search index's files as they are (made by the last `refresh_search`)."""
-    if not keep:
-        return {}
-    return {k: Entry(None, "", *stat) for k, stat in scan(target).items()
-            if k.startswith(keep)}
+    return {k: Entry(None, "", *stat) for k, stat in on_disk.items()
+            if keep and k.startswith(keep)}
 
 
 def _inputs(config: Config, target: Path, drafts: bool, now_ns: int) -> str | None:
@@ -183,14 +185,15 @@ def _inputs(config: Config, target: Path, drafts: bool, now_ns: int) -> str | No
 # --- rendering, in worker processes when there is much to do ------------------------------
 
 def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
-                ) -> Iterator[tuple[str, str, int]]:
-    """(path, sha, size) of each rendered file, in order. The files are written straight
-    into the staging folder by whoever rendered them (a worker process, or this one), so the
-    site never has to sit in memory whole."""
+                ) -> Iterator[tuple[str, str, int, bytes | None]]:
+    """(path, sha, size, bytes) of each rendered file, in order. Worker processes write
+    their files straight into the staging folder (bytes None), so a large site never has to
+    sit in memory whole; a few files are rendered here and written only if they changed."""
     workers = min(jobs or os.cpu_count() or 1, len(todo) // (PARALLEL_FROM // 2) or 1)
     if len(todo) < PARALLEL_FROM or workers < 2:
         for job in todo:
-            yield _render_one(made, job, staging.folder)
+            data = render_job(made, job)
+            yield job.path, sha(data), len(data), data
         return
     # Fork: the workers inherit the plan (the whole site) instead of unpickling it.
     context = multiprocessing.get_context("fork")
@@ -209,13 +212,12 @@ def _start_worker(made: Plan, folder: Path) -> None:
     _WORKER = (made, folder, {j.path: j for j in made.jobs})
 
 
-def _render_chunk(paths: list[str]) -> list[tuple[str, str, int]]:
+def _render_chunk(paths: list[str]) -> list[tuple[str, str, int, bytes | None]]:
     assert _WORKER is not None
     made, folder, by_path = _WORKER
-    return [_render_one(made, by_path[p], folder) for p in paths]
-
-
-def _render_one(made: Plan, job: Job, folder: Path) -> tuple[str, str, int]:
-    data = render_job(made, job)
-    put(folder, job.path, data)
-    return job.path, sha(data), len(data)
+    done: list[tuple[str, str, int, bytes | None]] = []
+    for path in paths:
+        data = render_job(made, by_path[path])
+        put(folder, path, data)
+        done.append((path, sha(data), len(data), None))
+    return done

@@ -12,7 +12,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from digest.model import Item
+from digest.model import Health, Item, Ref
+
+# Dataclasses whose fields are only text, numbers, dates and None.
+_LEAVES: frozenset[type] = frozenset({Ref, Health})
 
 
 class Unhashable(TypeError):
@@ -39,7 +42,7 @@ class Fingerprints:
         and length), containers as the digest of their parts."""
         kind = type(value)
         if kind is str:
-            data = value.encode()
+            data: bytes = value.encode()
             return b"s%d:" % len(data) + data
         if value is None or kind is bool or kind is int or kind is float:
             return f"{kind.__name__}:{value!r};".encode()
@@ -49,7 +52,9 @@ class Fingerprints:
         if known is not None and known[0] is value:
             return known[1]
         h = hashlib.sha256()
-        if isinstance(value, Item) and value.digest:
+        if kind in _LEAVES:  # only plain values inside: their repr says it all, quickly
+            h.update(repr(value).encode())
+        elif isinstance(value, Item) and value.digest:
             h.update(b"item:" + value.digest.encode())
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             names = self._fields.get(kind)

@@ -84,17 +84,18 @@ def group(
         ))
 
     items = sorted(views.values(), key=lambda v: (-v.item.published.timestamp(), v.item.slug))
-    topics = tuple(
-        TopicView(t.slug, t.title, t.description, f"topics/{t.slug}/",
-                  tuple(v for v in items if any(r.slug == t.slug for r in v.topics)))
-        for t in config.topics
-    )
-    sources = tuple(
-        SourceView(f.slug, f.title, f"sources/{f.slug}/", f.homepage, f.url,
-                   tuple(v for v in items if any(s.slug == f.slug for s in v.sources)),
-                   (health or {}).get(f.slug))
-        for f in config.feeds
-    )
+    by_topic: dict[str, list[ItemView]] = defaultdict(list)
+    by_source: dict[str, list[ItemView]] = defaultdict(list)
+    for v in items:  # newest first, as each topic and source lists them
+        for r in dict.fromkeys(v.topics):
+            by_topic[r.slug].append(v)
+        for r in dict.fromkeys(v.sources):
+            by_source[r.slug].append(v)
+    topics = tuple(TopicView(t.slug, t.title, t.description, f"topics/{t.slug}/",
+                             tuple(by_topic[t.slug])) for t in config.topics)
+    sources = tuple(SourceView(f.slug, f.title, f"sources/{f.slug}/", f.homepage, f.url,
+                               tuple(by_source[f.slug]), (health or {}).get(f.slug))
+                    for f in config.feeds)
     pages = tuple(PageView(p.slug, p.title, f"pages/{p.slug}/", p.html) for p in corpus.pages)
     site = config.site
     return Site(

@@ -133,9 +133,11 @@ class Staging:
         """Stage a file already written into the folder (by a worker process)."""
         self.staged.append(rel)
 
-    def commit(self, keep: set[str], keep_prefixes: tuple[str, ...] = ()) -> dict[str, Stat]:
-        """Move the staged files into output/ and remove its files that are neither staged
-        nor in `keep` (nor under `keep_prefixes`); return the new files' stats."""
+    def commit(self, keep: set[str], on_disk: dict[str, Stat],
+               keep_prefixes: tuple[str, ...] = ()) -> dict[str, Stat]:
+        """Move the staged files into output/ and remove its files (`on_disk`, from `scan`)
+        that are neither staged nor in `keep` (nor under `keep_prefixes`); return the new
+        files' stats."""
         target = self.target
         moved: dict[str, Stat] = {}
         if not target.exists():
@@ -149,10 +151,10 @@ class Staging:
                 old.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self.folder / rel, old)
             wanted = keep | set(self.staged)
-            gone = [target / rel for rel in scan(target)
+            gone = [target / rel for rel in on_disk
                     if rel not in wanted and not rel.startswith(keep_prefixes)]
             for path in gone:
-                path.unlink()
+                path.unlink(missing_ok=True)
             _prune(target, gone)
         for rel in self.staged:
             st = (target / rel).stat()
