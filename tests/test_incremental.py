@@ -48,9 +48,9 @@ def clean_build(root: Path, scratch: Path) -> dict[str, bytes]:
     if scratch.exists():
         shutil.rmtree(scratch)
     scratch.mkdir(parents=True)
-    for name in ("content", "themes"):
-        if (root / name).is_dir():
-            shutil.copytree(root / name, scratch / name)
+    for path in root.iterdir():
+        if path.is_dir() and path.name not in ("output", ".digest"):
+            shutil.copytree(path, scratch / path.name)
     shutil.copy2(root / "digest.toml", scratch / "digest.toml")
     digest(scratch, "build")
     return {k: v for k, (v, _) in tree(scratch / "output").items()}
@@ -227,3 +227,24 @@ def test_after_any_edits_the_incremental_build_equals_a_clean_one(
         digest(root, "build")
         built = {k: v for k, (v, _) in tree(root / "output").items()}
         assert built == clean_build(root, base / "clean"), (edit.__name__, n)
+
+
+def test_a_theme_that_lists_items_everywhere_stays_exact(tmp_path: Path) -> None:
+    """A custom theme reads more of `site` than the default one: every page then depends
+    on it, and a retitled item changes all of them."""
+    root = example_copy(tmp_path / "site")
+    config = root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[site]\n", '[site]\ntheme = "mytheme"\n', 1), encoding="utf-8")
+    base = (ROOT / "themes" / "default" / "templates" / "base.html").read_text(encoding="utf-8")
+    (root / "mytheme" / "templates").mkdir(parents=True)
+    (root / "mytheme" / "templates" / "base.html").write_text(base.replace(
+        "</body>", "{% set everything = site %}<p>{{ everything.items|map(attribute='item.title')"
+        "|join(' | ') }}</p></body>"),
+        encoding="utf-8")
+    digest(root, "build")
+    set_key(item_file(root, ITEM), "title", "'Everywhere now'")
+    digest(root, "build")
+    built = {k: v for k, (v, _) in tree(root / "output").items()}
+    assert b"Everywhere now" in built["pages/about/index.html"]
+    assert built == clean_build(root, tmp_path / "clean")
