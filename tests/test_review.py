@@ -1,5 +1,6 @@
-"""The editor's desk (digest/review.py) over real HTTP on 127.0.0.1: the page, every action
-as a byte-level diff of the item's file, undo, the introduction, and every refusal."""
+"""The editor's desk (digest/review.py, digest/reviewpage.py) over real HTTP on 127.0.0.1:
+the page, every action as a byte-level diff of the item's file, undo, the introduction, and
+every refusal."""
 
 from __future__ import annotations
 
@@ -192,7 +193,8 @@ def test_the_desk_speaks_the_sites_language(served: Served) -> None:
 def test_every_string_of_the_desk_has_a_russian_translation() -> None:
     keywords = {"gettext": None, "g": None, "ngettext": (1, 2)}
     found = {m[1] if isinstance(m[1], str) else m[1][0]
-             for m in extract_from_file("python", str(ROOT / "digest" / "review.py"),
+             for module in ("review.py", "reviewpage.py")
+             for m in extract_from_file("python", str(ROOT / "digest" / module),
                                         keywords=keywords)}
     for template in sorted((DESK / "templates").glob("*.html")):
         found |= {m[1] if isinstance(m[1], str) else m[1][0] for m in extract_from_file(
