@@ -116,6 +116,7 @@ class Desk:
             if request.method != "POST":
                 raise Refused(405, tr.gettext("This address takes POST requests only."))
             self._check_token(request, tr)
+            _chosen_week(request.form, tr)  # a bad one is refused before anything is written
             return routes[request.path](request, config)
         except Refused as refusal:
             if wants_json:
@@ -150,11 +151,16 @@ class Desk:
         rows = week_rows(config, selection, week, request.base, self.shown)
         with self.lock:
             flash = self.flashes.pop(_one(params, "flash"), "")
+            undo_label = self._undo_label()
         page = render_page(
             env, config, selection, week, rows, intro or intro_of(config, week, self.shown),
-            filters=_filters(params), flash=flash, undo_label=self.undo[-1].label
-            if self.undo else "", context=self._context(request, config))
+            filters=_filters(params), flash=flash, undo_label=undo_label,
+            context=self._context(request, config))
         return AppResponse(200, page.encode(), HTML_HEADERS)
+
+    def _undo_label(self) -> str:
+        with self.lock:
+            return self.undo[-1].label if self.undo else ""
 
     # --- actions --------------------------------------------------------------------------
 
@@ -170,10 +176,11 @@ class Desk:
             raise Refused(400, tr.gettext("The desk names an item by its id, never by a path."))
         items = config.content_dir / "items"
         path = scan_ids(items).get(item_id)
-        if path is None or not _inside(path, items):
+        if path is None:
             raise Refused(404, tr.gettext("No item has the id %(id)s.") % {"id": item_id})
         key, value, label = _edit(_one(form, "do"), form, config, tr)
         with self.lock:
+            _writable(path, items, config, tr)
             current = path.read_bytes()
             self._unchanged(current, _one(form, "sha"), path, config, tr)
             try:
@@ -191,8 +198,7 @@ class Desk:
     def _unchanged(self, current: bytes | None, expected: str, path: Path, config: Config,
                    tr: NullTranslations) -> None:
         """Refuse (409, with the diff) when the file is not what the page showed."""
-        now = sha(current) if current is not None else ABSENT
-        if hmac.compare_digest(now, expected):
+        if expected == (sha(current) if current is not None else ABSENT):
             return
         before = self.shown.get(expected) if expected != ABSENT else b""
         raise Refused(409, tr.gettext(
@@ -225,18 +231,16 @@ class Desk:
         """Save the week's introduction (or, without JavaScript, preview it)."""
         _, tr = self.templates(config.site.language)
         form = request.form
-        week = _one(form, "week").upper()
-        if not is_week(week):
+        week = _chosen_week(form, tr)
+        if not week:
             raise Refused(400, tr.gettext("'%(week)s' is not an ISO week.") % {"week": week})
         title, text = _one(form, "title").strip(), _one(form, "body")
         path = issue_path(config, week)
-        if path.exists() and not _inside(path, config.content_dir / "issues"):
-            raise Refused(403, tr.gettext("%(file)s leads out of the content folder: edit it "
-                                          "by hand.") % {"file": rel(path, config)})
         if _one(form, "do") == "preview":
             intro = Intro(rel(path, config), title, text, _one(form, "sha"), markdown(text))
             return self._page(request, config, {**form, "week": [week]}, intro=intro)
         with self.lock:
+            _writable(path, config.content_dir / "issues", config, tr)
             current = path.read_bytes() if path.is_file() else None
             self._unchanged(current, _one(form, "sha"), path, config, tr)
             try:
@@ -277,7 +281,7 @@ class Desk:
         rows = week_rows(config, selection, week, request.base, self.shown)
         html, summary = render_rows(env, rows, week, self._context(request, config))
         return _json(200, {
-            "ok": True, "message": message, "undo": self.undo[-1].label if self.undo else "",
+            "ok": True, "message": message, "undo": self._undo_label(),
             "rows": html, "summary": summary,
             "intro_sha": intro_sha or intro_of(config, week, self.shown).sha})
 
@@ -329,15 +333,21 @@ def _intro_bytes(current: bytes | None, title: str, text: str) -> bytes:
 def _week_param(params: dict[str, list[str]], selection: Selection, tr: NullTranslations
                 ) -> str:
     """The chosen week, else the newest week with candidates."""
-    week = _one(params, "week").strip().upper()
+    week = _chosen_week(params, tr)
     if week:
-        if not is_week(week):
-            raise Refused(400, tr.gettext("'%(week)s' is not an ISO week.") % {"week": week})
         return week
     weeks = selection.weeks
     if not weeks:
         raise Refused(404, tr.gettext("There are no items yet: run `digest fetch` first."))
     return max(weeks)
+
+
+def _chosen_week(params: dict[str, list[str]], tr: NullTranslations) -> str:
+    """The ISO week a request names, or "" when it names none; refused when it is no week."""
+    week = _one(params, "week").strip().upper()
+    if week and not is_week(week):
+        raise Refused(400, tr.gettext("'%(week)s' is not an ISO week.") % {"week": week})
+    return week
 
 
 def _filters(params: dict[str, list[str]]) -> Filters:
@@ -354,8 +364,12 @@ def _one(params: dict[str, list[str]], name: str) -> str:
 # --- answers -----------------------------------------------------------------------------------
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path.resolve().is_relative_to(folder.resolve())
+def _writable(path: Path, folder: Path, config: Config, tr: NullTranslations) -> None:
+    """Refuse a symbolic link, or a path that leads out of `folder`: an atomic write would
+    replace the link (or write elsewhere), not edit the file the editor sees."""
+    if path.is_symlink() or not path.resolve().is_relative_to(folder.resolve()):
+        raise Refused(403, tr.gettext("%(file)s is a symbolic link or leads out of the content "
+                                      "folder: edit it by hand.") % {"file": rel(path, config)})
 
 
 def _diff(before: bytes | None, after: bytes | None, tr: NullTranslations) -> str:

@@ -142,6 +142,13 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         return (self.headers.get("Sec-Fetch-Site") or "same-origin").lower() in (
             "same-origin", "none")
 
+    def _own_or_navigation(self) -> bool:
+        """Another site may link to the application, never load it as an image, a script or
+        a fetch (each would make it read every content file for nothing)."""
+        site = (self.headers.get("Sec-Fetch-Site") or "none").lower()
+        mode = (self.headers.get("Sec-Fetch-Mode") or "navigate").lower()
+        return site in ("same-origin", "none") or mode == "navigate"
+
     def _app(self, rel: str, body: bytes) -> None:
         assert self.app is not None
         try:
@@ -150,6 +157,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             client = None
         if client is None or not client.is_loopback:
             self._send(403, "text/plain; charset=utf-8", b"Only from this computer")
+            return
+        if self.command != "POST" and not self._own_or_navigation():
+            self._send(403, "text/plain; charset=utf-8", b"Cross-site request refused")
             return
         try:
             form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=1000)
@@ -165,7 +175,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             response = self.app(request)
         except Exception as exc:  # deliberate: a bug in the app answers 500, never hangs up
             response = AppResponse(500, f"The desk failed: {exc!r}".encode(),
-                                   (("Content-Type", "text/plain; charset=utf-8"),))
+                                   (("Content-Type", "text/plain; charset=utf-8"),
+                                    ("X-Content-Type-Options", "nosniff")))
         self.send_response(response.status)
         names = {name.lower() for name, _ in response.headers}
         for name, value in response.headers:

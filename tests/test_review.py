@@ -23,7 +23,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from digest.review import DESK, Desk
-from digest.serve import Status, make_server
+from digest.serve import AppRequest, AppResponse, Status, make_server
 from tests.conftest import ROOT
 
 WEEK = "2026-W11"  # the example's newest week
@@ -416,13 +416,104 @@ def test_a_content_file_that_leads_elsewhere_is_not_written(served: Served,
     path.unlink()
     path.symlink_to(outside)
     status, _, _ = served.act(PLAIN, "reject", sha=sha256(outside.read_bytes()))
-    assert status == 404
+    assert status == 403
     issue = served.root / "content" / "issues" / "2025-W35.md"
     issue.symlink_to(outside)
     form = {"token": served.desk.token, "week": "2025-W35", "sha": sha256(outside.read_bytes()),
             "title": "x", "body": "y", "do": "save"}
     assert served.request("POST", f"{PREFIX}_review/intro", form)[0] == 403
     assert b"status:" not in outside.read_bytes() and b"title: x" not in outside.read_bytes()
+
+
+def test_a_symbolic_link_is_not_replaced_by_a_file(served: Served) -> None:
+    """An atomic write replaces a link with a file: the file it pointed to would keep the old
+    bytes and the item would exist twice. Even a link that stays inside content/ is refused,
+    and so is a dangling one where an introduction would go."""
+    path = served.file(PLAIN)
+    target = path.with_name("the-real-file.txt")  # inside content/items/, not read as an item
+    path.rename(target)
+    path.symlink_to(target.name)
+    before = target.read_bytes()
+    status, _, body = served.act(PLAIN, "reject", sha=sha256(before))
+    assert status == 403, body
+    assert "символическая ссылка" in json.loads(body)["message"]
+    assert path.is_symlink() and target.read_bytes() == before
+    issue = served.root / "content" / "issues" / "2025-W35.md"
+    issue.symlink_to(served.root / "nowhere.md")
+    form = {"token": served.desk.token, "week": "2025-W35", "sha": "absent", "title": "x",
+            "body": "y", "do": "save"}
+    assert served.request("POST", f"{PREFIX}_review/intro", form)[0] == 403
+    assert issue.is_symlink() and not (served.root / "nowhere.md").exists()
+
+
+def test_a_sha_that_is_not_a_sha_is_a_conflict_not_a_crash(served: Served) -> None:
+    before = snapshot(served.root)
+    for sha in ("é" * 64, " ", "absent", "0" * 64):
+        status, _, body = served.act(PLAIN, "reject", sha=sha)
+        assert status == 409, (sha, body)
+        assert "ничего не записано" in json.loads(body)["message"]
+    assert snapshot(served.root) == before
+
+
+def test_a_bad_week_is_refused_before_anything_is_written(served: Served) -> None:
+    """The week only says where to come back to, yet a bad one must not leave the editor
+    told 'refused' about a change that was written."""
+    before = snapshot(served.root)
+    for week in ("2026-W99", "next week"):
+        status, _, _ = served.act(PLAIN, "reject", week=week)
+        assert status == 400
+    assert snapshot(served.root) == before
+    assert served.act(PLAIN, "reject")[0] == 200
+    written = snapshot(served.root)
+    undo = {"token": served.desk.token, "week": "2026-W99"}
+    assert served.request("POST", f"{PREFIX}_review/undo", undo)[0] == 400
+    assert snapshot(served.root) == written and len(served.desk.undo) == 1
+
+
+def test_an_introduction_names_its_week_and_nothing_else(served: Served) -> None:
+    issues = served.root / "content" / "issues"
+    form = {"token": served.desk.token, "sha": "absent", "title": "", "body": "Hi", "do": "save"}
+    for week in ("", "2025-W35/../../x", "2025-W99"):
+        assert served.request("POST", f"{PREFIX}_review/intro", {**form, "week": week})[0] \
+            == 400
+    # '$' in a pattern matches before a final line break: the week is read without it.
+    status, _, _ = served.request("POST", f"{PREFIX}_review/intro",
+                                  {**form, "week": "2025-w35\n"})
+    assert status == 303
+    assert sorted(p.name for p in issues.iterdir() if "2025" in p.name) == ["2025-W35.md"]
+
+
+def test_another_site_may_link_to_the_desk_but_not_load_it(served: Served) -> None:
+    cross = {"Sec-Fetch-Site": "cross-site"}
+    for mode, dest in (("no-cors", "image"), ("no-cors", "script"), ("cors", "empty")):
+        status, _, _ = served.request("GET", f"{PREFIX}_review/", headers={
+            **cross, "Sec-Fetch-Mode": mode, "Sec-Fetch-Dest": dest})
+        assert status == 403, (mode, dest)
+    status, _, body = served.request("GET", f"{PREFIX}_review/", headers={
+        **cross, "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"})
+    assert status == 200 and served.desk.token in body.decode()
+    status, _, _ = served.request("GET", f"{PREFIX}_review/desk.js", headers={
+        "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "script"})
+    assert status == 200
+
+
+def test_a_failing_application_answers_500_as_plain_text(tmp_path: Path) -> None:
+    def failing(request: AppRequest) -> AppResponse:
+        raise RuntimeError("<script>alert(1)</script>")
+
+    server = make_server(tmp_path, "127.0.0.1", 0, PREFIX, Status(), failing)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        served = Served(tmp_path, server.server_address[1], Desk(tmp_path / "digest.toml"))
+        status, headers, _ = served.request("GET", f"{PREFIX}_review/")
+        assert status == 500
+        assert headers["content-type"].startswith("text/plain")
+        assert headers["x-content-type-options"] == "nosniff"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_file_changed_behind_the_page_is_not_overwritten(served: Served) -> None:
