@@ -2,12 +2,16 @@
 replace the body, and leave every other byte as it was (key order, comments, quoting, line
 endings, a BOM, the body), so that an edit reads as a one-line diff in git.
 
-Pure: bytes in, bytes out. Every edit is checked by parsing the result: the key must hold
-the new value and every other key its old one, or the edit is refused (FrontMatterError).
+Pure: bytes in, bytes out. The YAML parser says where a key and its value are (so a `key:`
+inside another value is not the key, and a comment after a value is not the value); every
+edit is checked by parsing the result: the key must hold the new value and every other key
+its old one, or the edit is refused (FrontMatterError).
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +25,7 @@ from digest.errors import ContentError
 Value = str | bool | list[str]
 
 _BOM = b"\xef\xbb\xbf"
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # as digest/contentfile.py reads
 _FENCE = re.compile(rb"^-{3,}[ \t]*(?:\r\n|\r|\n)?$")
 _PLAIN = re.compile(r"^[\w][\w .,/()+-]*$")  # conservative: such text is plain YAML text
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -59,29 +64,74 @@ def _ending(line: bytes) -> bytes:
 
 
 def _span(layout: _Layout, key: str) -> tuple[int, int] | None:
-    """The lines [start, end) holding `key` and its value (indented continuation lines, or a
-    block list at column 0); comments and blank lines after it stay outside."""
-    pattern = re.compile(rb"^([\"']?)" + re.escape(key.encode()) + rb"\1[ \t]*:(?:[ \t]|\r|\n|$)")
-    found = [i for i in range(1, layout.close) if pattern.match(layout.lines[i])]
+    """The lines [start, end) of top-level `key` and its value, as YAML reads them: from the
+    key's line to the line of the value's last character. Comments and blank lines after the
+    value stay outside, and a `key:` inside another value, a comment or the body is no key."""
+    text = [line.decode("utf-8") for line in layout.lines[1:layout.close]]
+    starts = list(itertools.accumulate(map(len, text), initial=0))  # each line's offset
+    found = [(begin, last) for name, begin, last in _entries("".join(text)) if name == key]
     if len(found) > 1:
         raise FrontMatterError(f"'{key}' appears {len(found)} times in the front matter")
     if not found:
         return None
-    start = found[0]
-    inline, _ = _split_comment(_after_colon(layout.lines[start]))
-    end = j = start + 1
-    while j < layout.close:
-        line = layout.lines[j]
-        bare = line.rstrip(b"\r\n")
-        if bare[:1] in (b" ", b"\t") and bare.strip():
-            end = j = j + 1  # an indented line: part of the value
-        elif not inline.strip() and (bare == b"-" or bare.startswith((b"- ", b"-\t"))):
-            end = j = j + 1  # a block list written without indentation
-        elif not bare.strip() or bare.lstrip().startswith(b"#"):
-            j += 1  # blank or comment: the value's only if more of the value follows
-        else:
-            break
-    return start, end
+    begin, last = found[0]
+    first = bisect.bisect_right(starts, begin) - 1
+    if starts[first] != begin or not _key_line(key).match(layout.lines[first + 1]):
+        raise FrontMatterError(f"'{key}' does not start a line of its own: edit the file by "
+                               "hand")
+    return first + 1, bisect.bisect_right(starts, max(begin, last - 1)) + 1
+
+
+def _key_line(key: str) -> re.Pattern[bytes]:
+    """`key:` at the start of a line, the key plain or quoted."""
+    return re.compile(rb"^([\"']?)" + re.escape(key.encode()) + rb"\1[ \t]*:(?:[ \t]|\r|\n|$)")
+
+
+def _entries(text: str) -> list[tuple[str | None, int, int]]:
+    """Each entry of a top-level YAML mapping: its key (None when not a plain scalar), the
+    offset where the key starts and the offset after its value's last character."""
+    try:
+        events = list(yaml.parse(text, Loader=_LOADER))
+    except yaml.YAMLError as exc:
+        raise FrontMatterError(f"the front matter does not parse ({exc}): fix the file first"
+                               ) from exc
+    if len(events) < 3 or not isinstance(events[2], yaml.MappingStartEvent):
+        return []  # no keys at all (empty front matter)
+    entries = []
+    i = 3
+    while not isinstance(events[i], yaml.MappingEndEvent):
+        key = events[i]
+        i, _ = _node(events, i)
+        i, last = _node(events, i)
+        entries.append((key.value if isinstance(key, yaml.ScalarEvent) else None,
+                        _offset(key.start_mark), _trimmed(text, last)))
+    return entries
+
+
+def _node(events: list[yaml.Event], i: int) -> tuple[int, int]:
+    """(the index after the node that starts at events[i], the offset after its last
+    character): a block collection ends with its last item, not where the next key starts."""
+    event = events[i]
+    if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
+        return i + 1, _offset(event.end_mark)
+    flow = bool(getattr(event, "flow_style", False))
+    last = _offset(event.end_mark)
+    i += 1
+    while not isinstance(events[i], (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+        i, last = _node(events, i)
+    return i + 1, _offset(events[i].end_mark) if flow else last
+
+
+def _offset(mark: Any) -> int:
+    assert mark is not None  # both parsers mark every event (in characters, not bytes)
+    return int(mark.index)
+
+
+def _trimmed(text: str, end: int) -> int:
+    """`end` moved back over the line breaks and blanks a block scalar ends with."""
+    while end > 0 and text[end - 1] in " \t\r\n\x85\u2028\u2029":
+        end -= 1
+    return end
 
 
 def _after_colon(line: bytes) -> str:
@@ -105,6 +155,8 @@ def _split_comment(rest: str) -> tuple[str, str]:
                 break
             i += 1
         i += 1
+    if rest[i:i + 1] == "#" and not rest[:i].strip():
+        return "", rest  # no value, only a comment: `key:   # to decide`
     found = re.search(r"[ \t]+#", rest[i:]) if i <= len(rest) else None
     if found is None:
         return rest, ""

@@ -140,6 +140,58 @@ def test_a_key_inside_another_value_or_the_body_is_not_the_key() -> None:
         b"status: rejected\n"
 
 
+@pytest.mark.parametrize(("text", "key", "value", "expected"), [
+    # A `key:` at the start of a line, inside a quoted value that goes on over lines.
+    (b'---\nid: x\nnote: "first\nstatus: selected"\ntitle: T\n---\n', "status", "rejected",
+     b'---\nid: x\nnote: "first\nstatus: selected"\ntitle: T\nstatus: rejected\n---\n'),
+    (b'---\nid: x\nnote: "first\nstatus: selected"\ntitle: T\n---\n', "note", "one",
+     b'---\nid: x\nnote: "one"\ntitle: T\n---\n'),
+    # Inside a flow mapping that goes on over lines.
+    (b"---\nid: x\nmeta: {a: 1,\nstatus: 2}\n---\n", "status", "rejected",
+     b"---\nid: x\nmeta: {a: 1,\nstatus: 2}\nstatus: rejected\n---\n"),
+    # `---` and comment-like lines inside a block scalar are its text: replaced with it.
+    (b"---\nid: x\nnote: |\n  ---\n  status: a\n  # its last line\n\n# after\ntitle: T\n---\n",
+     "note", "new", b'---\nid: x\nnote: "new"\n\n# after\ntitle: T\n---\n'),
+    (b"---\nid: x\nnote: |\n  ---\n  status: a\ntitle: T\n---\n", "status", "rejected",
+     b"---\nid: x\nnote: |\n  ---\n  status: a\ntitle: T\nstatus: rejected\n---\n"),
+    # A key in a nested mapping is not the top-level key.
+    (b"---\nmeta:\n  status: b\nstatus: s\n---\n", "status", None,
+     b"---\nmeta:\n  status: b\n---\n"),
+])
+def test_a_key_is_found_where_yaml_finds_it(text: bytes, key: str, value: frontedit.Value | None,
+                                            expected: bytes) -> None:
+    assert set_key(text, key, value) == expected
+
+
+@pytest.mark.parametrize("text", [
+    b"---\nid: x\nstatus: selected\n  # decided on Monday\ntitle: T\n---\n",
+    b"---\nid: x\nstatus: selected   \ntitle: T\t\n  # decided on Monday\n---\n",
+])
+def test_an_indented_comment_after_a_value_is_not_the_value(text: bytes) -> None:
+    after = set_key(text, "status", "rejected")
+    assert diff(text, after) == ([text.splitlines(keepends=True)[2]], [b"status: rejected\n"])
+    text = b"---\nid: x\ntopics:\n- a\n  # more later\ntitle: T\n---\n"
+    assert set_key(text, "topics", ["b"]) == text.replace(b"- a\n", b"- b\n")
+
+
+def test_a_comment_alone_after_the_colon_is_kept() -> None:
+    text = b"---\nid: x\nstatus:   # to decide\ntitle: T\n---\n"
+    assert set_key(text, "status", "rejected") == \
+        b"---\nid: x\nstatus: rejected   # to decide\ntitle: T\n---\n"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    # YAML reads U+2028 as a line break: `status` is a key this editor's lines do not see.
+    ("---\nid: x\nnote: a\u2028status: b\n---\n".encode(), "does not start a line"),
+    (b"---\nid: x\n? status\n: selected\n---\n", "does not start a line"),
+    (b"---\nid: x\nstatus: a\n'status': b\n---\n", "appears 2 times"),
+])
+def test_a_key_this_editor_cannot_rewrite_in_place_is_refused_not_duplicated(
+        text: bytes, message: str) -> None:
+    with pytest.raises(FrontMatterError, match=message):
+        set_key(text, "status", "rejected")
+
+
 def test_crlf_line_endings_are_kept_and_used_for_new_lines() -> None:
     text = ITEM.replace(b"\n", b"\r\n")
     after = set_key(set_key(text, "status", "rejected"), "topics", ["software"])
