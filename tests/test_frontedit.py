@@ -317,3 +317,49 @@ def test_a_body_can_be_added_and_removed() -> None:
     assert set_body(ISSUE, "") == ISSUE[:ISSUE.index(b"---\n\n") + 4]
     assert set_key(set_body(b"---\n---\n", "Hello"), "title", "W") == \
         b"---\ntitle: W\n---\n\nHello\n"
+
+
+# --- any front matter made of awkward pieces ---------------------------------------------------
+
+PIECES = {  # a piece of front matter -> the key it defines (None: a comment or a blank line)
+    "id: x": "id",
+    "title: 'It''s: T'   # quoted": "title",
+    "status: selected": "status",
+    "status:   # to decide": "status",
+    "pinned: true": "pinned",
+    "topics:\n- a\n# between\n- b": "topics",
+    "topics: [a, b]  # flow": "topics",
+    "note: |-\n  one\n  ---\n  status: inside\n  # its text": "note",
+    'note: "a\nstatus: inside"': "note",
+    "issue: 2026-W10": "issue",
+    "meta:\n  status: nested\n  note: nested": "meta",
+    "# status: a comment": None,
+    "": None,
+    "tags: []\t": "tags",
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(sorted(PIECES)), max_size=8),
+       st.sampled_from(["\n", "\r\n"]),
+       st.sampled_from(["status", "pinned", "note", "topics", "issue"]),
+       st.sampled_from(["rejected", True, None, ["c"], "two\nlines", "x: y # z"]))
+def test_only_the_lines_of_the_key_change(pieces: list[str], newline: str, key: str,
+                                          value: frontedit.Value | None) -> None:
+    """Whatever the other keys, comments and blank lines around it, an edit removes only
+    lines of the piece that defines the key (none when it is not there), and adds only its
+    own; or, when the key is written twice, it is refused."""
+    text = ("---\n" + "".join(p + "\n" for p in pieces) + "---\nbody\n").replace("\n", newline)
+    data = text.encode()
+    try:
+        after = set_key(data, key, value)
+    except FrontMatterError:
+        assert sum(PIECES[p] == key for p in pieces) > 1  # refused only when written twice
+        return
+    removed, added = diff(data, after)
+    own = [line for p in pieces if PIECES[p] == key
+           for line in (p + "\n").replace("\n", newline).encode().splitlines(keepends=True)]
+    assert all(line in own for line in removed), (removed, own)
+    assert all(line.startswith((key.encode() + b":", b"- ", b"  ")) for line in added), added
+    assert after.endswith(newline.encode() + b"---" + newline.encode() + b"body" +
+                          newline.encode())
