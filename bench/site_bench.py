@@ -1,0 +1,814 @@
+#!/usr/bin/env python3
+"""Benchmark `digest build` and `digest serve` against Hugo and Pelican on the same items.
+
+For each size (default 1,000 and 10,000 items of the shared corpus, seed 42) and each
+variant of the items:
+  - HTML ("feed items as ingested"): digest fetches the ~40 per-source Atom files of the
+    corpus (`digest fetch`, timed but not part of the build), Pelican reads the same items as
+    `.html` files with <meta> tags, Hugo as `.html` content files with front matter;
+  - Markdown ("hand-written"): the corpus's Markdown items, as digest content files, as
+    Pelican's `pelican/content/*.md` and as Hugo `.md` content files;
+it prints, side by side (medians of --repeat runs): the cold build (output and caches
+removed), the no-op rebuild, the rebuild after appending a sentence to one item, the peak
+memory of the whole process tree, the HTML pages written, and for digest the time from
+saving an item (a new title) to the `data:` event of `digest serve` that announces the
+rebuild. Then the ratios digest/Hugo and digest/Pelican, and the machine.
+
+Usage: python bench/site_bench.py [--sizes 1000 10000] [--repeat 3] [--saves 5]
+                                  [--no-serve] [--digest-src DIR] [--workdir bench/.work]
+
+Needs ../shared/bench/make_corpus.py. Hugo is taken from PATH (`apt-get install hugo`);
+Pelican from its own venv, bench/.work/peers-venv, created on first use. A missing peer's
+rows are skipped with a message. Everything is written under bench/.work/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATOR = ROOT.parent / "shared" / "bench" / "make_corpus.py"
+HUGO_LAYOUTS = ROOT / "bench" / "hugo-layouts"
+SEED = 42
+SENTENCE = "One more sentence, appended by the benchmark."
+EVENTS = "/__digest__/events"
+ATOM = "{http://www.w3.org/2005/Atom}"
+MARKDOWN, HTML = "Markdown", "HTML"
+DIGEST, DIGEST_SEARCH, HUGO, PELICAN = "digest", "digest + search", "Hugo", "Pelican"
+
+
+def say(message: str) -> None:
+    """Progress, on stderr: stdout holds only the report."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def child_env(digest_src: Path | None = None) -> dict[str, str]:
+    """As installed for users: with bytecode caches (this sandbox sets
+    PYTHONDONTWRITEBYTECODE); digest imported from `digest_src` when given."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if digest_src is not None:
+        env["PYTHONPATH"] = str(digest_src)
+    return env
+
+
+# ---------------------------------------------------------------- the corpus
+
+
+@dataclass(frozen=True)
+class Item:
+    """One generated item, as every generator gets it."""
+
+    number: str  # the corpus's serial number, "00318"
+    slug: str
+    title: str  # numbered: see numbered()
+    date: str  # "2024-12-26T22:52:28Z"
+    source: str  # the source's name, "Byte Harbor"
+    source_slug: str  # its feed file's name, "byte-harbor"
+    topics: tuple[str, ...]
+    tags: tuple[str, ...]
+    link: str
+    summary: str
+    markdown: str
+    html: str
+
+
+def numbered(title: str, number: str) -> str:
+    """The title with the item's number. The corpus draws titles from 7,500 combinations, so
+    many repeat; digest folds items with the same title into one story (by design), the peers
+    do not. Numbered titles give every generator the same distinct items."""
+    return f"{title} #{number}"
+
+
+def corpus(size: int, workdir: Path) -> Path:
+    """The corpus of `size` items (seed 42), generated once and reused."""
+    folder = workdir / f"corpus-{size}-s{SEED}"
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+        if meta.get("n") == size and meta.get("seed") == SEED:
+            say(f"corpus of {size} items: reusing {folder}")
+            return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, str(GENERATOR), str(size), str(folder), "--seed", str(SEED)],
+                   check=True, stdout=subprocess.DEVNULL)
+    say(f"corpus of {size} items: generated in {time.perf_counter() - start:.1f} s")
+    return folder
+
+
+def read_items(folder: Path) -> list[Item]:
+    """The items of a corpus: metadata and Markdown from digest/content/items, HTML bodies and
+    source slugs from feeds/sources-atom (the same items in both)."""
+    html: dict[str, str] = {}
+    slugs: dict[str, str] = {}
+    for path in sorted((folder / "feeds" / "sources-atom").glob("*.xml")):
+        feed = ET.parse(path).getroot()
+        slugs[feed.findtext(f"{ATOM}title") or ""] = path.stem
+        for entry in feed.iter(f"{ATOM}entry"):
+            link = entry.find(f"{ATOM}link")
+            assert link is not None
+            html[link.get("href", "")] = entry.findtext(f"{ATOM}content") or ""
+    items = []
+    for path in sorted((folder / "digest" / "content" / "items").glob("*.md")):
+        _, head, body = path.read_text(encoding="utf-8").split("---\n", 2)
+        meta = {}
+        for line in head.splitlines():
+            key, _, value = line.partition(": ")
+            meta[key] = value if key == "date" else json.loads(value)
+        number = meta["slug"][-5:]
+        items.append(Item(number, meta["slug"], numbered(meta["title"], number), meta["date"],
+                          meta["source"], slugs[meta["source"]], tuple(meta["topics"]),
+                          tuple(meta["tags"]), meta["link"], meta["summary"], body,
+                          html[meta["link"]]))
+    items.sort(key=lambda it: it.number)
+    return items
+
+
+def topics_of(items: list[Item]) -> list[str]:
+    return sorted({t for it in items for t in it.topics})
+
+
+def sources_of(items: list[Item]) -> dict[str, str]:
+    """Source slug -> name."""
+    return dict(sorted({(it.source_slug, it.source) for it in items}))
+
+
+# ---------------------------------------------------------------- the projects
+
+
+@dataclass
+class Project:
+    """One generator's site for one variant and size, and how to build it."""
+
+    generator: str
+    variant: str
+    size: int
+    root: Path
+    command: list[str]
+    output: Path
+    caches: list[Path]  # removed, with the output, before a cold build
+    edit_file: Path  # the item the one-item edit changes
+    html_body: bool  # whether that item's body is HTML (the appended sentence is a <p>)
+    env: dict[str, str] = field(default_factory=child_env)
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def q(text: str) -> str:
+    """A double-quoted YAML (or TOML basic) string."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def yaml_list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join(q(v) for v in values) + "]"
+
+
+def digest_toml(items: list[Item], local_feeds: bool, search: bool) -> str:
+    """A digest.toml: the corpus's sources as feeds (every item published: select = "all"),
+    its topics, and no search index unless `search`.
+
+    Topics are assigned as for fetched items: a topic's keyword is a /regex/ that matches its
+    slug among the item's tags (the feed's categories, joined by " · ") and nowhere else, so
+    fetched items get exactly their corpus topics. Items that name their topics in front
+    matter (the Markdown variant) keep those."""
+    lines = ["# Written by bench/site_bench.py", "[site]", 'title = "Bench digest"',
+             'base_url = "https://example.org/"', 'language = "en"', 'timezone = "UTC"',
+             "page_size = 20", f"search = {'true' if search else 'false'}", ""]
+    for slug, name in sources_of(items).items():
+        home = f"https://{slug}.example.com/"
+        url = f"feeds/sources-atom/{slug}.xml" if local_feeds else home + "feed.atom"
+        lines += ["[[feeds]]", f"slug = {q(slug)}", f"title = {q(name)}", f"url = {q(url)}",
+                  f"homepage = {q(home)}", 'select = "all"', ""]
+    for topic in topics_of(items):
+        pattern = rf"/(?:^|\n|· ){re.escape(topic)}(?= ·|\n|$)/"
+        lines += ["[[topics]]", f"slug = {q(topic)}", f"title = {q(topic)}",
+                  f"keywords = ['{pattern}']", ""]
+    return "\n".join(lines)
+
+
+def digest_projects(items: list[Item], folder: Path, size: int, variant: str,
+                    env: dict[str, str]) -> list[Project]:
+    """digest, search off (the comparison) and, for Markdown, search on (its cost)."""
+    target = folder / "output"
+    caches = [folder / ".digest" / "cache"]
+    edit = find_item_file(folder / "content" / "items", items[len(items) // 2])
+    build = [sys.executable, "-m", "digest", "--quiet"]
+    projects = [Project(DIGEST, variant, size, folder, [*build, "build"], target, caches,
+                        edit, variant == HTML, env)]
+    if variant == MARKDOWN:
+        write(folder / "digest-search.toml", digest_toml(items, False, search=True))
+        projects.append(Project(DIGEST_SEARCH, variant, size, folder,
+                                [*build, "--config", "digest-search.toml", "build"], target,
+                                caches, edit, False, env))
+    return projects
+
+
+def find_item_file(folder: Path, item: Item) -> Path:
+    """The content file of `item` (fetch names files after titles and ids: find its link)."""
+    for path in sorted(folder.rglob("*.md")):
+        if item.link in path.read_text(encoding="utf-8"):
+            return path
+    raise SystemExit(f"no content file under {folder} has the link {item.link}")
+
+
+def prepare_digest_markdown(items: list[Item], folder: Path, size: int, env: dict[str, str]
+                            ) -> list[Project]:
+    """The items as hand-written digest content files: Markdown bodies, digest's keys."""
+    write(folder / "digest.toml", digest_toml(items, False, search=False))
+    for it in items:
+        published = it.date.replace("Z", "+00:00")
+        text = "\n".join([
+            "---", f"id: {q(it.slug)}", f"title: {q(it.title)}", f"link: {q(it.link)}",
+            f"source: {q(it.source_slug)}", f"published: {q(published)}",
+            f"topics: {yaml_list(it.topics)}", f"tags: {yaml_list(it.tags)}", "---", "",
+        ]) + it.markdown
+        write(folder / "content" / "items" / it.date[:4] / it.date[5:7] / f"{it.slug}.md", text)
+    return digest_projects(items, folder, size, MARKDOWN, env)
+
+
+def prepare_digest_html(items: list[Item], corpus_dir: Path, folder: Path, size: int,
+                        env: dict[str, str]) -> list[Project]:
+    """The corpus's per-source Atom files (titles numbered) as local feeds, fetched once."""
+    title = re.compile(r'<title>(.*?)</title>\n(<link href="[^"]*-(\d{5})")')
+    for path in sorted((corpus_dir / "feeds" / "sources-atom").glob("*.xml")):
+        text = title.sub(lambda m: f"<title>{numbered(m[1], m[3])}</title>\n{m[2]}",
+                         path.read_text(encoding="utf-8"))
+        write(folder / "feeds" / "sources-atom" / path.name, text)
+    write(folder / "digest.toml", digest_toml(items, True, search=False))
+    command = [sys.executable, "-m", "digest", "--quiet", "fetch"]
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    fetched = sum(1 for _ in (folder / "content" / "items").rglob("*.md"))
+    if done.returncode != 0 or fetched != len(items):
+        raise SystemExit(f"`{' '.join(command[1:])}` in {folder} exited {done.returncode}, "
+                         f"{fetched} of {len(items)} items stored:\n{done.stdout}{done.stderr}")
+    say(f"  digest fetch of {len(items)} items from {len(sources_of(items))} Atom files: "
+        f"{took:.1f} s (not part of the build)")
+    return digest_projects(items, folder, size, HTML, env)
+
+
+def pelican_conf() -> str:
+    return "\n".join([
+        "# Written by bench/site_bench.py: the default theme, content caching on.",
+        'SITENAME = "Bench"', 'SITEURL = "https://example.org"', 'PATH = "content"',
+        'TIMEZONE = "UTC"', 'DEFAULT_LANG = "en"',
+        "DEFAULT_PAGINATION = 20  # as digest's page_size",
+        "FEED_MAX_ITEMS = 50  # as digest's feeds",
+        "LOAD_CONTENT_CACHE = True", "CACHE_CONTENT = True", 'CACHE_PATH = "cache"', "",
+    ])
+
+
+def pelican_project(folder: Path, size: int, variant: str, pelican: Path, edit: Path
+                    ) -> Project:
+    write(folder / "pelicanconf.py", pelican_conf())
+    command = [str(pelican), "content", "-s", "pelicanconf.py", "-o", "output", "-q"]
+    return Project(PELICAN, variant, size, folder, command, folder / "output",
+                   [folder / "cache", folder / "__pycache__"], edit, variant == HTML)
+
+
+def prepare_pelican_markdown(items: list[Item], corpus_dir: Path, folder: Path, size: int,
+                             pelican: Path) -> Project:
+    """The corpus's pelican/content/*.md, with numbered titles."""
+    for it in items:
+        text = (corpus_dir / "pelican" / "content" / f"{it.slug}.md").read_text(encoding="utf-8")
+        head, rest = text.split("\n", 1)
+        assert head.startswith("Title: ")
+        write(folder / "content" / f"{it.slug}.md", f"Title: {it.title}\n{rest}")
+    edit = folder / "content" / f"{items[len(items) // 2].slug}.md"
+    return pelican_project(folder, size, MARKDOWN, pelican, edit)
+
+
+def prepare_pelican_html(items: list[Item], folder: Path, size: int, pelican: Path) -> Project:
+    """The items as Pelican HTML files: <title> and <meta> tags, the feed's HTML body."""
+    def attr(text: str) -> str:
+        return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+
+    for it in items:
+        metas = {"date": it.date[:10] + " " + it.date[11:16], "category": it.topics[0],
+                 "tags": ", ".join(it.topics + it.tags), "slug": it.slug,
+                 "summary": it.summary, "source": it.source, "link": it.link}
+        head = "\n".join(f'<meta name="{k}" content="{attr(v)}">' for k, v in metas.items())
+        write(folder / "content" / f"{it.slug}.html",
+              f"<html>\n<head>\n<title>{attr(it.title)}</title>\n{head}\n</head>\n<body>\n"
+              f"{it.html}\n</body>\n</html>\n")
+    edit = folder / "content" / f"{items[len(items) // 2].slug}.html"
+    return pelican_project(folder, size, HTML, pelican, edit)
+
+
+def prepare_hugo(items: list[Item], folder: Path, size: int, variant: str, hugo: str
+                 ) -> Project:
+    """The items as Hugo content files (.md or .html) at the content root, with the small
+    layouts of bench/hugo-layouts: taxonomies topics, sources and tags, 20 per list page."""
+    write(folder / "config.toml", "\n".join([
+        "# Written by bench/site_bench.py", 'baseURL = "https://example.org/"',
+        'title = "Bench"', 'languageCode = "en"', "paginate = 20  # as digest's page_size",
+        "rssLimit = 50  # as digest's feeds", "[taxonomies]", 'topic = "topics"',
+        'source = "sources"', 'tag = "tags"', ""]))
+    shutil.copytree(HUGO_LAYOUTS, folder / "layouts")
+    suffix = ".md" if variant == MARKDOWN else ".html"
+    for it in items:
+        front = "\n".join(["---", f"title: {q(it.title)}", f"date: {it.date}",
+                           f"summary: {q(it.summary)}", f"topics: {yaml_list(it.topics)}",
+                           f"sources: {yaml_list((it.source,))}", f"tags: {yaml_list(it.tags)}",
+                           "---", ""])
+        body = it.markdown if variant == MARKDOWN else it.html + "\n"
+        write(folder / "content" / f"{it.slug}{suffix}", front + body)
+    command = [hugo, "--quiet", "--cacheDir", str(folder / ".hugo-cache")]
+    return Project(HUGO, variant, size, folder, command, folder / "public",
+                   [folder / "resources", folder / ".hugo-cache", folder / ".hugo_build.lock"],
+                   folder / "content" / f"{items[len(items) // 2].slug}{suffix}",
+                   variant == HTML)
+
+
+@dataclass(frozen=True)
+class Tools:
+    hugo: str | None
+    pelican: Path | None
+    digest_env: dict[str, str]  # how digest runs (--digest-src sets its PYTHONPATH)
+
+
+def prepare(size: int, workdir: Path, tools: Tools) -> list[Project]:
+    """Every project of one size, written afresh (the corpus is reused)."""
+    corpus_dir = corpus(size, workdir)
+    items = read_items(corpus_dir)
+    assert len(items) == size, f"{corpus_dir} holds {len(items)} items, not {size}"
+    base = workdir / "site-bench" / f"n{size}"
+    shutil.rmtree(base, ignore_errors=True)
+    projects: list[Project] = []
+    start = time.perf_counter()
+    for variant in (MARKDOWN, HTML):
+        folder = base / variant.lower()
+        if variant == MARKDOWN:
+            projects += prepare_digest_markdown(items, folder / "digest", size,
+                                                tools.digest_env)
+        else:
+            projects += prepare_digest_html(items, corpus_dir, folder / "digest", size,
+                                            tools.digest_env)
+        if tools.hugo:
+            projects.append(prepare_hugo(items, folder / "hugo", size, variant, tools.hugo))
+        if tools.pelican and variant == MARKDOWN:
+            projects.append(prepare_pelican_markdown(items, corpus_dir, folder / "pelican",
+                                                     size, tools.pelican))
+        elif tools.pelican:
+            projects.append(prepare_pelican_html(items, folder / "pelican", size,
+                                                 tools.pelican))
+    say(f"  {size} items prepared for {len(projects)} projects in "
+        f"{time.perf_counter() - start:.1f} s (with the fetch)")
+    return projects
+
+
+# ---------------------------------------------------------------- the peers
+
+
+def find_hugo() -> str | None:
+    hugo = shutil.which("hugo")
+    if hugo is None:
+        say("Hugo: not found on PATH (install it: apt-get install -y hugo); its rows are "
+            "skipped")
+    return hugo
+
+
+def find_pelican(workdir: Path) -> Path | None:
+    """Pelican in its own venv (its pins never touch digest's environment), made if missing."""
+    venv = workdir / "peers-venv"
+    pelican = venv / "bin" / "pelican"
+    if pelican.is_file():
+        return pelican
+    say(f"Pelican: creating its venv: {sys.executable} -m venv {venv} && "
+        f"{venv}/bin/pip install 'pelican[markdown]'")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "pelican[markdown]"],
+                       check=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        say(f"Pelican: could not be installed ({exc}); its rows are skipped")
+        shutil.rmtree(venv, ignore_errors=True)
+        return None
+    return pelican
+
+
+def version(command: list[str], env: dict[str, str] | None = None) -> str:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env,
+                              cwd="/")  # not beside a digest/ folder: `python -c` imports it
+    except OSError:
+        return "not installed"
+    return (done.stdout or done.stderr).strip().splitlines()[0] if done.returncode == 0 \
+        else "unknown"
+
+
+def machine(tools: Tools) -> list[str]:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return [
+        f"machine: {os.cpu_count()} cores, {model}, Python {platform.python_version()}",
+        "digest: " + version([sys.executable, "-c", "import digest; print(digest.__version__, "
+                              "'from', digest.__file__)"], tools.digest_env),
+        "Hugo: " + (version([tools.hugo, "version"]) if tools.hugo else "not installed"),
+        "Pelican: " + (version([str(tools.pelican), "--version"]) if tools.pelican
+                       else "not installed"),
+    ]
+
+
+# ---------------------------------------------------------------- measuring builds
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of a process and all its descendants, in bytes."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            found = re.search(r"VmRSS:\s+(\d+)", status)
+            total += int(found.group(1)) * 1024 if found else 0
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return total
+
+
+class BuildFailed(Exception):
+    pass
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
+    """Wall time and peak tree memory of one command; BuildFailed if it fails."""
+    log = cwd / ".bench-build.log"
+    with log.open("w") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        peak = [0]
+
+        def poll() -> None:
+            while proc.poll() is None:
+                peak[0] = max(peak[0], tree_rss(proc.pid))
+                time.sleep(0.05)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        proc.wait()
+        wall = time.perf_counter() - start
+        poller.join()
+    if proc.returncode != 0:
+        raise BuildFailed(f"`{' '.join(command)}` in {cwd} exited {proc.returncode}:\n  "
+                          + "\n  ".join(last_lines(log)))
+    return wall, peak[0]
+
+
+def html_pages(folder: Path) -> int:
+    return sum(name.endswith(".html") for _, _, names in os.walk(folder) for name in names)
+
+
+def with_sentence(text: str, html: bool) -> str:
+    if not html:
+        return text.rstrip("\n") + f"\n\n{SENTENCE}\n"
+    if "</body>" in text:
+        return text.replace("</body>", f"<p>{SENTENCE}</p>\n</body>", 1)
+    return text.rstrip("\n") + f"\n<p>{SENTENCE}</p>\n"
+
+
+@dataclass
+class Row:
+    generator: str
+    variant: str
+    size: int
+    pages: int | None = None
+    cold: list[float] = field(default_factory=list)
+    noop: list[float] = field(default_factory=list)
+    edit: list[float] = field(default_factory=list)
+    peak: list[int] = field(default_factory=list)
+    reload: list[float] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def clean(project: Project) -> None:
+    for path in [project.output, *project.caches]:
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def measure(project: Project, repeat: int) -> Row:
+    """Cold build, no-op rebuild and one-item edit, `repeat` times."""
+    row = Row(project.generator, project.variant, project.size)
+    original = project.edit_file.read_text(encoding="utf-8")
+    for _ in range(repeat):
+        clean(project)
+        try:
+            cold, peak_cold = timed(project.command, project.root, project.env)
+            row.pages = html_pages(project.output)
+            noop, peak_noop = timed(project.command, project.root, project.env)
+            project.edit_file.write_text(with_sentence(original, project.html_body),
+                                         encoding="utf-8")
+            edit, peak_edit = timed(project.command, project.root, project.env)
+        except BuildFailed as exc:
+            row.failed.append(str(exc))
+            say(f"  FAILED: {exc}")
+            break
+        finally:
+            project.edit_file.write_text(original, encoding="utf-8")
+        row.cold.append(cold)
+        row.noop.append(noop)
+        row.edit.append(edit)
+        row.peak.append(max(peak_cold, peak_noop, peak_edit))
+    if row.cold:
+        say(f"  {project.generator:15} {project.variant:8} {project.size:6} items: "
+            f"cold {statistics.median(row.cold):6.2f} s, no-op "
+            f"{statistics.median(row.noop):6.2f} s, edit {statistics.median(row.edit):6.2f} s, "
+            f"{row.pages} pages")
+    return row
+
+
+# ---------------------------------------------------------------- measuring digest serve
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Events:
+    """The Server-Sent Events of `digest serve`: (arrival time, build number) pairs."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.sendall(f"GET {EVENTS} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                          "Accept: text/event-stream\r\n\r\n".encode())
+        self.arrived: list[tuple[float, int]] = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        with self.sock.makefile("rb") as stream:
+            for line in stream:
+                if line.startswith(b"data:"):
+                    with self.cond:
+                        self.arrived.append((time.perf_counter(), int(line[5:].strip())))
+                        self.cond.notify_all()
+
+    def after(self, count: int, timeout: float) -> tuple[float, int]:
+        """The event after the first `count` ones, waiting for it."""
+        with self.cond:
+            if not self.cond.wait_for(lambda: len(self.arrived) > count, timeout):
+                raise TimeoutError(f"no rebuild announced within {timeout:.0f} s")
+            return self.arrived[count]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def connect(port: int, proc: subprocess.Popen[bytes], timeout: float) -> Events:
+    """Events, once the server listens (after its initial build)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"digest serve exited {proc.returncode} before listening")
+        try:
+            return Events(port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def retitled(text: str, title: str) -> str:
+    """A content file with another title (the front matter's `title:` entry replaced)."""
+    lines = text.split("\n")
+    end = lines.index("---", 1)
+    for i in range(1, end):
+        if lines[i].startswith("title:"):
+            j = i + 1
+            while j < end and lines[j].startswith((" ", "\t")):
+                j += 1
+            return "\n".join([*lines[:i], f"title: {q(title)}", *lines[j:]])
+    raise ValueError("no title in the front matter")
+
+
+def page_status(port: int, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def serve_latency(root: Path, edit_file: Path, saves: int, env: dict[str, str]
+                  ) -> tuple[list[float], list[str]]:
+    """Seconds from each save (a new title) to the `data:` event announcing the rebuild;
+    and the problems seen (a failed rebuild shows an error page)."""
+    base = tomllib.loads((root / "digest.toml").read_text(encoding="utf-8"))["site"]["base_url"]
+    home = urlsplit(base).path or "/"
+    port = free_port()
+    original = edit_file.read_text(encoding="utf-8")
+    log = root / ".bench-serve.log"
+    problems: list[str] = []
+    latencies: list[float] = []
+    command = [sys.executable, "-m", "digest", "serve", "--port", str(port)]
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, cwd=root, stdout=out, stderr=subprocess.STDOUT,
+                                env=env)
+    try:
+        events = connect(port, proc, timeout=1800)
+        events.after(0, timeout=60)  # the build number on connect: the initial build is done
+        time.sleep(1.0)
+        for n in range(saves):
+            seen = len(events.arrived)
+            start = time.perf_counter()
+            edit_file.write_text(retitled(original, f"Edited by the benchmark, save {n + 1}"),
+                                 encoding="utf-8")
+            arrived, _ = events.after(seen, timeout=1800)
+            latencies.append(arrived - start)
+            if (status := page_status(port, home)) != 200:
+                problems.append(f"save {n + 1}: {home} answers {status} after the rebuild")
+            time.sleep(1.0)
+        events.close()
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        problems.append(f"{exc}")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        edit_file.write_text(original, encoding="utf-8")
+    if problems:
+        problems.append(f"`{' '.join(command)}` in {root}, its last lines:\n  "
+                        + "\n  ".join(last_lines(log)))
+    return latencies, problems
+
+
+def example_project(workdir: Path) -> Path:
+    """The repository's bundled example, copied (content, feeds, config, fetch state)."""
+    folder = workdir / "site-bench" / "example"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copy2(ROOT / "digest.toml", folder / "digest.toml")
+    for name in ("content", "feeds"):
+        shutil.copytree(ROOT / name, folder / name)
+    state = ROOT / ".digest" / "state.json"
+    if state.is_file():
+        (folder / ".digest").mkdir()
+        shutil.copy2(state, folder / ".digest" / "state.json")
+    return folder
+
+
+# ---------------------------------------------------------------- the report
+
+
+def med(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def cell(value: float | None, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def table(rows: list[Row], example: Row | None) -> Iterator[str]:
+    yield ("| items | variant | generator | HTML pages | cold build s | no-op rebuild s | "
+           "one-item edit s | peak MB | save → reload ms |")
+    yield "|---:|---|---|---:|---:|---:|---:|---:|---:|"
+    for r in rows:
+        if r.failed and not r.cold:
+            yield f"| {r.size:,} | {r.variant} | {r.generator} | failed (see below) |||||| "
+            continue
+        peak = med([float(p) for p in r.peak])
+        reload = med(r.reload)
+        yield (f"| {r.size:,} | {r.variant} | {r.generator} | {r.pages or 0:,} | "
+               f"{cell(med(r.cold), '.2f')} | {cell(med(r.noop), '.2f')} | "
+               f"{cell(med(r.edit), '.2f')} | {cell(peak and peak / 2**20, '.0f')} | "
+               f"{cell(reload and reload * 1000, '.0f')} |")
+    if example is not None:
+        reload = med(example.reload)
+        yield (f"| {example.size} | example | digest (bundled example, search on) | – | – | – "
+               f"| – | – | {cell(reload and reload * 1000, '.0f')} |")
+
+
+def ratios(rows: list[Row]) -> Iterator[str]:
+    def find(size: int, variant: str, generator: str) -> Row | None:
+        return next((r for r in rows if (r.size, r.variant, r.generator)
+                     == (size, variant, generator) and r.cold), None)
+
+    def ratio(a: Row | None, b: Row | None, pick: Callable[[Row], list[float]]) -> str:
+        if a is None or b is None:
+            return "–"
+        return f"{statistics.median(pick(a)) / statistics.median(pick(b)):.2f}"
+
+    yield "| items | variant | cold: digest/Hugo | cold: digest/Pelican | " \
+          "no-op: digest/Hugo | no-op: digest/Pelican |"
+    yield "|---:|---|---:|---:|---:|---:|"
+    for size, variant in dict.fromkeys((r.size, r.variant) for r in rows):
+        d, h, p = (find(size, variant, g) for g in (DIGEST, HUGO, PELICAN))
+        yield (f"| {size:,} | {variant} | {ratio(d, h, lambda r: r.cold)} | "
+               f"{ratio(d, p, lambda r: r.cold)} | {ratio(d, h, lambda r: r.noop)} | "
+               f"{ratio(d, p, lambda r: r.noop)} |")
+
+
+def serve_rows(projects: list[Project], rows: list[Row], saves: int) -> None:
+    """The save-to-reload latency of `digest serve`, into the digest rows (search off)."""
+    for project in projects:
+        if project.generator != DIGEST:
+            continue
+        row = next(r for r in rows if (r.size, r.variant, r.generator)
+                   == (project.size, project.variant, DIGEST))
+        row.reload, problems = serve_latency(project.root, project.edit_file, saves,
+                                             project.env)
+        row.failed += problems
+        reload = med(row.reload)
+        say(f"  digest serve, {project.variant}: save → reload "
+            f"{cell(reload and reload * 1000, '.0f')} ms (median)")
+
+
+def example_row(workdir: Path, saves: int, env: dict[str, str]) -> Row:
+    """The save-to-reload latency of `digest serve` on the bundled example, as shipped."""
+    folder = example_project(workdir)
+    files = sorted((folder / "content" / "items").rglob("*.md"))
+    row = Row(DIGEST, "example", len(files))
+    row.reload, row.failed = serve_latency(folder, files[len(files) // 2], saves, env)
+    return row
+
+
+def last_lines(log: Path, count: int = 8) -> list[str]:
+    return log.read_text(errors="replace").strip().splitlines()[-count:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--saves", type=int, default=5, help="saves per `digest serve` run")
+    parser.add_argument("--no-serve", action="store_true", help="skip the serve latency")
+    parser.add_argument("--digest-src", type=Path, metavar="DIR",
+                        help="run digest from this source tree (holding digest/ and themes/, "
+                             "e.g. `git archive HEAD digest themes`) instead of the installed "
+                             "one")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / ".work",
+                        help="scratch folder (file creation in /tmp is 20x slower here)")
+    args = parser.parse_args()
+    if not GENERATOR.is_file():
+        raise SystemExit(f"needs the corpus generator at {GENERATOR}")
+    if args.digest_src and not (args.digest_src / "digest" / "__init__.py").is_file():
+        raise SystemExit(f"--digest-src: no digest/__init__.py under {args.digest_src}")
+    started = time.perf_counter()
+    args.workdir = args.workdir.resolve()  # the commands run in the projects' folders
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    src = args.digest_src.resolve() if args.digest_src else None
+    tools = Tools(find_hugo(), find_pelican(args.workdir), child_env(src))
+    rows: list[Row] = []
+    for size in args.sizes:
+        say(f"{size} items:")
+        projects = prepare(size, args.workdir, tools)
+        rows += [measure(project, args.repeat) for project in projects]
+        if not args.no_serve:
+            serve_rows(projects, rows, args.saves)
+    example = None if args.no_serve else example_row(args.workdir, args.saves, tools.digest_env)
+    print(f"Medians of {args.repeat} run(s); serve: median of {args.saves} saves, 1 s apart.")
+    print()
+    print("\n".join(table(rows, example)))
+    print()
+    print("\n".join(ratios(rows)))
+    print()
+    print("\n".join(machine(tools)))
+    problems = [p for r in [*rows, *([example] if example else [])] for p in r.failed]
+    if problems:
+        print("\nProblems:")
+        for p in problems:
+            print("- " + p)
+    print(f"\nThe whole run took {time.perf_counter() - started:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
