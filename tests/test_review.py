@@ -4,7 +4,6 @@ every refusal."""
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import http.client
 import json
@@ -13,6 +12,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -23,8 +23,11 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from digest.review import DESK, Desk
-from digest.serve import AppRequest, AppResponse, Status, make_server
+from digest.serve import App, AppRequest, AppResponse, Status, make_server
 from tests.conftest import ROOT
+from tests.test_frontedit import diff
+from tests.test_serve import get
+from tests.test_serve import served as serve_process  # noqa: F401 (a fixture: `digest serve`)
 
 WEEK = "2026-W11"  # the example's newest week
 PINNED = "0be7cc4de3c1a696"  # pinned: true, with a note
@@ -89,17 +92,6 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def diff(before: bytes, after: bytes) -> tuple[list[bytes], list[bytes]]:
-    """(removed lines, added lines) between two versions of a file."""
-    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    removed, added = [], []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag != "equal":
-            removed += a[i1:i2]
-            added += b[j1:j2]
-    return removed, added
-
-
 def snapshot(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): sha256(p.read_bytes())
             for p in sorted((root / "content").rglob("*")) if p.is_file()}
@@ -116,13 +108,22 @@ def served(tmp_path: Path) -> Iterator[Served]:
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, root / name)
     (root / "output").mkdir()
     desk = Desk(root / "digest.toml")
-    server = make_server(root / "output", "127.0.0.1", 0, PREFIX, Status(), desk.handle)
+    with running(root / "output", "127.0.0.1", desk.handle) as port:
+        yield Served(root, port, desk)
+
+
+@contextmanager
+def running(folder: Path, host: str, app: App) -> Iterator[int]:
+    """A server for `folder` under PREFIX with `app` mounted, in a thread; its port."""
+    server = make_server(folder, host, 0, PREFIX, Status(), app)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()
-    yield Served(root, server.server_address[1], desk)
-    server.shutdown()
-    server.server_close()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # --- the page ----------------------------------------------------------------------------------
@@ -220,18 +221,11 @@ def test_the_assets_and_the_desk_only_under_the_base_path(served: Served) -> Non
 
 def test_no_desk_on_a_server_for_the_network(tmp_path: Path) -> None:
     desk = Desk(ROOT / "digest.toml")
-    server = make_server(tmp_path, "0.0.0.0", 0, PREFIX, Status(), desk.handle)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+    with running(tmp_path, "0.0.0.0", desk.handle) as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", f"{PREFIX}_review/")
         assert conn.getresponse().status == 404
         conn.close()
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # --- actions: exactly one key changes ----------------------------------------------------------
@@ -501,19 +495,12 @@ def test_a_failing_application_answers_500_as_plain_text(tmp_path: Path) -> None
     def failing(request: AppRequest) -> AppResponse:
         raise RuntimeError("<script>alert(1)</script>")
 
-    server = make_server(tmp_path, "127.0.0.1", 0, PREFIX, Status(), failing)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        served = Served(tmp_path, server.server_address[1], Desk(tmp_path / "digest.toml"))
+    with running(tmp_path, "127.0.0.1", failing) as port:
+        served = Served(tmp_path, port, Desk(tmp_path / "digest.toml"))
         status, headers, _ = served.request("GET", f"{PREFIX}_review/")
-        assert status == 500
-        assert headers["content-type"].startswith("text/plain")
-        assert headers["x-content-type-options"] == "nosniff"
-    finally:
-        server.shutdown()
-        server.server_close()
+    assert status == 500
+    assert headers["content-type"].startswith("text/plain")
+    assert headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_file_changed_behind_the_page_is_not_overwritten(served: Served) -> None:
@@ -618,45 +605,21 @@ def test_the_live_preview_is_digests_markdown_sanitized(served: Served) -> None:
 
 # --- with digest serve: the preview rebuilds through the watcher ------------------------------
 
-def test_a_decision_reaches_the_preview_site_and_never_the_build(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    from tests.test_serve import free_port, get
-
-    root = tmp_path / "site"
-    root.mkdir()
-    for name in ("digest.toml", "content", "feeds"):
-        source = ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, root / name)
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--port", str(port)],
-                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if get(port, PREFIX)[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        status, page = get(port, f"{PREFIX}_review/")
-        assert status == 200
-        token = re.search(rb'name="digest-desk-token" content="([^"]+)"', page)
-        assert token
-        issue = get(port, f"{PREFIX}issues/2026-w11/")[1].decode()
-        title = "Interview with Steven Byrnes on His Mainline Takeoff Scenario"
-        assert title in issue
-        served = Served(root, port, Desk(root / "digest.toml", token=token.group(1).decode()))
-        assert served.act(SELECTED, "reject")[0] == 200
-        deadline = time.monotonic() + 30
-        while title in get(port, f"{PREFIX}issues/2026-w11/")[1].decode():
-            assert time.monotonic() < deadline, "the preview did not rebuild"
-            time.sleep(0.2)
-        assert not (root / "output" / "_review").exists()
-        assert not any("_review" in p.read_text(encoding="utf-8", errors="replace")
-                       for p in (root / "output").rglob("*.html"))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def test_a_decision_reaches_the_preview_site_and_never_the_build(
+        serve_process: tuple[Path, int]) -> None:  # noqa: F811 (the fixture, not the import)
+    root, port = serve_process
+    status, page = get(port, f"{PREFIX}_review/")
+    assert status == 200
+    token = re.search(rb'name="digest-desk-token" content="([^"]+)"', page)
+    assert token
+    title = "Interview with Steven Byrnes on His Mainline Takeoff Scenario"
+    assert title in get(port, f"{PREFIX}issues/2026-w11/")[1].decode()
+    served = Served(root, port, Desk(root / "digest.toml", token=token.group(1).decode()))
+    assert served.act(SELECTED, "reject")[0] == 200
+    deadline = time.monotonic() + 30
+    while title in get(port, f"{PREFIX}issues/2026-w11/")[1].decode():
+        assert time.monotonic() < deadline, "the preview did not rebuild"
+        time.sleep(0.2)
+    assert not (root / "output" / "_review").exists()
+    assert not any("_review" in p.read_text(encoding="utf-8", errors="replace")
+                   for p in (root / "output").rglob("*.html"))
