@@ -324,6 +324,7 @@ def _edit(op: str, form: dict[str, list[str]], config: Config, tr: NullTranslati
 
 
 def _intro_bytes(current: bytes | None, title: str, text: str) -> bytes:
+    """The introduction file with its title and body replaced (a new one when None)."""
     data = current if current is not None else b"---\n---\n"
     if str(frontedit.get(data).get("title") or "") != title:
         data = frontedit.set_key(data, "title", title or None)
@@ -351,12 +352,14 @@ def _chosen_week(params: dict[str, list[str]], tr: NullTranslations) -> str:
 
 
 def _filters(params: dict[str, list[str]]) -> Filters:
+    """The filters a request names; an unknown `show` shows all."""
     show = _one(params, "show")
     return Filters(show if show in SHOW else "all", _one(params, "topic"),
                    _one(params, "source"))
 
 
 def _one(params: dict[str, list[str]], name: str) -> str:
+    """The first value of a query or form parameter ("" when it is absent)."""
     values = params.get(name) or [""]
     return values[0]
 

@@ -64,6 +64,8 @@ class AppRequest:
 
 @dataclass(frozen=True)
 class AppResponse:
+    """The application's answer; serve adds Content-Length and `Cache-Control: no-store`."""
+
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
