@@ -239,7 +239,7 @@ def set_key(data: bytes, key: str, value: Value | None) -> bytes:
     if span is None:
         if value is None:
             return data
-        newline = layout.newline.decode()
+        newline = _ending(lines[layout.close - 1]).decode()  # as the line it follows
         new = [s.encode() for s in _render(key, value, newline, "")]
         lines[layout.close:layout.close] = new
     else:

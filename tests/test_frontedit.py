@@ -204,6 +204,13 @@ def test_crlf_line_endings_are_kept_and_used_for_new_lines() -> None:
     assert frontedit.get(after)["note"] == "one\ntwo"
 
 
+def test_a_new_key_ends_its_line_as_the_line_before_it() -> None:
+    text = b"---\r\nid: x\ntitle: T\n---\r\nbody\r\n"  # mixed, as a copy and paste leaves it
+    assert diff(text, set_key(text, "status", "rejected")) == ([], [b"status: rejected\n"])
+    text = b"---\nid: x\r\n---\n"
+    assert diff(text, set_key(text, "pinned", True)) == ([], [b"pinned: true\r\n"])
+
+
 def test_a_bom_is_kept() -> None:
     text = b"\xef\xbb\xbf" + ITEM
     after = set_key(text, "status", "rejected")
