@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from digest.config import load_config
 from digest.load import load
 from digest.model import Decision, Selection
+from digest.patterns import Matcher, compile_pattern
 from digest.select import select
 from tests.conftest import write_project
 
@@ -1157,3 +1158,19 @@ def test_one_decision_per_item_and_week_and_the_editor_wins(items: list[dict],
             assert d.selected, d.reason
         if d.duplicate_of is not None:
             assert not d.selected and d.reason.startswith(f"duplicate of {d.duplicate_of} ")
+
+
+# === A regex's required text is looked for first; the answers never change ===================
+
+REGEXES = ["/(?:^|\\n|· )databases(?= ·|\\n|$)/", "/machine-learning/", "/SKIP(ping)?s/",
+           "/foo(bar)?baz/", "/\\bAGI\\b/", "/ko+l/"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(REGEXES), st.lists(st.sampled_from(
+    ["databases", "DATABASES", "· ", "\n", "machine-learn", "MACHINE-LEARNING", "ſkip", "SKIPs",
+     "fooBAZ", "foobarbaz", "AGI", "ĸol", "KOOL", "kool", "\u212aOOL", "İ", "ı", "x", " "]), max_size=8))
+def test_the_literal_prefilter_never_changes_a_match(pattern: str, parts: list[str]) -> None:
+    text = "".join(parts)
+    expected = compile_pattern(pattern).search(text) is not None
+    assert (Matcher((pattern,)).first(text) == pattern) is expected
