@@ -441,13 +441,15 @@ def machine(tools: Tools) -> list[str]:
 
 
 def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
+    """Memory of a process and all its descendants, in bytes: the sum of their proportional
+    set sizes (PSS), so that pages forked workers share with their parent count once, as
+    they do in RAM (summing RSS would count them once per process)."""
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
         try:
-            status = Path(f"/proc/{p}/status").read_text()
-            found = re.search(r"VmRSS:\s+(\d+)", status)
+            status = Path(f"/proc/{p}/smaps_rollup").read_text()
+            found = re.search(r"^Pss:\s+(\d+) kB", status, re.MULTILINE)
             total += int(found.group(1)) * 1024 if found else 0
             for task in Path(f"/proc/{p}/task").iterdir():
                 stack += [int(c) for c in (task / "children").read_text().split()]
