@@ -22,7 +22,11 @@ def write_bytes(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, 0o644)
+        try:  # an existing file keeps its permissions; a new one gets the usual 0644
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = 0o644
+        os.chmod(tmp, mode)
         try:
             os.replace(tmp, path)
         except FileNotFoundError:

@@ -56,7 +56,8 @@ class DigestError(Exception):
         text = ": ".join([*where, self.message])
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        # One line, whatever a file's value holds (a quoted "2026-W12\n", say).
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _rebuild(cls: type[DigestError], message: str, path: Path | None, line: int | None,

@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from digest.model import Health, Item, Ref
+from digest.model import Health, Item, ItemView, Ref
 
 # Dataclasses whose fields are only text, numbers, dates and None.
 _LEAVES: frozenset[type] = frozenset({Ref, Health})
@@ -54,6 +54,10 @@ class Fingerprints:
         h = hashlib.sha256()
         if kind in _LEAVES:  # only plain values inside: their repr says it all, quickly
             h.update(repr(value).encode())
+        elif kind is ItemView and value.item.digest:  # the commonest value, by far
+            h.update(b"view:" + value.item.digest.encode() + repr((
+                value.url, value.source, value.topics, value.issue, value.prev, value.next,
+                value.sources)).encode())
         elif isinstance(value, Item) and value.digest:
             h.update(b"item:" + value.digest.encode())
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):

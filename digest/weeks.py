@@ -11,7 +11,7 @@ WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
 def is_week(text: str) -> bool:
     """'2026-W11' names a real ISO week."""
-    found = WEEK_RE.match(text)
+    found = WEEK_RE.fullmatch(text)  # not match: "$" also matches before a final newline
     if not found:
         return False
     try:

@@ -177,3 +177,22 @@ def test_fixing_the_file_makes_the_build_succeed(project: Project, run: Run) -> 
     result = run(root, "build")
     assert result.exit_code == 0, result.output
     assert (root / "output" / "items" / "a-post-abc123" / "index.html").is_file()
+
+
+def test_an_issue_week_with_a_line_break_is_no_week(project: Project, run: Run) -> None:
+    """A quoted week with a trailing newline once made a phantom newest issue."""
+    root = project({ITEM: item('issue: "2026-W12\\n"\n')})
+    assert_content_error(run(root, "check"), ITEM, "issue", "is not an ISO week")
+
+
+def test_an_edited_file_keeps_its_permissions(tmp_path: Path) -> None:
+    from digest.atomic import write_bytes
+
+    path = tmp_path / "post.md"
+    path.write_text("old")
+    path.chmod(0o600)
+    write_bytes(path, b"new")
+    assert path.read_bytes() == b"new" and path.stat().st_mode & 0o777 == 0o600
+    fresh = tmp_path / "fresh.md"
+    write_bytes(fresh, b"x")
+    assert fresh.stat().st_mode & 0o777 == 0o644
