@@ -51,9 +51,10 @@ class BuildReport:
 
 
 def build(config: Config, output: Path | None = None, drafts: bool = False,
-          search: bool = True, jobs: int = 0) -> BuildReport:
+          search: bool = True, jobs: int = 0, cache: RenderCache | None = None) -> BuildReport:
     """Build the site into `output` (default output/); output/ changes only when every stage
-    succeeded. `search=False` leaves the search index as it is (see `refresh_search`)."""
+    succeeded. `search=False` leaves the search index as it is (see `refresh_search`).
+    `cache`: the build cache of an earlier build in this process (`serve` keeps it)."""
     target = (output or config.output_dir).resolve()
     manifest = Manifest.read(_manifest_path(config, target))
     started = time.time_ns()
@@ -64,7 +65,8 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
             not wants_index:
         return _report(target, manifest, 0, 0)
 
-    cache = RenderCache(config.state_dir / "cache")
+    cache = cache or RenderCache(config.state_dir / "cache")
+    cache.renew()
     corpus = load(config, cache, jobs)
     cache.save()
     selection = select(corpus, config)

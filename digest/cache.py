@@ -44,7 +44,7 @@ class FileEntry:
 
 class RenderCache:
     def __init__(self, folder: Path | None) -> None:
-        self.folder = folder / "render" if folder is not None else None
+        self.folder = self.folder_of(folder)
         self.tag = f"{__version__}/{FORMAT}"
         self.old: dict[str, Any] = {}
         self.used: dict[str, Any] = {}
@@ -59,6 +59,17 @@ class RenderCache:
                     continue  # a damaged shard is a few missing entries
                 if tag == self.tag and isinstance(entries, dict):
                     self.old.update(entries)
+
+    @staticmethod
+    def folder_of(folder: Path | None) -> Path | None:
+        return folder / "render" if folder is not None else None
+
+    def renew(self) -> None:
+        """Start another build with what this one knows (a long-lived `serve` keeps its
+        cache in memory instead of reading it again)."""
+        self.old = {**self.old, **self.used}  # a failed build's partial `used` loses nothing
+        self.used = {}
+        self.now = time.time_ns()
 
     @staticmethod
     def key(kind: str, text: str) -> str:

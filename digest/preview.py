@@ -11,6 +11,7 @@ from pathlib import Path
 from watchdog.observers.api import BaseObserver
 
 from digest.build import build, refresh_search
+from digest.cache import RenderCache
 from digest.config import load_config
 from digest.errors import DigestError, DigestErrors
 from digest.serve import Status
@@ -26,6 +27,7 @@ class Preview:
         self.status = Status()
         self.lock = threading.Lock()  # one build at a time
         self.builds = 0  # builds done; the search index is installed only if still current
+        self.cache: RenderCache | None = None  # the build cache, kept between builds
         self.search_wanted = threading.Event()
         threading.Thread(target=self._index_forever, daemon=True, name="search").start()
 
@@ -35,8 +37,11 @@ class Preview:
             start = time.perf_counter()
             try:
                 config = load_config(self.config_path)
+                folder = RenderCache.folder_of(config.state_dir / "cache")
+                if self.cache is None or self.cache.folder != folder:
+                    self.cache = RenderCache(config.state_dir / "cache")
                 # The search index waits: the page reloads first (see _index_forever).
-                report = build(config, drafts=self.drafts, search=False)
+                report = build(config, drafts=self.drafts, search=False, cache=self.cache)
                 self.builds += 1
             except (DigestError, DigestErrors) as exc:
                 errors = exc.errors if isinstance(exc, DigestErrors) else [exc]
