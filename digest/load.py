@@ -35,7 +35,8 @@ def load(config: Config, cache: RenderCache | None = None, jobs: int = 0) -> Cor
     errors: list[DigestError] = []
     cache = cache or RenderCache(None)
     content = config.content_dir
-    slots = _each(sorted((content / "items").rglob("*.md")),
+    # Sorted by parts: the order of Path comparisons, without their cost on 10,000 files.
+    slots = _each(sorted((content / "items").rglob("*.md"), key=lambda p: p.parts),
                   lambda p: _known_or_read(p, config, cache), errors)
     items = _rendered(slots, cache, jobs or os.cpu_count() or 1)
     issues = _each(sorted((content / "issues").glob("*.md")), lambda p: _issue(p, cache),

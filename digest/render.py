@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -15,11 +14,9 @@ from urllib.parse import urljoin, urlsplit
 
 import jinja2
 from babel.support import NullTranslations
-from jinja2 import nodes
 from pygments.formatters import HtmlFormatter
 
 from digest import __version__
-from digest.atomic import write_bytes
 from digest.config import Config
 from digest.dates import Dates
 from digest.email import email_edition
@@ -28,6 +25,7 @@ from digest.feeds import FORMATS, Channel, channels, feed_bytes, feed_path, issu
 from digest.fingerprint import Fingerprints, Unhashable
 from digest.model import IssueView, ItemView, Output, Site
 from digest.opml import export_opml
+from digest.reads import Reads
 from digest.sitemap import machine_files
 from digest.theme import theme_dirs, translations
 
@@ -131,10 +129,9 @@ def render(site: Site, config: Config) -> list[Output]:
 
 def _keys(jobs: list[Job], site: Site, config: Config, themes: list[Path],
           env: jinja2.Environment) -> dict[str, str | None]:
-    """Each job's fingerprint: its own data, and what every page shares: the theme's files,
-    the configuration, and those parts of `site` the templates read (all of it, if they use
-    `site` in a way this cannot follow). When a shared part changes, every page is rendered
-    again."""
+    """Each job's fingerprint: what its templates read of its own variables (reads.py),
+    and what every page shares: the theme's files, the configuration, and what the templates
+    read of `site`. When a shared part changes, every page is rendered again."""
     prints = Fingerprints()
     theme = hashlib.sha256()
     for folder in themes:
@@ -142,11 +139,10 @@ def _keys(jobs: list[Job], site: Site, config: Config, themes: list[Path],
             if path.is_file():
                 theme.update(path.relative_to(folder).as_posix().encode() + b"\0")
                 theme.update(hashlib.sha256(path.read_bytes()).digest())
-    used = _site_attributes(env, config.state_dir / "cache" / "templates", theme.hexdigest())
-    seen: Any = site if used is None else tuple((a, getattr(site, a, None)) for a in used)
+    reads = Reads(env, config.state_dir / "cache" / "templates", theme.hexdigest())
     try:
-        shared = prints.of((__version__, theme.hexdigest(), repr(config), seen,
-                            env.globals["site_feeds"]))
+        shared = prints.of((__version__, theme.hexdigest(), repr(config),
+                            reads.view("site", site), env.globals["site_feeds"]))
         feeds = prints.of((__version__, repr(config), site.title, site.description,
                            site.base_url, site.language, site.author))
     except Unhashable:
@@ -159,53 +155,12 @@ def _keys(jobs: list[Job], site: Site, config: Config, themes: list[Path],
                 keys[job.path] = prints.of((feeds, job.feed))
                 continue
             own = _links(page.own_feed) if page.own_feed else []
-            keys[job.path] = prints.of((shared, job.email, page.url, page.template,
-                                        page.context, page.crumbs, own))
+            shown = {name: reads.view(name, value) for name, value in page.context.items()}
+            keys[job.path] = prints.of((shared, job.email, page.url, page.template, shown,
+                                        page.crumbs, own))
         except Unhashable:
             keys[job.path] = None  # a value we cannot see into: render it every time
     return keys
-
-
-def _site_attributes(env: jinja2.Environment, cache: Path, theme: str
-                     ) -> tuple[str, ...] | None:
-    """The attributes of `site` the theme's templates read (`site.title`, `site['pages']`),
-    or None when a template uses `site` otherwise (passes it on, loops over it), and any
-    part of it may matter. Remembered per theme, by the hash of its files."""
-    known = cache / f"site-{theme[:16]}.json"
-    try:
-        found = json.loads(known.read_text(encoding="utf-8"))
-        return None if found is None else tuple(found)
-    except (OSError, ValueError):
-        pass
-    used: set[str] = set()
-
-    def follow(node: nodes.Node) -> bool:
-        if isinstance(node, nodes.Getattr | nodes.Getitem) and \
-                isinstance(node.node, nodes.Name) and node.node.name == "site":
-            name = node.attr if isinstance(node, nodes.Getattr) else \
-                node.arg.value if isinstance(node.arg, nodes.Const) else None
-            if not isinstance(name, str):
-                return False
-            used.add(name)
-            return True
-        if isinstance(node, nodes.Name) and node.name == "site":
-            return False
-        return all(follow(child) for child in node.iter_child_nodes())
-
-    result: tuple[str, ...] | None = None
-    try:
-        assert env.loader is not None
-        if all(follow(env.parse(env.loader.get_source(env, name)[0]))
-               for name in env.list_templates()):
-            result = tuple(sorted(used))
-    except (jinja2.TemplateError, UnicodeDecodeError, OSError):
-        return None  # a broken template: the build reports it when it renders it
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        write_bytes(known, json.dumps(result).encode(), tmp_dir=cache)
-    except OSError:
-        pass  # a read-only project: worked out again next time
-    return result
 
 
 def pages(site: Site, config: Config, _: Callable[[str], str], own: dict[str, Channel]

@@ -1,0 +1,116 @@
+"""What a theme's templates read of each variable, found by reading the templates (Jinja's
+own parser): an incremental build fingerprints a page by what it can show, not by all it is
+given. `topic.title` and `topic.items|length` on a topic page mean that the page changes
+with the topic's title and the number of its items, not with each item of the topic."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+
+from digest.atomic import write_bytes
+
+COUNTED = "|length"  # suffix of an attribute read only through `|length` or `|count`
+
+
+class Reads:
+    """For each variable name: the attributes the templates read (`("items|length",
+    "title")`), or None when a template uses the variable whole (passes it to a macro,
+    loops over it, prints it), so that all of it matters."""
+
+    def __init__(self, env: jinja2.Environment, cache: Path, theme: str) -> None:
+        known = cache / f"reads-{theme[:16]}.json"
+        try:
+            data = json.loads(known.read_text(encoding="utf-8"))
+            self.attrs: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in
+                                                      data["attrs"].items()}
+            self.whole: set[str] | None = set(data["whole"])
+            return
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        self.attrs, self.whole = {}, set()
+        try:
+            assert env.loader is not None
+            for name in env.list_templates():
+                self._follow(env.parse(env.loader.get_source(env, name)[0]))
+        except (jinja2.TemplateError, UnicodeDecodeError, OSError):
+            self.whole = None  # a broken template: the build reports it when it renders it
+            return
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            data = {"attrs": {k: list(v) for k, v in self.attrs.items()},
+                    "whole": sorted(self.whole)}
+            write_bytes(known, json.dumps(data).encode(), tmp_dir=cache)
+        except OSError:
+            pass  # a read-only project: worked out again next time
+
+    def of(self, name: str) -> tuple[str, ...] | None:
+        if self.whole is None or name in self.whole:
+            return None
+        return tuple(sorted(self.attrs.get(name, ())))
+
+    def view(self, name: str, value: Any) -> Any:
+        """What the templates can see of `value`, given to them as `name`."""
+        attrs = self.of(name)
+        if attrs is None:
+            return value
+        return tuple((a, len(_get(value, a[:-len(COUNTED)])) if a.endswith(COUNTED)
+                      else _get(value, a)) for a in attrs)
+
+    def _follow(self, node: nodes.Node) -> None:
+        if isinstance(node, nodes.Filter) and node.name in ("length", "count") and \
+                node.node is not None and (read := _attribute(node.node)) is not None:
+            self._add(read[0], read[1] + COUNTED)
+            for child in node.iter_child_nodes(exclude=("node",)):
+                self._follow(child)
+            return
+        if isinstance(node, nodes.Getattr | nodes.Getitem) and \
+                isinstance(node.node, nodes.Name) and node.node.ctx == "load":
+            read = _attribute(node)
+            if read is None:
+                assert self.whole is not None
+                self.whole.add(node.node.name)
+            else:
+                self._add(*read)
+            if isinstance(node, nodes.Getitem):
+                self._follow(node.arg)
+            return
+        if isinstance(node, nodes.Name) and node.ctx == "load":
+            assert self.whole is not None
+            self.whole.add(node.name)
+            return
+        for child in node.iter_child_nodes():
+            self._follow(child)
+
+    def _add(self, name: str, attr: str) -> None:
+        self.attrs.setdefault(name, ())
+        if attr not in self.attrs[name]:
+            self.attrs[name] += (attr,)
+
+
+def _attribute(node: nodes.Node) -> tuple[str, str] | None:
+    """(variable, attribute) of `x.attr` or `x["attr"]`, else None."""
+    if not isinstance(node, nodes.Getattr | nodes.Getitem) or \
+            not isinstance(node.node, nodes.Name) or node.node.ctx != "load":
+        return None
+    if isinstance(node, nodes.Getattr):
+        return node.node.name, node.attr
+    if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        return node.node.name, node.arg.value
+    return None
+
+
+def _get(value: Any, attr: str) -> Any:
+    """`value.attr` as Jinja reads it: the attribute, else the item, else nothing."""
+    try:
+        return getattr(value, attr)
+    except AttributeError:
+        pass
+    if isinstance(value, Mapping):
+        return value.get(attr)
+    return None
