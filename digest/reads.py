@@ -59,8 +59,11 @@ class Reads:
         attrs = self.of(name)
         if attrs is None:
             return value
-        return tuple((a, len(_get(value, a[:-len(COUNTED)])) if a.endswith(COUNTED)
-                      else _get(value, a)) for a in attrs)
+        try:
+            return tuple((a, len(_get(value, a[:-len(COUNTED)])) if a.endswith(COUNTED)
+                          else _get(value, a)) for a in attrs)
+        except TypeError:  # `|length` of something without one: the render will say
+            return value
 
     def _follow(self, node: nodes.Node) -> None:
         if isinstance(node, nodes.Filter) and node.name in ("length", "count") and \

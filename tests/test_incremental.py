@@ -248,3 +248,18 @@ def test_a_theme_that_lists_items_everywhere_stays_exact(tmp_path: Path) -> None
     built = {k: v for k, (v, _) in tree(root / "output").items()}
     assert b"Everywhere now" in built["pages/about/index.html"]
     assert built == clean_build(root, tmp_path / "clean")
+
+
+def test_an_edit_renders_only_the_pages_that_can_show_it(tmp_path: Path) -> None:
+    from digest.build import build
+    from digest.config import load_config
+
+    root = example_copy(tmp_path / "site")
+    config = load_config(root / "digest.toml")
+    first = build(config)
+    set_key(item_file(root, ITEM), "title", "'Rendered again'")
+    again = build(config)
+    # Its page, its neighbours, its issue (page, email, home), its topic's and source's first
+    # pages, the feeds that list it: not the other pages of its topic or source.
+    assert first.rendered > 150
+    assert 0 < again.rendered < 40 and again.written <= again.rendered
