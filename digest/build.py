@@ -60,11 +60,11 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     target = (output or config.output_dir).resolve()
     manifest = Manifest.read(_manifest_path(config, target))
     started = time.time_ns()
-    inputs = _inputs(config, target, drafts, started)
+    inputs, racy = _inputs(config, target, drafts, started)
     on_disk = scan(target)
     wants_index = search and config.site.search and manifest.search_stale
-    if inputs is not None and inputs == manifest.inputs and manifest.matches(on_disk) and \
-            not wants_index:
+    if inputs == manifest.inputs and _same_bytes(manifest.racy) and \
+            manifest.matches(on_disk) and not wants_index:
         return _report(target, manifest, 0, 0)
 
     cache = cache or RenderCache(config.state_dir / "cache")
@@ -111,7 +111,7 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     pages_changed = any(p.endswith(".html") for p in staging.staged)
     manifest.search_stale = bool(config.site.search) and (
         manifest.search_stale or pages_changed or not (target / FOLDER).is_dir())
-    manifest.inputs = inputs or ""
+    manifest.inputs, manifest.racy = inputs, racy
     manifest.counts = {"files": len(files), "issues": len(site.issues),
                        "items": len(site.items)}
     manifest.save(started)
@@ -169,21 +169,33 @@ def _search_files(on_disk: dict[str, tuple[int, int]], keep: tuple[str, ...]
             if keep and k.startswith(keep)}
 
 
-def _inputs(config: Config, target: Path, drafts: bool, now_ns: int) -> str | None:
-    """The fingerprint of everything a build reads, from file sizes and mtimes; None when a
-    file changed so recently that a second change might keep its mtime."""
+def _inputs(config: Config, target: Path, drafts: bool, now_ns: int
+            ) -> tuple[str, dict[str, str]]:
+    """The fingerprint of everything a build reads, from file sizes and mtimes, and the
+    hashes of the files changed so recently that a second change might keep their size and
+    mtime (a save within one clock tick): the next build compares those by content."""
     folders = [config.content_dir, *theme_dirs(config.site.theme)]
     stats = tree_stats([f for f in folders if f.is_dir()], skip=target)
     for extra in (config.path, config.state_dir / "state.json"):
         if extra.is_file():
             st = extra.stat()
             stats.append((str(extra), st.st_size, st.st_mtime_ns))
-    if any(mtime >= now_ns - RACY_NS for _, _, mtime in stats):
-        return None
     h = hashlib.sha256(f"{__version__}\0{target}\0{drafts}\0{config!r}".encode())
     for path, size, mtime in stats:
         h.update(f"{path}\0{size}\0{mtime}\n".encode())
-    return h.hexdigest()
+    racy = {path: _file_sha(path) for path, _, mtime in stats if mtime >= now_ns - RACY_NS}
+    return h.hexdigest(), racy
+
+
+def _file_sha(path: str) -> str:
+    try:
+        return sha(Path(path).read_bytes())
+    except OSError:
+        return ""
+
+
+def _same_bytes(racy: dict[str, str]) -> bool:
+    return all(_file_sha(path) == digest for path, digest in racy.items())
 
 
 # --- rendering, in worker processes when there is much to do ------------------------------

@@ -23,7 +23,7 @@ from digest.errors import DigestError
 # Entries of the old output/ that belong to the user, not to the build: a git worktree of a
 # gh-pages branch, and the placeholder that keeps output/ in the repository.
 KEEP_PREFIX = ".git"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 
 Stat = tuple[int, int]  # size, mtime in ns
 
@@ -46,6 +46,7 @@ class Manifest:
     saved_ns: int = 0
     search_stale: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    racy: dict[str, str] = field(default_factory=dict)  # input files changed just before
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -55,14 +56,14 @@ class Manifest:
                 return cls(path)
             files = {k: Entry(*v) for k, v in data["files"].items()}
             return cls(path, files, data["inputs"], data["saved_ns"], data["search_stale"],
-                       data["counts"])
+                       data["counts"], data["racy"])
         except (OSError, ValueError, KeyError, TypeError):
             return cls(path)  # no manifest, or a damaged one: everything is made again
 
     def save(self, saved_ns: int) -> None:
         self.saved_ns = saved_ns
         data = {"format": MANIFEST_FORMAT, "inputs": self.inputs, "saved_ns": saved_ns,
-                "search_stale": self.search_stale, "counts": self.counts,
+                "search_stale": self.search_stale, "counts": self.counts, "racy": self.racy,
                 "files": {k: [e.key, e.sha, e.size, e.mtime_ns]
                           for k, e in sorted(self.files.items())}}
         self.path.parent.mkdir(parents=True, exist_ok=True)

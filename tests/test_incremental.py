@@ -263,3 +263,22 @@ def test_an_edit_renders_only_the_pages_that_can_show_it(tmp_path: Path) -> None
     # pages, the feeds that list it: not the other pages of its topic or source.
     assert first.rendered > 150
     assert 0 < again.rendered < 40 and again.written <= again.rendered
+
+
+def test_a_save_that_keeps_size_and_mtime_is_still_seen(tmp_path: Path) -> None:
+    """A second save within one clock tick can leave size and mtime as they were: files
+    changed just before a build are compared by content by the next one."""
+    root = example_copy(tmp_path / "site")
+    digest(root, "build")
+    path = item_file(root, ITEM)
+    set_key(path, "title", "'Title number one'")
+    digest(root, "build")
+    assert "up to date" in digest(root, "build").output  # no change: nothing to do
+    st = path.stat()
+    path.write_text(path.read_text(encoding="utf-8").replace("number one", "number two"),
+                    encoding="utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size
+    assert "up to date" not in digest(root, "build").output
+    page = root / "output" / "items" / ITEM / "index.html"
+    assert "Title number two" in page.read_text(encoding="utf-8")
