@@ -69,6 +69,7 @@ class TopicConfig:
     title: str
     description: str
     keywords: tuple[str, ...]
+    tags: tuple[str, ...] = ()  # an item whose feed categories include one gets the topic
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ _TOPIC: _Spec = {
     "title": (str, True),
     "description": (str, False),
     "keywords": (list, False),
+    "tags": (list, False),
 }
 _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table",
                float: "a number", bool: "true or false"}
@@ -325,6 +327,8 @@ def _topics(check: _Checker, data: Any) -> tuple[TopicConfig, ...]:
         for k, word in enumerate(keywords):
             if reason := check_pattern(word):
                 check.error(f"{where}.keywords[{k}]", reason)
+        tags = check.strings(t.get("tags", []), f"{where}.tags")
         if {"slug", "title"} <= t.keys():
-            result.append(TopicConfig(t["slug"], t["title"], t.get("description", ""), keywords))
+            result.append(TopicConfig(t["slug"], t["title"], t.get("description", ""), keywords,
+                                      tags))
     return tuple(result)

@@ -74,6 +74,8 @@ class _Judge:
         self.sel = config.selection
         self.feeds = {f.slug: f for f in config.feeds}
         self.keywords = [(t.slug, Matcher(t.keywords)) for t in config.topics if t.keywords]
+        self.tags = [(t.slug, frozenset(tag.casefold() for tag in t.tags))
+                     for t in config.topics if t.tags]
         self.weights = [(k, Matcher((k,)), w) for k, w in self.sel.weights.keywords.items()]
         self.order = {t.slug: i for i, t in enumerate(config.topics)}
         self.matchers: dict[tuple[str, ...], Matcher] = {}
@@ -105,15 +107,17 @@ class _Judge:
     def topics(self, item: Item, fields: tuple[tuple[str, str, str], ...]
                ) -> tuple[tuple[str, ...], bool]:
         """The editor's topics if the front matter differs from what fetch writes (the feed's
-        topics); else the feed's plus every topic whose keywords match."""
+        topics); else the feed's plus every topic whose tags or keywords match."""
         feed = self.feeds.get(item.source)
         feed_topics = feed.topics if feed else ()
         if item.topics and set(item.topics) != set(feed_topics):
             return item.topics, True
         text = "\n".join(v for k, v, _ in fields if k != "author")
         folded = "\n".join(f for k, _, f in fields if k != "author")
-        found = list(feed_topics) + [slug for slug, matcher in self.keywords
-                                     if matcher.first(text, folded)]
+        tags = {tag.casefold() for tag in item.tags}
+        found = list(feed_topics) + [slug for slug, wanted in self.tags if wanted & tags]
+        found += [slug for slug, matcher in self.keywords
+                  if slug not in found and matcher.first(text, folded)]
         ordered = sorted(dict.fromkeys(found), key=lambda s: self.order.get(s, len(self.order)))
         return tuple(ordered), False
 

@@ -1175,3 +1175,22 @@ def test_the_literal_prefilter_never_changes_a_match(pattern: str, parts: list[s
     text = "".join(parts)
     expected = compile_pattern(pattern).search(text) is not None
     assert (Matcher((pattern,)).first(text) == pattern) is expected
+
+
+def test_a_topic_follows_the_feeds_own_categories(project: Project) -> None:
+    topics = TOPICS + '\n[[topics]]\nslug = "databases"\ntitle = "Базы данных"\n' \
+        'tags = ["Databases", "SQL"]\n'
+    root = project(files=files(
+        item("tagged", "A post", tags=["sql", "news"]),
+        item("mentioned", "Another post", body="All about databases and SQL, untagged."),
+    ), config=config(topics=topics))
+    got = decisions(root)
+    assert got["tagged"].topics == ("databases",)
+    assert got["mentioned"].topics == ()  # tags are the feed's categories, not words
+
+
+def test_topic_tags_must_be_strings(project: Project, run: Run) -> None:
+    topics = TOPICS + '\n[[topics]]\nslug = "db"\ntitle = "DB"\ntags = [1]\n'
+    root = project(files={}, config=config(topics=topics))
+    result = run(root, "check")
+    assert result.exit_code == 2 and "topics[3].tags" in result.output
