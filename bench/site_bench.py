@@ -190,10 +190,10 @@ def digest_toml(items: list[Item], local_feeds: bool, search: bool) -> str:
     """A digest.toml: the corpus's sources as feeds (every item published: select = "all"),
     its topics, and no search index unless `search`.
 
-    Topics are assigned as for fetched items: a topic's keyword is a /regex/ that matches its
-    slug among the item's tags (the feed's categories, joined by " · ") and nowhere else, so
-    fetched items get exactly their corpus topics. Items that name their topics in front
-    matter (the Markdown variant) keep those."""
+    Topics are assigned as for fetched items: each topic's `tags` name its slug, so an item
+    whose feed categories include it gets it, and fetched items get exactly their corpus
+    topics. Items that name their topics in front matter (the Markdown variant) keep
+    those."""
     lines = ["# Written by bench/site_bench.py", "[site]", 'title = "Bench digest"',
              'base_url = "https://example.org/"', 'language = "en"', 'timezone = "UTC"',
              "page_size = 20", f"search = {'true' if search else 'false'}", ""]
@@ -203,9 +203,8 @@ def digest_toml(items: list[Item], local_feeds: bool, search: bool) -> str:
         lines += ["[[feeds]]", f"slug = {q(slug)}", f"title = {q(name)}", f"url = {q(url)}",
                   f"homepage = {q(home)}", 'select = "all"', ""]
     for topic in topics_of(items):
-        pattern = rf"/(?:^|\n|· ){re.escape(topic)}(?= ·|\n|$)/"
         lines += ["[[topics]]", f"slug = {q(topic)}", f"title = {q(topic)}",
-                  f"keywords = ['{pattern}']", ""]
+                  f"tags = [{q(topic)}]", ""]
     return "\n".join(lines)
 
 
@@ -773,6 +772,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--saves", type=int, default=5, help="saves per `digest serve` run")
     parser.add_argument("--no-serve", action="store_true", help="skip the serve latency")
+    parser.add_argument("--variants", nargs="+", choices=[HTML, MARKDOWN],
+                        default=[MARKDOWN, HTML], help="which variants to build")
     parser.add_argument("--digest-src", type=Path, metavar="DIR",
                         help="run digest from this source tree (holding digest/ and themes/, "
                              "e.g. `git archive HEAD digest themes`) instead of the installed "
@@ -792,7 +793,7 @@ def main() -> None:
     rows: list[Row] = []
     for size in args.sizes:
         say(f"{size} items:")
-        projects = prepare(size, args.workdir, tools)
+        projects = [p for p in prepare(size, args.workdir, tools) if p.variant in args.variants]
         rows += [measure(project, args.repeat) for project in projects]
         if not args.no_serve:
             serve_rows(projects, rows, args.saves)

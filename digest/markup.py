@@ -44,7 +44,10 @@ def looks_like_html(body: str) -> bool:
 def render_body(body: str) -> str:
     """A content file's body -> safe HTML, whichever format it is in."""
     if looks_like_html(body):
-        return clean_html(_CODE_BLOCK.sub(_highlight, clean_html(body)))
+        safe = clean_html(body)
+        highlighted, count = _CODE_BLOCK.subn(_highlight, safe)
+        # Pygments' markup is cleaned too (its classes and spans pass the allow-list).
+        return clean_html(highlighted) if count else safe
     return render_markdown(body)
 
 
