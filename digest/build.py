@@ -77,6 +77,31 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
                  health=source_health(read_state(config.state_dir)))
     made = plan(site, config)
 
+    keep_search = (FOLDER + "/",) if config.site.search else ()
+    files, staged, rendered = _write_changed(made, manifest, on_disk, target, jobs, keep_search)
+    written = len(staged)
+
+    manifest.files = {**files, **_search_files(on_disk, keep_search)}
+    pages_changed = any(p.endswith(".html") for p in staged)
+    manifest.search_stale = bool(config.site.search) and (
+        manifest.search_stale or pages_changed or not (target / FOLDER).is_dir())
+    manifest.inputs, manifest.racy = inputs, racy
+    manifest.counts = {"files": len(files), "issues": len(site.issues),
+                       "items": len(site.items)}
+    manifest.save(started)
+    if search and manifest.search_stale:
+        refresh_search(config, target)
+        manifest = Manifest.read(manifest.path)
+    return _report(target, manifest, written, rendered)
+
+
+def _write_changed(made: Plan, manifest: Manifest, on_disk: dict[str, tuple[int, int]],
+                   target: Path, jobs: int, keep: tuple[str, ...]
+                   ) -> tuple[dict[str, Entry], list[str], int]:
+    """Render the files whose fingerprint changed, stage those whose bytes changed, and put
+    them into output/ (removing what the site no longer has, but the folders in `keep`).
+    Returns the manifest entries of the site's files, the paths written, and how many files
+    were rendered."""
     files: dict[str, Entry] = {}
     with Staging(target) as staging:
         todo = []
@@ -102,23 +127,9 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
             else:
                 staging.put(out.path, out.data)
                 files[out.path] = Entry(None, digest, len(out.data), 0)
-        keep_search = (FOLDER + "/",) if config.site.search else ()
-        written = len(staging.staged)
-        for path, (size, mtime) in staging.commit(set(files), on_disk, keep_search).items():
+        for path, (size, mtime) in staging.commit(set(files), on_disk, keep).items():
             files[path] = Entry(files[path].key, files[path].sha, size, mtime)
-
-    manifest.files = {**files, **_search_files(on_disk, keep_search)}
-    pages_changed = any(p.endswith(".html") for p in staging.staged)
-    manifest.search_stale = bool(config.site.search) and (
-        manifest.search_stale or pages_changed or not (target / FOLDER).is_dir())
-    manifest.inputs, manifest.racy = inputs, racy
-    manifest.counts = {"files": len(files), "issues": len(site.issues),
-                       "items": len(site.items)}
-    manifest.save(started)
-    if search and manifest.search_stale:
-        refresh_search(config, target)
-        manifest = Manifest.read(manifest.path)
-    return _report(target, manifest, written, len(todo))
+    return files, staging.staged, len(todo)
 
 
 def refresh_search(config: Config, output: Path | None = None,

@@ -122,6 +122,29 @@ def test_an_edit_rebuilds_and_announces_a_reload(served: tuple[Path, int]) -> No
     assert "ЕЖЕНЕДЕЛЬНАЯ ПОДБОРКА" in get(port, "/digest/pages/about/")[1].decode()
 
 
+def test_the_search_index_follows_an_edit_after_the_reload(served: tuple[Path, int]) -> None:
+    """The page reloads first; Pagefind then indexes the new text in the background."""
+    root, port = served
+    fragments = root / "output" / "pagefind" / "fragment"
+    deadline = time.monotonic() + 60
+    while not fragments.is_dir() and time.monotonic() < deadline:
+        time.sleep(0.2)  # the first index, made after the first build
+    before = {p.name for p in fragments.iterdir()}
+    item = next((root / "content" / "items").rglob("selectively-reducing-*.md"))
+    item.write_text(re.sub(r"^title: .*$", "title: 'Unmistakable searchable title'",
+                           item.read_text(encoding="utf-8"), count=1, flags=re.MULTILINE),
+                    encoding="utf-8")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        now = {p.name for p in fragments.iterdir()} if fragments.is_dir() else set()
+        if now and now != before:
+            break
+        time.sleep(0.2)
+    assert now != before and len(now) == len(before)
+    assert b"Unmistakable searchable title" in get(
+        port, "/digest/items/" + item.stem + "/")[1]
+
+
 def test_a_broken_edit_shows_an_error_page_and_a_fix_recovers(
         served: tuple[Path, int]) -> None:
     root, port = served
