@@ -79,7 +79,7 @@ def issue_html(site: Site, issue: IssueView, other: str) -> str:
         parts.append(f"<h2>{escape(section.topic.title if section.topic else other)}</h2><ul>")
         for v in section.items:
             sources = ", ".join(escape(s.title) for s in v.sources or (v.source,))
-            parts.append(f'<li><a href="{escape(urljoin(site.base_url, v.url))}">'
+            parts.append(f'<li><a href="{escape(site.base_url + v.url)}">'
                          f"{escape(v.item.title)}</a> — {sources}{v.item.note_html}</li>")
         parts.append("</ul>")
     return "\n".join(p for p in parts if p)
@@ -103,9 +103,11 @@ def feed_bytes(site: Site, chan: Channel, kind: str) -> bytes:
 
 
 def _entries(site: Site, views: Sequence[ItemView], full: bool) -> tuple[FeedEntry, ...]:
+    # base_url ends with "/" (config) and views' URLs are site-relative paths: joining them
+    # is concatenation, and urljoin's parsing was a tenth of a rebuild of 10,000 items.
     return tuple(
         FeedEntry(
-            url=urljoin(site.base_url, v.url), title=v.item.title, published=v.item.published,
+            url=site.base_url + v.url, title=v.item.title, published=v.item.published,
             author=v.item.author or ", ".join(s.title for s in v.sources or (v.source,)),
             summary=v.item.excerpt,
             html=(v.item.note_html + v.item.html) if full else
