@@ -31,8 +31,8 @@ class Reads:
                                                       data["attrs"].items()}
             self.whole: set[str] | None = set(data["whole"])
             return
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # none yet, or damaged: read the templates again
         self.attrs, self.whole = {}, set()
         try:
             assert env.loader is not None

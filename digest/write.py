@@ -57,7 +57,7 @@ class Manifest:
             files = {k: Entry(*v) for k, v in data["files"].items()}
             return cls(path, files, data["inputs"], data["saved_ns"], data["search_stale"],
                        data["counts"], data["racy"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(path)  # no manifest, or a damaged one: everything is made again
 
     def save(self, saved_ns: int) -> None:

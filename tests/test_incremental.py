@@ -282,3 +282,19 @@ def test_a_save_that_keeps_size_and_mtime_is_still_seen(tmp_path: Path) -> None:
     assert "up to date" not in digest(root, "build").output
     page = root / "output" / "items" / ITEM / "index.html"
     assert "Title number two" in page.read_text(encoding="utf-8")
+
+
+def test_a_damaged_build_cache_is_rebuilt_not_a_crash(tmp_path: Path) -> None:
+    root = example_copy(tmp_path / "site")
+    digest(root, "build")
+    cache = root / ".digest" / "cache"
+    damaged = {p for p in cache.rglob("*") if p.is_file()}
+    assert any(p.name.startswith("manifest-") for p in damaged)
+    for path in damaged:  # valid JSON of the wrong shape, and plain garbage
+        path.write_bytes(b'{"format": 2, "files": 5, "attrs": 1}' if path.suffix == ".json"
+                         else b"\x80garbage")
+    set_key(item_file(root, ITEM), "title", "'After the damage'")
+    out = digest(root, "build").output
+    assert "Traceback" not in out
+    built = {k: v for k, (v, _) in tree(root / "output").items()}
+    assert built == clean_build(root, tmp_path / "clean")
