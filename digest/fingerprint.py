@@ -54,10 +54,6 @@ class Fingerprints:
         h = hashlib.sha256()
         if kind in _LEAVES:  # only plain values inside: their repr says it all, quickly
             h.update(repr(value).encode())
-        elif kind is ItemView and value.item.digest:  # the commonest value, by far
-            h.update(b"view:" + value.item.digest.encode() + repr((
-                value.url, value.source, value.topics, value.issue, value.prev, value.next,
-                value.sources)).encode())
         elif isinstance(value, Item) and value.digest:
             h.update(b"item:" + value.digest.encode())
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -65,8 +61,14 @@ class Fingerprints:
             if names is None:
                 names = self._fields[kind] = tuple(f.name for f in dataclasses.fields(value))
             h.update(f"dc:{kind.__qualname__}".encode())
-            for name in names:
-                h.update(self._encode(getattr(value, name)))
+            if isinstance(value, ItemView) and value.item.digest:
+                # The commonest value, by far: its item by digest, every other field (Refs
+                # and tuples of Refs) in one repr, rather than one call per value.
+                h.update(value.item.digest.encode() + repr(
+                    [getattr(value, n) for n in names if n != "item"]).encode())
+            else:
+                for name in names:
+                    h.update(self._encode(getattr(value, name)))
         elif isinstance(value, tuple | list):
             h.update(b"seq:%d" % len(value))
             for v in value:
