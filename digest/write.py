@@ -2,9 +2,9 @@
 everything was made does output/ change, and then only the files that differ (unchanged files
 keep their bytes and mtimes, so rsync and deploys see no change).
 
-The manifest (.digest/cache/manifest.json) remembers what the last build left in output/:
-for each file its fingerprint, its hash, its size and mtime. A file whose fingerprint and
-stat are unchanged is neither rendered nor written again."""
+The manifest (.digest/cache/manifest-<hash of the output path>.json) remembers what the
+last build left in output/: for each file its fingerprint, its hash, its size and mtime. A
+file whose fingerprint and stat are unchanged is neither rendered nor written again."""
 
 from __future__ import annotations
 
