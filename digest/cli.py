@@ -199,6 +199,30 @@ def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool) -
         sys.exit(1)
 
 
+@main.command()
+@click.argument("url")
+@click.option("-t", "--topic", "topics", multiple=True,
+              help="A topic of digest.toml for the feed's items (repeatable).")
+@click.option("-s", "--slug", help="The feed's slug (default: from its title).")
+@click.pass_obj
+@reports_errors
+def add(ctx: Context, url: str, topics: tuple[str, ...], slug: str | None) -> None:
+    """Add a source: a feed's URL, or a site's page that advertises its feed.
+
+    \b
+    Examples:
+      digest add https://www.lesswrong.com/
+      digest add https://example.org/feed.xml --topic news --slug example
+    """
+    from digest.add import add_feed
+
+    added = add_feed(ctx.load_config(), url, tuple(topics), slug)
+    ctx.say(f"Added feed '{added.slug}' ({added.title}): {added.url}")
+    if added.others:
+        ctx.say("The page also offers: " + ", ".join(added.others))
+    ctx.say("Next: `digest fetch`")
+
+
 @main.command("select")
 @click.option("--issue", "week", metavar="YYYY-Www", help="The issue's week (default: the latest).")
 @click.option("--explain", is_flag=True, help="Every candidate, with why it is in or out.")

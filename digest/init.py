@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,7 +30,8 @@ class Answers:
 def create(directory: Path, answers: Answers, force: bool = False,
            now: datetime | None = None) -> list[Path]:
     """Write a new project into `directory`; refuse a non-empty folder unless `force`."""
-    _validate(answers)
+    answers = replace(answers, feeds=tuple(_source(f, directory) for f in answers.feeds))
+    _validate(answers, directory)
     if directory.exists() and any(directory.iterdir()) and not force:
         raise ConfigError("folder is not empty", path=directory,
                           hint="choose a new folder, or pass --force to write into it")
@@ -54,7 +55,20 @@ def create(directory: Path, answers: Answers, force: bool = False,
     return written
 
 
-def _validate(answers: Answers) -> None:
+def _source(feed: str, directory: Path) -> str:
+    """A feed as digest.toml holds it: an http(s) or file: URL as it is; a local path, typed
+    relative to the current folder, made relative to the new project when it lies inside it
+    (so the project can move), else absolute."""
+    if urlsplit(feed).scheme in ("http", "https", "file") or "://" in feed:
+        return feed
+    path = Path(feed).expanduser().resolve()
+    try:
+        return path.relative_to(directory.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _validate(answers: Answers, directory: Path) -> None:
     errors = []
     try:
         Locale.parse(answers.language.replace("-", "_"))
@@ -66,10 +80,22 @@ def _validate(answers: Answers) -> None:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         errors.append(ConfigError(f"unknown time zone '{answers.timezone}'", key="--timezone",
                                   hint="use an IANA name such as Europe/Moscow"))
-    for key, url in [("--base-url", answers.base_url)] + [("--feed", f) for f in answers.feeds]:
+    parts = urlsplit(answers.base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        errors.append(ConfigError(f"'{answers.base_url}' is not an http(s) URL",
+                                  key="--base-url"))
+    for url in answers.feeds:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            errors.append(ConfigError(f"'{url}' is not an http(s) URL", key=key))
+        if parts.scheme in ("http", "https"):
+            if not parts.netloc:
+                errors.append(ConfigError(f"'{url}' is not an http(s) URL", key="--feed"))
+        elif parts.scheme == "file" or "://" in url:
+            if parts.scheme != "file":
+                errors.append(ConfigError(f"'{url}' is not an http(s) URL or a file",
+                                          key="--feed"))
+        elif not (directory / url).is_file():
+            errors.append(ConfigError(f"no feed file '{url}'", key="--feed",
+                                      hint="give an http(s) URL or the path of a feed file"))
     raise_all(errors)
 
 
@@ -83,11 +109,12 @@ def _config(a: Answers) -> str:
     feeds = []
     used: set[str] = set()
     for url in a.feeds:
-        slug = slugify(urlsplit(url).netloc.removeprefix("www.")) or "feed"
+        host = urlsplit(url).netloc.removeprefix("www.")
+        slug = slugify(host or Path(urlsplit(url).path).stem) or "feed"
         while slug in used:
             slug += "-2"
         used.add(slug)
-        feeds.append(f"\n[[feeds]]\nslug = {_q(slug)}\ntitle = {_q(urlsplit(url).netloc)}\n"
+        feeds.append(f"\n[[feeds]]\nslug = {_q(slug)}\ntitle = {_q(host or Path(url).stem)}\n"
                      f"url = {_q(url)}\ntopics = []\n")
     if not feeds:
         feeds.append(_FEED_EXAMPLE)

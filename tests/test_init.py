@@ -176,3 +176,25 @@ def test_init_review_writes_the_review_workflow(tmp_path: Path,
     assert plain.exit_code == 0
     assert (tmp_path / "plain" / ".github" / "workflows" / "digest.yml").read_text(
         encoding="utf-8") != workflow
+
+
+def test_init_takes_a_local_feed_file_as_digest_toml_does(tmp_path: Path,
+                                                          run: Callable[..., Result]) -> None:
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "qemu.atom").write_bytes(
+        (ROOT / "tests" / "fixtures" / "feeds" / "qemu.atom").read_bytes())
+    result = run(tmp_path, "init", "new", "--yes", "--feed", "feeds/qemu.atom")
+    assert result.exit_code == 0, result.output
+    feed = tomllib.loads((tmp_path / "new" / "digest.toml").read_text("utf-8"))["feeds"][0]
+    assert (feed["slug"], feed["url"]) == ("qemu", str(tmp_path / "feeds" / "qemu.atom"))
+    fetched = run(tmp_path / "new", "fetch")
+    assert fetched.exit_code == 0, fetched.output
+    assert len(list((tmp_path / "new" / "content" / "items").rglob("*.md"))) == 10
+
+
+def test_init_refuses_a_feed_file_that_is_not_there(tmp_path: Path,
+                                                     run: Callable[..., Result]) -> None:
+    result = run(tmp_path, "init", "new", "--yes", "--feed", "feeds/none.xml")
+    assert result.exit_code == 2
+    assert "no feed file" in result.output and "none.xml" in result.output
+    assert not (tmp_path / "new").exists()
