@@ -4,10 +4,13 @@ internal links to pages that do not exist."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
+
+from digest.model import IssueFile
 
 URL_ATTRIBUTES = {"href", "src", "action", "poster", "data"}
 
@@ -77,3 +80,12 @@ def stale_items(output: Path, expected: set[str]) -> list[str]:
     folder = output / "items"
     found = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
     return sorted(found - expected)
+
+
+def placeholders(issues: Iterable[IssueFile]) -> list[tuple[Path, bool]]:
+    """The issue files whose introduction still holds `digest init`'s example text, each with
+    whether it is a draft."""
+    from digest.init import PLACEHOLDER
+
+    return [(f.path, f.draft) for f in issues
+            if PLACEHOLDER in f.path.read_text(encoding="utf-8", errors="replace")]

@@ -267,8 +267,8 @@ def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool)
     report = run_build(config, output=output, drafts=drafts)
     what = (f"{report.written} file{'s' if report.written != 1 else ''} changed"
             if report.written else "up to date")
-    ctx.say(f"Built {report.issues} issues, {report.items} items, {report.files} files "
-            f"in {report.output} ({what})")
+    ctx.say(f"Built {_count(report.issues, 'issue')}, {_count(report.items, 'item')}, "
+            f"{_count(report.files, 'file')} in {report.output} ({what})")
 
 
 @main.command()
@@ -401,7 +401,7 @@ def publish(ctx: Context, remote: str, branch: str, no_build: bool, no_push: boo
 @reports_errors
 def check(ctx: Context, online: bool) -> None:
     """Check config, content, output/ (and feeds, with --online) before publishing."""
-    from digest.audit import audit, stale_items
+    from digest.audit import audit, placeholders, stale_items
     from digest.load import load
     from digest.select import select
 
@@ -413,6 +413,14 @@ def check(ctx: Context, online: bool) -> None:
     problems = [f"site.cname: {config.site.cname} is not the host of site.base_url "
                 f"{config.site.base_url}"] if config.site.cname and \
         urlsplit(config.site.base_url).netloc != config.site.cname else []
+    for issue, draft in placeholders(corpus.issues):
+        where = issue.relative_to(config.root) if issue.is_relative_to(config.root) else issue
+        if draft:
+            ctx.warn(f"{where}: the introduction is still digest init's example (a draft, so "
+                     "not published): write your own, then remove `status: draft`")
+        else:
+            problems.append(f"{where}: the introduction is still digest init's example, and "
+                            "the issue is not a draft: write your own, or add `status: draft`")
     if (config.output_dir / "index.html").is_file():
         problems += [f"output/{f.page}: {f.url}: {f.problem}"
                      for f in audit(config.output_dir, config.site.base_url)]
@@ -431,6 +439,10 @@ def check(ctx: Context, online: bool) -> None:
         sys.exit(1)
     ctx.say("OK: output/ is current, and no link escapes the site or points to nothing"
             if (config.output_dir / "index.html").is_file() else "output/ is not built yet")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _with_base_url(config: Any, base_url: str | None) -> Any:

@@ -35,7 +35,8 @@ def group(
     drafts: bool = False,
     health: dict[str, Health] | None = None,
 ) -> Site:
-    """Arrange the selected items into the site; rejected items and draft issues stay out.
+    """Arrange the selected items into the site; rejected items, draft issues and weeks with
+    no selected item (an introduction alone is no issue) stay out.
 
     `default_title` names an issue whose file gives no title ('2026-W11' -> 'Неделя 11, 2026').
     """
@@ -45,7 +46,7 @@ def group(
     by_week: dict[str, list[Decision]] = defaultdict(list)
     for d in chosen:
         by_week[d.week].append(d)
-    weeks = sorted(set(by_week) | {w for w in files if w not in hidden}, reverse=True)
+    weeks = sorted(by_week, reverse=True)  # an issue with no selected item is not published
 
     topic_order = {t.slug: i for i, t in enumerate(config.topics)}
     topic_refs = {t.slug: Ref(t.slug, t.title, f"topics/{t.slug}/") for t in config.topics}

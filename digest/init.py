@@ -38,7 +38,7 @@ def create(directory: Path, answers: Answers, force: bool = False,
     year, week, _ = (now or datetime.now(UTC)).isocalendar()
     files = {
         "digest.toml": _config(answers),
-        f"content/issues/{year}-W{week:02d}.md": _ISSUE,
+        f"content/issues/{year}-W{week:02d}.md": _ISSUE.format(placeholder=PLACEHOLDER),
         "content/pages/about.md": _ABOUT.format(title=answers.title),
         ".gitignore": "/output/\n/.digest/cache/\n/.digest/tmp/\n/.digest/fetch.lock\n"
                       "__pycache__/\n",
@@ -155,13 +155,19 @@ _FEED_EXAMPLE = """
 # topics = ["news"]
 """
 
+# The example introduction's first words: `digest check` finds them in an issue file that still
+# holds the example.
+PLACEHOLDER = "This week's introduction: write what stood out"
+
 _ISSUE = """\
 ---
 title: ""
+status: draft
 ---
 
-This week's introduction: write what stood out, in Markdown. An empty `title` means the
-default title, "Week N, YYYY".
+{placeholder}, in Markdown. An empty `title` means the
+default title, "Week N, YYYY". Remove `status: draft` when it is ready: a draft issue is shown
+by `digest serve` but never published.
 """
 
 _ABOUT = """\

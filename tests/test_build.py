@@ -173,7 +173,17 @@ def test_rejected_items_and_draft_issues_stay_out(project: Callable[..., Path],
 def test_a_missing_template_is_one_clear_line(project: Callable[..., Path],
                                               run: Callable[..., Result]) -> None:
     root = project({"mytheme/templates/issue.html": "{% extends 'nope.html' %}",
-                    "content/issues/2026-W11.md": "---\ntitle: T\n---\n"})
+                    "content/issues/2026-W11.md": "---\ntitle: T\n---\n",
+                    "content/items/2026/03/a-post-aaaaaa.md": """\
+        ---
+        id: aaaa
+        title: A post
+        link: https://example.org/a
+        source: blog
+        published: '2026-03-10T10:00:00+00:00'
+        status: selected
+        ---
+        """, "feeds/blog.xml": ""})
     toml = (root / "digest.toml").read_text().replace(
         'timezone = "Europe/Moscow"', 'timezone = "Europe/Moscow"\ntheme = "mytheme"')
     (root / "digest.toml").write_text(toml)

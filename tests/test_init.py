@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from pytest_httpserver import HTTPServer
 
+from digest.init import PLACEHOLDER
 from tests.conftest import ROOT
 
 
@@ -198,3 +200,43 @@ def test_init_refuses_a_feed_file_that_is_not_there(tmp_path: Path,
     assert result.exit_code == 2
     assert "no feed file" in result.output and "none.xml" in result.output
     assert not (tmp_path / "new").exists()
+
+
+def test_a_new_project_never_publishes_the_example_introduction(
+        tmp_path: Path, run: Callable[..., Result], httpserver: HTTPServer) -> None:
+    """init, add a blog by its page, fetch, build: the example introduction is a draft, so no
+    page or feed of the site holds it, and `digest check` says it is still there."""
+    feed = (ROOT / "tests" / "fixtures" / "feeds" / "qemu.atom").read_bytes()
+    httpserver.expect_request("/blog/").respond_with_data(
+        '<html><head><link rel="alternate" type="application/atom+xml" href="feed.xml">'
+        "</head></html>", content_type="text/html")
+    httpserver.expect_request("/blog/feed.xml").respond_with_data(
+        feed, content_type="application/atom+xml")
+    target = tmp_path / "x"
+    assert run(tmp_path, "init", str(target), "--yes").exit_code == 0
+    empty = run(target, "build")
+    assert empty.exit_code == 0 and "Built 0 issues, 0 items" in empty.output
+    added = run(target, "add", httpserver.url_for("/blog/"))
+    assert added.exit_code == 0, added.output
+    assert run(target, "fetch").exit_code == 0
+    built = run(target, "build")
+    assert built.exit_code == 0, built.output
+    assert "Built 0 issues" not in built.output
+    published = [p for p in (target / "output").rglob("*") if p.is_file() and
+                 PLACEHOLDER.encode() in p.read_bytes()]
+    assert published == []
+    checked = run(target, "check")
+    assert checked.exit_code == 0, checked.output
+    assert "still digest init's example (a draft" in checked.output
+
+
+def test_check_fails_on_the_example_introduction_once_it_is_no_draft(
+        tmp_path: Path, run: Callable[..., Result]) -> None:
+    target = tmp_path / "x"
+    assert run(tmp_path, "init", str(target), "--yes").exit_code == 0
+    (issue,) = (target / "content" / "issues").glob("*.md")
+    issue.write_text(issue.read_text("utf-8").replace("status: draft\n", ""), "utf-8")
+    checked = run(target, "check")
+    assert checked.exit_code == 1
+    assert f"{issue.relative_to(target)}: the introduction is still digest init's example, " \
+           "and the issue is not a draft" in checked.output
