@@ -1,11 +1,16 @@
 """The GitHub Actions workflow that `digest init` writes: weekly fetch, commit, build, deploy
-with the official Pages actions (or, with review, a pull request for the editor)."""
+with the official Pages actions (or, with review, a pull request for the editor).
+
+GitHub skips a job when any job upstream of it failed or was skipped, unless the job's own
+`if:` names a status function; `update` is skipped on a push, so `build` and `deploy` both say
+`!cancelled()` and then name the result they need (tests/test_workflow.py evaluates the graph)."""
 
 from __future__ import annotations
 
 from digest import __version__
 
-INSTALL = f'pip install "digest @ git+https://github.com/digest-ssg/digest@v{__version__}"'
+DISTRIBUTION = "digest-ssg"
+INSTALL = f"pip install {DISTRIBUTION}=={__version__}"  # the digest that wrote the workflow
 
 _HEAD = """\
 # Every week: fetch new items, commit them (content history lives in git, and the weekly
@@ -33,7 +38,7 @@ jobs:
 
 _UPDATE = """\
   update:
-    if: github.event_name != 'push'
+    if: ${{{{ github.event_name != 'push' }}}}    # a push (your edits) publishes without fetching
     runs-on: ubuntu-latest
     permissions:
       contents: write{pr_permission}
@@ -82,8 +87,11 @@ _REVIEW = """\
 _BUILD = """\
   build:
     needs: update
-    if: always() && (needs.update.result == 'success' || needs.update.result == 'skipped')
-             {build_condition}
+    # Runs after a fetch that succeeded, or none (a push); never after a failed one.
+    if: >-
+      ${{{{ !cancelled()
+      && (needs.update.result == 'success' || needs.update.result == 'skipped'){build_condition}
+      }}}}
     runs-on: ubuntu-latest
     permissions:
       contents: read
@@ -105,6 +113,8 @@ _BUILD = """\
 
   deploy:
     needs: build
+    # Without its own condition, deploy would be skipped whenever update was (on every push).
+    if: ${{{{ !cancelled() && needs.build.result == 'success' }}}}
     runs-on: ubuntu-latest
     permissions:
       pages: write
@@ -120,10 +130,12 @@ _BUILD = """\
 
 def workflow(review: bool = False) -> str:
     """The workflow file's text; with `review`, fetched items arrive as a pull request and
-    the site is deployed when it is merged (a push to main)."""
+    the site is deployed when it is merged (a push to main) or on a run by hand, never by the
+    weekly schedule alone."""
     update = _UPDATE.format(
         pr_permission="\n      pull-requests: write" if review else "",
         install=INSTALL, commit=_REVIEW if review else _COMMIT)
-    condition = "&& github.event_name == 'push'" if review else ""
+    on_push_or_by_hand = "github.event_name == 'push' || github.event_name == 'workflow_dispatch'"
+    condition = f"\n      && ({on_push_or_by_hand})" if review else ""
     build = _BUILD.format(install=INSTALL, build_condition=condition)
     return _HEAD + update + "\n" + build

