@@ -10,7 +10,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -87,9 +87,74 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(path_type=Path), default="digest.toml",
-              show_default=True, help="The project's configuration file.")
+def _set_global(click_ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """An option of every command given after the command (`digest build -q`): it updates the
+    Context made from the options before it; a value given here wins."""
+    if value is None or value is False:
+        return
+    names = {"config_path": "config_path", "verbose": "verbose", "quiet": "quiet",
+             "debug": "debug"}
+    click_ctx.obj = replace(click_ctx.obj, **{names[str(param.name)]: value})
+
+
+def global_options(func: F) -> F:
+    """The options of `digest` itself, accepted after any command too (as MkDocs and Hugo
+    accept them): `-c/--config`, `-v/--verbose`, `-q/--quiet`, `--debug`."""
+    options = [
+        click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+                     expose_value=False, callback=_set_global,
+                     help="The project's configuration file (default: digest.toml)."),
+        click.option("-v", "--verbose", is_flag=True, default=None, expose_value=False,
+                     callback=_set_global, help="Say more about what happens."),
+        click.option("-q", "--quiet", is_flag=True, default=None, expose_value=False,
+                     callback=_set_global, help="Print only warnings and errors."),
+        click.option("--debug", is_flag=True, default=None, expose_value=False,
+                     callback=_set_global, help="Show tracebacks for errors."),
+    ]
+    if isinstance(func, click.Command):  # a command already made: options go to its end
+        for option in options:
+            option(func)
+        return func
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+class _Digest(click.Group):
+    """The `digest` group: every command takes the global options; the help shows the
+    preview's real address when run in a project."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if not isinstance(cmd, click.Group):
+            global_options(cmd)
+        super().add_command(cmd, name)
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        text = self.help or ""
+        try:
+            self.help = text.replace(PREVIEW, preview_address(Path("digest.toml")))
+            super().format_help_text(ctx, formatter)
+        finally:
+            self.help = text
+
+
+PREVIEW = "http://127.0.0.1:8000/<site path>/"
+
+
+def preview_address(config_path: Path) -> str:
+    """Where `digest serve` shows the site of this digest.toml (by default)."""
+    from digest.config import load_config
+
+    try:
+        return f"http://127.0.0.1:8000{load_config(config_path).site.base_path}"
+    except (DigestError, DigestErrors, OSError):
+        return PREVIEW
+
+
+@click.group(cls=_Digest, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path),
+              default="digest.toml", show_default=True,
+              help="The project's configuration file.")
 @click.option("-v", "--verbose", is_flag=True, help="Say more about what happens.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
@@ -103,7 +168,7 @@ def main(click_ctx: click.Context, config_path: Path, verbose: bool, quiet: bool
     The weekly routine:
       digest fetch     new feed entries become files under content/
       digest select    what goes into this week's issue, and why
-      digest serve     preview it, live, at http://127.0.0.1:8000/
+      digest serve     preview it, live, at http://127.0.0.1:8000/<site path>/
       digest build     content/ becomes the site in output/
       digest publish   output/ goes to the gh-pages branch
     Start a new digest with `digest init DIR`; `digest check` before publishing.
@@ -117,7 +182,8 @@ def main(click_ctx: click.Context, config_path: Path, verbose: bool, quiet: bool
 @click.option("--title", help="The digest's title.")
 @click.option("--language", help="BCP 47 language of the site, e.g. ru or en.")
 @click.option("--timezone", help="IANA time zone, e.g. Europe/Moscow.")
-@click.option("--base-url", help="Where the site will live, e.g. https://user.github.io/digest/.")
+@click.option("-b", "--base-url",
+              help="Where the site will live, e.g. https://user.github.io/digest/.")
 @click.option("--feed", "feeds", multiple=True, help="A feed URL (repeatable).")
 @click.option("--opml", type=click.Path(path_type=Path, dir_okay=False),
               help="Take the first feeds from an OPML subscription list.")
@@ -254,8 +320,9 @@ def select_command(ctx: Context, week: str | None, explain: bool, fmt: str) -> N
 
 
 @main.command()
-@click.option("--output", type=click.Path(path_type=Path), help="Build here instead of output/.")
-@click.option("--base-url", help="Override site.base_url (e.g. for a preview deploy).")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Build here instead of output/.")
+@click.option("-b", "--base-url", help="Override site.base_url (e.g. for a preview deploy).")
 @click.option("--drafts", is_flag=True, help="Include issues marked 'status: draft'.")
 @click.pass_obj
 @reports_errors
@@ -273,9 +340,9 @@ def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool)
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("-p", "--port", type=int, default=8000, show_default=True)
 @click.option("--drafts/--no-drafts", default=True, show_default=True,
-              help="Include issues marked 'status: draft'.")
+              help="Show issues marked 'status: draft' (the published site never does).")
 @click.option("--poll", is_flag=True, help="Poll for changes (network or VM file systems).")
 @click.option("--desk/--no-desk", default=True, show_default=True,
               help="The editor's desk at <site path>_review/ (loopback only).")
@@ -315,6 +382,8 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
     ctx.say(f"Serving {address} (Ctrl-C to stop)")
     if app is not None:
         ctx.say(f"Editor's desk: {address}{APP}")
+    ctx.say("Draft issues are shown (--no-drafts hides them)" if drafts
+            else "Draft issues are hidden, as on the published site")
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               daemon=True)
     thread.start()
@@ -329,7 +398,7 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
         server.server_close()
 
 
-@main.group()
+@main.group(cls=_Digest)
 def opml() -> None:
     """Import sources from, or export them to, an OPML file."""
 
@@ -368,17 +437,20 @@ def opml_export(ctx: Context) -> None:
 @click.option("--branch", default="gh-pages", show_default=True, help="The branch to publish.")
 @click.option("--no-build", is_flag=True, help="Publish output/ as it is.")
 @click.option("--no-push", is_flag=True, help="Commit to the branch, do not push.")
-@click.option("--base-url", help="Override site.base_url for the build.")
+@click.option("-b", "--base-url", help="Override site.base_url for the build.")
+@click.option("-m", "--message", help="The commit message (default: \"Publish <site title>\").")
 @click.pass_obj
 @reports_errors
 def publish(ctx: Context, remote: str, branch: str, no_build: bool, no_push: bool,
-            base_url: str | None) -> None:
+            base_url: str | None, message: str | None) -> None:
     """Build, then commit output/ to the gh-pages branch and push it."""
     from digest.build import build as run_build
     from digest.errors import DigestError
+    from digest.publish import preflight
     from digest.publish import publish as run_publish
 
     config = _with_base_url(ctx.load_config(), base_url)
+    preflight(config.root, remote=remote, push=not no_push)
     if not no_build:
         run_build(config)
     if not (config.output_dir / "index.html").is_file():
@@ -386,7 +458,7 @@ def publish(ctx: Context, remote: str, branch: str, no_build: bool, no_push: boo
                           hint="run `digest build`, or publish without --no-build")
     done = run_publish(config.output_dir, config.root, remote=remote, branch=branch,
                        push=not no_push, cname=config.site.cname,
-                       message=f"Publish {config.site.title}")
+                       message=message or f"Publish {config.site.title}")
     if done.commit is None:
         ctx.say(f"{branch} is up to date: nothing changed, no commit")
     else:
@@ -410,35 +482,49 @@ def check(ctx: Context, online: bool) -> None:
     ctx.say(f"OK: {len(config.feeds)} feeds, {len(config.topics)} topics, "
             f"{len(corpus.items)} items, {len(corpus.issues)} issue files, "
             f"{len(corpus.pages)} pages")
-    problems = [f"site.cname: {config.site.cname} is not the host of site.base_url "
-                f"{config.site.base_url}"] if config.site.cname and \
-        urlsplit(config.site.base_url).netloc != config.site.cname else []
+    problems: dict[str, list[str]] = {"project": [], "output": [], "feeds": []}
+    if config.site.cname and urlsplit(config.site.base_url).netloc != config.site.cname:
+        problems["project"].append(f"site.cname: {config.site.cname} is not the host of "
+                                   f"site.base_url {config.site.base_url}")
     for issue, draft in placeholders(corpus.issues):
         where = issue.relative_to(config.root) if issue.is_relative_to(config.root) else issue
         if draft:
             ctx.warn(f"{where}: the introduction is still digest init's example (a draft, so "
                      "not published): write your own, then remove `status: draft`")
         else:
-            problems.append(f"{where}: the introduction is still digest init's example, and "
-                            "the issue is not a draft: write your own, or add `status: draft`")
+            problems["project"].append(
+                f"{where}: the introduction is still digest init's example, and the issue is "
+                "not a draft: write your own, or add `status: draft`")
     if (config.output_dir / "index.html").is_file():
-        problems += [f"output/{f.page}: {f.url}: {f.problem}"
-                     for f in audit(config.output_dir, config.site.base_url)]
+        problems["output"] += [f"output/{f.page}: {f.url}: {f.problem}"
+                               for f in audit(config.output_dir, config.site.base_url)]
         chosen = {d.item.slug for d in select(corpus, config).decisions if d.selected}
-        problems += [f"output/items/{slug}/: stale: no such item any more (rebuild)"
-                     for slug in stale_items(config.output_dir, chosen)]
+        problems["output"] += [f"output/items/{slug}/: stale: no such item any more"
+                               for slug in stale_items(config.output_dir, chosen)]
     if online:
         from digest.ingest import reachable
 
-        problems += [e.format(Path.cwd()) for e in reachable(config)]
-    for line in problems:
+        problems["feeds"] += [e.format(Path.cwd()) for e in reachable(config)]
+    for line in (line for lines in problems.values() for line in lines):
         ctx.error(line)
-    if problems:
-        ctx.err.print(f"{len(problems)} problems (rebuild with `digest build`; in a theme, "
-                      "write every link with url())")
+    for kind, lines in problems.items():
+        if lines:
+            ctx.err.print(f"{len(lines)} {CHECK_KINDS[kind][0]}: {CHECK_KINDS[kind][1]}")
+    if any(problems.values()):
         sys.exit(1)
     ctx.say("OK: output/ is current, and no link escapes the site or points to nothing"
             if (config.output_dir / "index.html").is_file() else "output/ is not built yet")
+
+
+# What `digest check` found, by kind: what to call it, and what to do about it.
+CHECK_KINDS = {
+    "project": ("problem(s) in the project", "fix the file or key named"),
+    "output": ("problem(s) in output/",
+               "rebuild with `digest build`; in a theme, write every link with url()"),
+    "feeds": ("feed(s) that do not answer",
+              "check its url in digest.toml (`digest add` finds a site's feed from any of its "
+              "pages) or remove it; a server that is down now is asked again on the next fetch"),
+}
 
 
 def _count(n: int, noun: str) -> str:

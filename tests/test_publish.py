@@ -404,4 +404,48 @@ def test_check_online_reports_a_feed_that_does_not_answer(tmp_path: Path, run: R
     [line] = [x for x in result.output.splitlines() if x.startswith("error:")]
     assert f"127.0.0.1:{port}" in line and "down" in line
     assert "Traceback" not in result.output
+    assert "1 feed(s) that do not answer: check its url in digest.toml" in result.output
+    assert "digest build" not in result.output, "a feed's failure is no reason to rebuild"
     assert run(root, "check").exit_code == 0, "offline, the feed is not asked"
+
+
+def test_publish_with_no_remote_is_a_usage_error_naming_remote(tmp_path: Path,
+                                                               run: Run) -> None:
+    root = built_repo(tmp_path, run)
+    before = sorted(p.relative_to(root) for p in (root / "output").rglob("*"))
+
+    result = run(root, "publish")
+
+    assert result.exit_code == 2
+    line = one_error_line(result)
+    assert "no git remote named 'origin'" in line and "--remote" in line
+    assert branch_sha(root) is None
+    assert sorted(p.relative_to(root) for p in (root / "output").rglob("*")) == before
+
+
+def test_publish_to_a_remote_folder_that_does_not_exist_says_so(tmp_path: Path,
+                                                                run: Run) -> None:
+    root = built_repo(tmp_path, run)
+    git(root, "remote", "add", "origin", str(tmp_path / "gone.git"))
+
+    result = run(root, "publish")
+
+    assert result.exit_code == 1
+    line = one_error_line(result)
+    assert f"the folder {tmp_path / 'gone.git'}, which does not exist" in line
+    assert "commits made elsewhere" not in line
+    assert branch_sha(root) is None, "nothing is committed when it cannot be pushed"
+
+
+def test_publish_to_a_remote_that_does_not_answer_says_it_cannot_reach_it(
+        tmp_path: Path, run: Run) -> None:
+    root = built_repo(tmp_path, run)
+    (tmp_path / "not-a-repo").mkdir()
+    git(root, "remote", "add", "origin", str(tmp_path / "not-a-repo"))
+
+    result = run(root, "publish")
+
+    assert result.exit_code == 1
+    line = one_error_line(result)
+    assert "cannot reach the git remote 'origin'" in line and "git remote -v" in line
+    assert "commits made elsewhere" not in line
