@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
-def write_bytes(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+def write_bytes(path: Path, data: bytes, tmp_dir: Path | None = None,
+                check: Callable[[], None] | None = None) -> None:
     """Write `data` to `path` atomically.
 
     The temp file lives in `tmp_dir` (on the same file system) when given, so that a process
-    killed mid-write leaves its litter there, never beside the user's files.
+    killed mid-write leaves its litter there, never beside the user's files. `check`, when
+    given, runs once the temp file is written, right before the replace: it raises to call the
+    write off (the temp file is removed, `path` is not touched), so that a caller can compare
+    the file with what it read at the last possible moment.
     """
     folder = tmp_dir or path.parent
     try:
@@ -27,6 +32,8 @@ def write_bytes(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
         except OSError:
             mode = 0o644
         os.chmod(tmp, mode)
+        if check is not None:
+            check()
         try:
             os.replace(tmp, path)
         except FileNotFoundError:

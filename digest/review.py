@@ -3,11 +3,12 @@
 Every candidate of a week, as `digest select --explain` sees it (digest/reviewpage.py makes
 the page), with buttons (and keys) that write the editor's decision into the item's front
 matter (digest/frontedit.py: one key's lines change, nothing else), an undo stack for this
-server run, and the week's introduction with a live preview. The preview site rebuilds
-because the file changed (the watcher), never because the desk asked.
+server run (its last UNDO steps), and the week's introduction with a live preview. The
+preview site rebuilds because the file changed (the watcher), never because the desk asked.
 
 Safety: POST only, with this run's random token; an item is named by its id, never by a path;
-a file that changed since the page showed it is not written (409, with the diff).
+a file that changed since the page showed it, or while the desk was writing it, is not
+written (409, with the diff); undo never overwrites a save made after the desk's write.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from __future__ import annotations
 import difflib
 import hmac
 import json
+import os
 import secrets
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,13 +63,28 @@ HTML_HEADERS = (("Content-Type", "text/html; charset=utf-8"), ("Content-Security
                 ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"),
                 ("X-Content-Type-Options", "nosniff"))
 ASSETS = {"desk.js": "text/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8"}
+# Steps the desk can undo; older ones are dropped. A week's review is some 20 to 60 candidates,
+# a few decisions each, so 100 covers a session; undo goes back one step at a time, so the
+# 101st step back would first undo a hundred later ones, which nobody does. Each step keeps
+# two versions of a file of a few kilobytes: the stack stays well under a few megabytes for
+# a server left running for weeks.
+UNDO = 100
+
+
+@dataclass(frozen=True)
+class _Version:
+    """A file as the desk read (or wrote) it: its bytes (None: no file), and its device,
+    inode, size and modification time (None: no file)."""
+
+    data: bytes | None
+    stamp: tuple[int, int, int, int] | None
 
 
 @dataclass
 class _Undo:
     path: Path
     before: bytes | None  # None: the desk created the file
-    after: bytes
+    after: _Version  # what the desk wrote
     label: str
 
 
@@ -85,11 +102,15 @@ class Desk:
 
     config_path: Path
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    undo: list[_Undo] = field(default_factory=list)
+    undo: deque[_Undo] = field(default_factory=lambda: deque(maxlen=UNDO))
     shown: Shown = field(default_factory=Shown)
     flashes: OrderedDict[str, str] = field(default_factory=OrderedDict)
     lock: threading.RLock = field(default_factory=threading.RLock)  # writes, undo, flashes
     templates: Templates = field(default_factory=Templates)
+    # A test hook, None otherwise: called with the file's path once the desk has read the file
+    # and written its temp file, right before it reads the file again and replaces it; there a
+    # test lands a text editor's save in the window the re-check closes.
+    before_replace: Callable[[Path], None] | None = None
 
     # --- routing --------------------------------------------------------------------------
 
@@ -181,7 +202,10 @@ class Desk:
         key, value, label = _edit(_one(form, "do"), form, config, tr)
         with self.lock:
             _writable(path, items, config, tr)
-            current = path.read_bytes()
+            read = _read(path)
+            current = read.data
+            if current is None:  # gone since the scan
+                raise Refused(404, tr.gettext("No item has the id %(id)s.") % {"id": item_id})
             self._unchanged(current, _one(form, "sha"), path, config, tr)
             try:
                 new = frontedit.set_key(current, key, value)
@@ -190,8 +214,9 @@ class Desk:
             title = str(frontedit.get(current).get("title") or item_id)
             message = label % {"title": title, "week": value}
             if new != current:
-                write_bytes(path, new, tmp_dir=config.state_dir / "tmp")
-                self.undo.append(_Undo(path, current, new, message))
+                written = self._replace(path, new, read, config, _saved_meanwhile(path, config,
+                                                                                   tr))
+                self.undo.append(_Undo(path, current, written, message))
             self.shown.remember(new)
         return self._done(request, config, message, item_id)
 
@@ -206,6 +231,39 @@ class Desk:
             "the desk to see the file as it is now, then decide again.") % {
                 "file": rel(path, config)}, _diff(before, current, tr))
 
+    def _replace(self, path: Path, new: bytes | None, read: _Version, config: Config,
+                 refusal: str) -> _Version:
+        """Write `new` to `path` (None: remove the file), unless the file is no longer `read`:
+        then refuse (409, `refusal`, with the diff) and leave it as it is. What was written.
+
+        The check runs as late as it can: `new` is already in its temp file, so what is left
+        between the check and the replace is one read of the file, one fstat and one rename
+        (microseconds, where the edit and the temp file took milliseconds). Two things can
+        still slip through, and no check can close them: a save that lands inside those
+        microseconds (POSIX has no rename-if-unchanged; Linux's renameat2 RENAME_EXCHANGE
+        could swap and look, but the swap back would race in its turn), and an editor that
+        saves in place and already had the file open when it was replaced, whose bytes then
+        go to the file the desk replaced (editors take no lock the desk could wait for). The
+        file's stat counts as well as its bytes, so a save of the same bytes is caught too:
+        it may have been a person's decision to keep the file as it was.
+        """
+        def unchanged() -> None:
+            if self.before_replace is not None:
+                self.before_replace(path)
+            now = _read(path)
+            if now != read:
+                _, tr = self.templates(config.site.language)
+                raise Refused(409, refusal, _diff(read.data or b"", now.data, tr))
+
+        if new is None:
+            unchanged()
+            path.unlink()
+            return _Version(None, None)
+        write_bytes(path, new, tmp_dir=config.state_dir / "tmp", check=unchanged)
+        # What the desk wrote, as undo will compare it. A save that lands between the replace
+        # and this stat leaves other bytes than `new`: undo sees them and refuses.
+        return _Version(new, _stamp(os.stat(path)))
+
     def _undo(self, request: AppRequest, config: Config) -> AppResponse:
         """Put back the bytes of the last file the desk wrote, unless it changed since."""
         _, tr = self.templates(config.site.language)
@@ -213,17 +271,20 @@ class Desk:
             if not self.undo:
                 raise Refused(409, tr.gettext("Nothing to undo."))
             entry = self.undo.pop()
-            current = entry.path.read_bytes() if entry.path.is_file() else None
-            if current != entry.after:
-                raise Refused(409, tr.gettext(
-                    "%(file)s changed on disk after the desk wrote it: not undone (and taken "
-                    "off the undo list).") % {"file": rel(entry.path, config)},
-                    _diff(entry.after, current, tr))
-            if entry.before is None:
-                entry.path.unlink()
-            else:
-                write_bytes(entry.path, entry.before, tmp_dir=config.state_dir / "tmp")
+            refusal = tr.gettext(
+                "%(file)s changed on disk after the desk wrote it: not undone (and taken off "
+                "the undo list).") % {"file": rel(entry.path, config)}
+            now = _read(entry.path)
+            if now != entry.after:
+                raise Refused(409, refusal, _diff(entry.after.data, now.data, tr))
+            written = self._replace(entry.path, entry.before, now, config, refusal)
+            if entry.before is not None:
                 self.shown.remember(entry.before)
+            # The step before this one on the same file wrote what is back now, yet in a file
+            # of its own (another inode, another time): it is the desk's, so undo may take it.
+            earlier = next((e for e in reversed(self.undo) if e.path == entry.path), None)
+            if earlier is not None and earlier.after.data == written.data:
+                earlier.after = written
         return self._done(request, config, tr.gettext("Undone: %(what)s") % {
             "what": entry.label}, None)
 
@@ -241,7 +302,8 @@ class Desk:
             return self._page(request, config, {**form, "week": [week]}, intro=intro)
         with self.lock:
             _writable(path, config.content_dir / "issues", config, tr)
-            current = path.read_bytes() if path.is_file() else None
+            read = _read(path)
+            current = read.data
             self._unchanged(current, _one(form, "sha"), path, config, tr)
             try:
                 new = _intro_bytes(current, title, text)
@@ -251,8 +313,9 @@ class Desk:
             if new == (current if current is not None else b"---\n---\n"):
                 message = tr.gettext("The introduction is unchanged.")
             else:
-                write_bytes(path, new, tmp_dir=config.state_dir / "tmp")
-                self.undo.append(_Undo(path, current, new, message))
+                written = self._replace(path, new, read, config, _saved_meanwhile(path, config,
+                                                                                   tr))
+                self.undo.append(_Undo(path, current, written, message))
             self.shown.remember(new)
         return self._done(request, config, message, None, intro_sha=sha(new))
 
@@ -364,6 +427,30 @@ def _one(params: dict[str, list[str]], name: str) -> str:
     return values[0]
 
 
+# --- files -------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> _Version:
+    """The file's bytes and, from the same open file, its stat (None, None: no file)."""
+    try:
+        with path.open("rb") as f:
+            return _Version(f.read(), _stamp(os.fstat(f.fileno())))
+    except FileNotFoundError:
+        return _Version(None, None)
+
+
+def _stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _saved_meanwhile(path: Path, config: Config, tr: NullTranslations) -> str:
+    """The refusal when the file changed while the desk was writing it."""
+    return tr.gettext(
+        "%(file)s was saved by something else while the desk was writing it: nothing was "
+        "written, the file keeps that save. Reload the desk to see the file as it is now, "
+        "then decide again.") % {"file": rel(path, config)}
+
+
 # --- answers -----------------------------------------------------------------------------------
 
 
@@ -380,6 +467,8 @@ def _diff(before: bytes | None, after: bytes | None, tr: NullTranslations) -> st
     def lines(data: bytes | None) -> list[str]:
         return [] if data is None else data.decode("utf-8", "replace").splitlines(keepends=True)
 
+    if before is not None and before == after:
+        return tr.gettext("(the file was saved again meanwhile, with the same bytes)")
     if before is None:
         return tr.gettext("(the version this page showed is no longer known: the file now "
                           "reads)") + "\n" + (after or b"").decode("utf-8", "replace")
