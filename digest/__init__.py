@@ -1,8 +1,5 @@
 """digest: a static site generator for curated weekly digests of feeds."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("digest")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+# The one place the version is written: the package metadata (pyproject.toml's dynamic
+# version), `digest --version` and every cache key read it from here.
+__version__ = "0.1.0"

@@ -21,7 +21,7 @@ def default_theme() -> Path:
         if (candidate / "templates").is_dir():
             return candidate
     raise ThemeError("the default theme is missing", path=_PACKAGE / "themes" / "default",
-                     hint="reinstall digest: pip install --force-reinstall digest")
+                     hint="reinstall digest: pip install --force-reinstall digest-ssg")
 
 
 def theme_dirs(custom: Path | None) -> list[Path]:
