@@ -197,26 +197,36 @@ def init(ctx: Context, directory: Path, title: str | None, language: str | None,
          timezone: str | None, base_url: str | None, feeds: tuple[str, ...],
          opml: Path | None, review: bool, yes: bool, force: bool) -> None:
     """Create a new digest project in DIRECTORY."""
-    from digest.init import Answers, create, opml_feeds
+    from digest import init as project
 
+    project.check_folder(directory, force)  # before any question
     ask = not yes and sys.stdin.isatty()
 
-    def value(given: str | None, prompt: str, default: str) -> str:
-        if given is not None:
-            return given
-        return str(click.prompt(prompt, default=default)) if ask else default
+    def value(given: str | None, prompt: str, default: str, check: Callable[[str], str]
+              ) -> str:
+        if given is not None and ask:
+            return check(given)  # a bad flag is said before the first question
+        if given is not None or not ask:
+            return given if given is not None else default
+        return str(click.prompt(prompt, default=default, value_proc=_asked(check)))
 
-    answers = Answers(
-        title=value(title, "Title", "My digest"),
-        language=value(language, "Language (BCP 47)", "en"),
-        timezone=value(timezone, "Time zone (IANA)", "UTC"),
-        base_url=value(base_url, "Site URL", "https://example.github.io/digest/"),
-        feeds=feeds + (opml_feeds(opml) if opml else ()) or tuple(
-            u.strip() for u in value(None, "Feed URLs (comma-separated, may be empty)", "")
-            .split(",") if u.strip()),
+    def feed_list(typed: str) -> str:
+        for url in (u.strip() for u in typed.split(",") if u.strip()):
+            project.check_feed(url, directory)
+        return typed
+
+    answers = project.Answers(
+        title=value(title, "Title", "My digest", project.check_title),
+        language=value(language, "Language (BCP 47)", "en", project.check_language),
+        timezone=value(timezone, "Time zone (IANA)", "UTC", project.check_timezone),
+        base_url=value(base_url, "Site URL", "https://example.github.io/digest/",
+                       project.check_base_url),
+        feeds=feeds + (project.opml_feeds(opml) if opml else ()) or tuple(
+            u.strip() for u in value(None, "Feed URLs or files (comma-separated, may be empty)",
+                                     "", feed_list).split(",") if u.strip()),
         review=review,
     )
-    written = create(directory, answers, force=force)
+    written = project.create(directory, answers, force=force)
     ctx.say(f"Created {len(written)} files in {directory}")
     ctx.say(f"Next: cd {directory} && digest fetch && digest serve")
 
@@ -525,6 +535,20 @@ CHECK_KINDS = {
               "check its url in digest.toml (`digest add` finds a site's feed from any of its "
               "pages) or remove it; a server that is down now is asked again on the next fetch"),
 }
+
+
+def _asked(check: Callable[[str], str]) -> Callable[[str], str]:
+    """A prompt's check: a failed answer is said (without the flag's name, which the user did
+    not type) and asked again."""
+
+    def proc(typed: str) -> str:
+        try:
+            return check(typed)
+        except DigestError as exc:
+            raise click.UsageError(exc.message + (f" ({exc.hint})" if exc.hint else "")
+                                   ) from exc
+
+    return proc
 
 
 def _count(n: int, noun: str) -> str:

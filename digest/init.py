@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 import zoneinfo
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,11 +32,8 @@ class Answers:
 def create(directory: Path, answers: Answers, force: bool = False,
            now: datetime | None = None) -> list[Path]:
     """Write a new project into `directory`; refuse a non-empty folder unless `force`."""
-    answers = replace(answers, feeds=tuple(_source(f, directory) for f in answers.feeds))
-    _validate(answers, directory)
-    if directory.exists() and any(directory.iterdir()) and not force:
-        raise ConfigError("folder is not empty", path=directory,
-                          hint="choose a new folder, or pass --force to write into it")
+    check_folder(directory, force)
+    answers = _validate(answers, directory)
     year, week, _ = (now or datetime.now(UTC)).isocalendar()
     files = {
         "digest.toml": _config(answers),
@@ -68,35 +67,93 @@ def _source(feed: str, directory: Path) -> str:
         return str(path)
 
 
-def _validate(answers: Answers, directory: Path) -> None:
-    errors = []
+def check_folder(directory: Path, force: bool) -> None:
+    """A new project goes into a new or empty folder, unless `force`."""
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError("this is a file, not a folder", path=directory,
+                          hint="choose a new folder")
+    if directory.exists() and any(directory.iterdir()) and not force:
+        raise ConfigError("folder is not empty", path=directory,
+                          hint="choose a new folder, or pass --force to write into it")
+
+
+# Each answer's check: the value as the project keeps it, or a ConfigError naming the flag.
+# `digest init` asks again when an answer typed at its prompt fails its check.
+
+def check_title(title: str) -> str:
+    if not title.strip():
+        raise ConfigError("the title is empty", key="--title", hint="e.g. This Week in Rust")
+    bad = sorted({f"U+{ord(c):04X}" for c in title if unicodedata.category(c) == "Cc"})
+    if bad:
+        raise ConfigError(f"the title holds control characters ({', '.join(bad)})",
+                          key="--title", hint="type it as plain text on one line")
+    return title.strip()
+
+
+def check_language(language: str) -> str:
     try:
-        Locale.parse(answers.language.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        errors.append(ConfigError(f"unknown language '{answers.language}'", key="--language",
-                                  hint="use a BCP 47 tag such as ru or en"))
+        Locale.parse(language.replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        raise ConfigError(f"unknown language '{language}'", key="--language",
+                          hint="use a BCP 47 tag such as ru or en") from None
+    return language
+
+
+def check_timezone(timezone: str) -> str:
     try:
-        zoneinfo.ZoneInfo(answers.timezone)
+        zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        errors.append(ConfigError(f"unknown time zone '{answers.timezone}'", key="--timezone",
-                                  hint="use an IANA name such as Europe/Moscow"))
-    parts = urlsplit(answers.base_url)
+        raise ConfigError(f"unknown time zone '{timezone}'", key="--timezone",
+                          hint="use an IANA name such as Europe/Moscow") from None
+    return timezone
+
+
+def check_base_url(url: str) -> str:
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        errors.append(ConfigError(f"'{answers.base_url}' is not an http(s) URL",
-                                  key="--base-url"))
-    for url in answers.feeds:
-        parts = urlsplit(url)
-        if parts.scheme in ("http", "https"):
-            if not parts.netloc:
-                errors.append(ConfigError(f"'{url}' is not an http(s) URL", key="--feed"))
-        elif parts.scheme == "file" or "://" in url:
-            if parts.scheme != "file":
-                errors.append(ConfigError(f"'{url}' is not an http(s) URL or a file",
-                                          key="--feed"))
-        elif not (directory / url).is_file():
-            errors.append(ConfigError(f"no feed file '{url}'", key="--feed",
-                                      hint="give an http(s) URL or the path of a feed file"))
+        raise ConfigError(f"'{url}' is not an http(s) URL", key="--base-url",
+                          hint="e.g. https://user.github.io/my-digest/")
+    return url
+
+
+def check_feed(feed: str, directory: Path) -> str:
+    """A feed's http(s) URL, or the path of a feed file (typed relative to the current
+    folder), as digest.toml will hold it."""
+    source = _source(feed.strip(), directory)
+    parts = urlsplit(source)
+    if parts.scheme in ("http", "https"):
+        if not parts.netloc:
+            raise ConfigError(f"'{feed}' is not an http(s) URL", key="--feed")
+    elif parts.scheme == "file" or "://" in source:
+        if parts.scheme != "file":
+            raise ConfigError(f"'{feed}' is not an http(s) URL or a file", key="--feed")
+    elif not (directory / source).is_file():
+        raise ConfigError(f"no feed file '{feed}'", key="--feed",
+                          hint="give an http(s) URL or the path of a feed file")
+    return source
+
+
+def _validate(answers: Answers, directory: Path) -> Answers:
+    """The answers as the project keeps them, or every problem at once."""
+    errors: list[ConfigError] = []
+
+    def checked(check: Callable[[str], str], value: str) -> str:
+        try:
+            return check(value)
+        except ConfigError as exc:
+            errors.append(exc)
+            return value
+
+    done = Answers(
+        title=checked(check_title, answers.title),
+        language=checked(check_language, answers.language),
+        timezone=checked(check_timezone, answers.timezone),
+        base_url=checked(check_base_url, answers.base_url),
+        feeds=tuple(checked(lambda f: check_feed(f, directory), f) for f in answers.feeds),
+        review=answers.review,
+    )
     raise_all(errors)
+    return done
 
 
 def _q(text: str) -> str:

@@ -64,33 +64,6 @@ def test_init_rejects_a_bad_time_zone(tmp_path: Path, run: Callable[..., Result]
     assert "Traceback" not in result.output
 
 
-@pytest.mark.slow
-def test_plain_pip_install_builds_an_initialised_project(tmp_path: Path) -> None:
-    """A non-editable install carries the default theme: a project elsewhere builds."""
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
-    pip = subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "-q", str(ROOT)],
-                         capture_output=True, text=True)
-    assert pip.returncode == 0, pip.stderr
-    digest = str(bin_dir / "digest")
-    work = tmp_path / "elsewhere"
-    work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    init = subprocess.run([digest, "init", "x", "--yes", "--language", "ru"], cwd=work,
-                          capture_output=True, text=True, env=env)
-    assert init.returncode == 0, init.stderr
-    build = subprocess.run([digest, "build"], cwd=work / "x", capture_output=True, text=True,
-                           env=env)
-    assert build.returncode == 0, build.stderr
-    home = (work / "x" / "output" / "index.html").read_text(encoding="utf-8")
-    assert '<html lang="ru">' in home
-    assert (work / "x" / "output" / "static" / "style.css").stat().st_size > 500
-    version = subprocess.run([str(bin_dir / "python"), "-m", "digest", "--version"],
-                             capture_output=True, text=True, env=env, cwd=work)
-    assert "digest, version" in version.stdout
-
-
 def test_init_writes_the_weekly_workflow_and_explains_the_60_day_rule(
         tmp_path: Path, run: Callable[..., Result]) -> None:
     target = tmp_path / "weekly"
@@ -240,3 +213,99 @@ def test_check_fails_on_the_example_introduction_once_it_is_no_draft(
     assert checked.exit_code == 1
     assert f"{issue.relative_to(target)}: the introduction is still digest init's example, " \
            "and the issue is not a draft" in checked.output
+
+
+class Terminal:
+    """`digest init` run on a real pseudo-terminal, answered as a person would type."""
+
+    def __init__(self, cwd: Path, *args: str) -> None:
+        import pty
+
+        self.master, slave = pty.openpty()
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "COLUMNS": "200"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "digest", "init", *args], cwd=cwd,
+                                     stdin=slave, stdout=slave, stderr=slave, env=env)
+        os.close(slave)
+        self.seen = ""
+
+    def expect(self, text: str, timeout: float = 30) -> str:
+        """Everything printed until `text` appears (which it must, within `timeout`)."""
+        import select
+        import time
+
+        deadline = time.monotonic() + timeout
+        start = len(self.seen)
+        while text not in self.seen[start:]:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self.master], [], [], max(0.0, left))
+            if not ready:
+                raise AssertionError(f"never printed {text!r}; printed: {self.seen[start:]!r}")
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                raise AssertionError(f"ended before {text!r}; printed: {self.seen[start:]!r}")
+            self.seen += chunk.decode("utf-8", "replace")
+        end = self.seen.index(text, start) + len(text)
+        said, self.seen = self.seen[start:end], self.seen[:start] + self.seen[end:]
+        return said
+
+    def type(self, line: str) -> None:
+        os.write(self.master, line.encode() + b"\r")
+
+    def close(self) -> int:
+        try:
+            return self.proc.wait(timeout=30)
+        finally:
+            os.close(self.master)
+
+
+def test_interactive_init_checks_each_answer_and_asks_again(tmp_path: Path) -> None:
+    term = Terminal(tmp_path, "new")
+    term.expect("Title [My digest]:")
+    term.type("Weekly\x1b[31m red")
+    assert "control characters (U+001B)" in term.expect("Title [My digest]:")
+    term.type("Неделя в ИИ")
+    term.expect("Language (BCP 47) [en]:")
+    term.type("klingon-xx")
+    assert "unknown language 'klingon-xx'" in term.expect("Language (BCP 47) [en]:")
+    term.type("ru")
+    term.expect("Time zone (IANA) [UTC]:")
+    term.type("Mars/Olympus")
+    assert "unknown time zone 'Mars/Olympus'" in term.expect("Time zone (IANA) [UTC]:")
+    term.type("Europe/Moscow")
+    term.expect("Site URL [https://example.github.io/digest/]:")
+    term.type("me.github.io/weekly")
+    assert "is not an http(s) URL" in term.expect("Site URL")
+    term.type("https://me.github.io/weekly/")
+    term.expect("(comma-separated, may be empty) []:")
+    term.type("https://example.org/feed.xml, feeds/none.xml")
+    assert "no feed file 'feeds/none.xml'" in term.expect("(comma-separated, may be empty) []:")
+    term.type("https://example.org/feed.xml")
+    term.expect("Created")
+    assert term.close() == 0
+    everything = term.seen
+    assert "--" not in everything.replace("--no-", ""), "no flag the user never typed is named"
+    config = tomllib.loads((tmp_path / "new" / "digest.toml").read_text("utf-8"))
+    assert config["site"]["title"] == "Неделя в ИИ"
+    assert (config["site"]["language"], config["site"]["timezone"]) == ("ru", "Europe/Moscow")
+    assert config["feeds"][0]["url"] == "https://example.org/feed.xml"
+
+
+def test_interactive_init_refuses_a_busy_folder_before_asking(tmp_path: Path) -> None:
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    term = Terminal(tmp_path, "busy")
+    said = term.expect("\n")
+    assert "folder is not empty" in said
+    assert term.close() == 2
+    assert "Title" not in term.seen
+
+
+def test_a_control_character_in_a_title_flag_is_refused(tmp_path: Path,
+                                                         run: Callable[..., Result]) -> None:
+    result = run(tmp_path, "init", "x", "--yes", "--title", "Line one\nLine two")
+    assert result.exit_code == 2
+    assert "--title: the title holds control characters (U+000A)" in result.output
+    assert not (tmp_path / "x").exists()

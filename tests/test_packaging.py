@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from pytest_httpserver import HTTPServer
 
 from tests.conftest import FIXTURES, MINIMAL_CONFIG, ROOT
 from tests.test_serve import free_port, get
@@ -145,7 +146,8 @@ def wait_for_port(port: int, proc: subprocess.Popen[str]) -> None:
 
 
 @pytest.mark.slow
-def test_the_released_files_install_and_work_outside_the_repository(tmp_path: Path) -> None:
+def test_the_released_files_install_and_work_outside_the_repository(
+        tmp_path: Path, httpserver: HTTPServer) -> None:
     """`python -m build` makes what the release workflow uploads: an sdist, and a wheel built
     from that sdist. Both pass `twine check --strict`; the wheel equals one built straight
     from the source tree; installed into a fresh virtual environment it makes and builds a
@@ -213,15 +215,21 @@ def test_the_released_files_install_and_work_outside_the_repository(tmp_path: Pa
     assert "<title>" in (work / "x" / "output" / "index.html").read_text(encoding="utf-8")
     assert (work / "x" / "output" / "static" / "style.css").stat().st_size > 500
 
-    # a saved feed, so that the desk has a week to show
-    (work / "x" / "feeds").mkdir()
-    shutil.copy(FIXTURES / "feeds" / "qemu.atom", work / "x" / "feeds" / "qemu.atom")
-    with (work / "x" / "digest.toml").open("a", encoding="utf-8") as config:
-        config.write('\n[[feeds]]\nslug = "qemu"\ntitle = "QEMU"\nurl = "feeds/qemu.atom"\n')
+    # a blog added by its page's address, so that the desk has a week to show
+    httpserver.expect_request("/blog/").respond_with_data(
+        '<html><head><link rel="alternate" type="application/atom+xml" href="feed.xml">'
+        "</head><body>A blog</body></html>", content_type="text/html")
+    httpserver.expect_request("/blog/feed.xml").respond_with_data(
+        (FIXTURES / "feeds" / "qemu.atom").read_bytes(), content_type="application/atom+xml")
+    add = installed(digest, "add", httpserver.url_for("/blog/"), cwd=work / "x")
+    assert add.returncode == 0, add.stdout + add.stderr
     fetch = installed(digest, "fetch", cwd=work / "x")
     assert fetch.returncode == 0 and "10 new" in fetch.stdout, fetch.stdout + fetch.stderr
     assert installed(digest, "build", cwd=work / "x").returncode == 0
     assert len(list((work / "x" / "output" / "items").rglob("index.html"))) == 10
+    placeholder = b"This week's introduction: write what stood out"
+    assert [p for p in (work / "x" / "output").rglob("*")
+            if p.is_file() and placeholder in p.read_bytes()] == []
 
     port = free_port()
     serve = subprocess.Popen([digest, "serve", "--port", str(port)], cwd=work / "x", env=env,
