@@ -238,10 +238,15 @@ def init(ctx: Context, directory: Path, title: str | None, language: str | None,
 @click.option("--feed", "only", multiple=True, help="Fetch only this feed slug (repeatable).")
 @click.option("--update-config", is_flag=True,
               help="Write the new URL of a feed that moved permanently into digest.toml.")
+@click.option("--force", is_flag=True,
+              help="Ask feeds that are waiting (a 429/503 answer) anyway.")
 @click.pass_obj
 @reports_errors
-def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool) -> None:
+def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool,
+          force: bool) -> None:
     """Fetch every feed; new entries become content files under content/items/."""
+    from datetime import UTC, datetime
+
     from digest.errors import ConfigError, did_you_mean
     from digest.ingest import ingest
     from digest.report import FetchProgress, fetch_summary
@@ -258,8 +263,8 @@ def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool) -
         ctx.warn(f"{config.path.name} lists no feeds: add [[feeds]] tables, or run "
                  "`digest opml import FILE`")
     with FetchProgress(ctx.err, len(feeds), ctx.quiet, ctx.verbose) as progress:
-        outcomes = ingest(config, feeds, jobs=jobs, on_done=progress.done)
-    summary = fetch_summary(outcomes, Path.cwd())
+        outcomes = ingest(config, feeds, jobs=jobs, on_done=progress.done, force=force)
+    summary = fetch_summary(outcomes, Path.cwd(), config.site.timezone, datetime.now(UTC))
     if not ctx.quiet:
         ctx.out.print(summary.table)
     for line in summary.warnings:

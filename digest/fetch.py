@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx2
@@ -26,6 +27,12 @@ USER_AGENT = f"digest/{__version__} (+https://github.com/digest-ssg/digest)"
 ACCEPT = ("application/atom+xml, application/rss+xml, application/feed+json, "
           "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5")
 REDIRECTS = (301, 302, 303, 307, 308)
+THROTTLED = (429, 503)
+# A throttled feed waits for the server's Retry-After (at most RETRY_AFTER_CAP); without one,
+# BACKOFF_FIRST, doubled for each 429/503 in a row, at most BACKOFF_CAP.
+RETRY_AFTER_CAP = timedelta(days=7)
+BACKOFF_FIRST = timedelta(minutes=30)
+BACKOFF_CAP = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,45 @@ class FetchRequest:
     location: str  # where to ask: the configured URL, or where it moved permanently
     etag: str = ""
     last_modified: str = ""
+
+
+class Throttled(FeedError):
+    """A 429 or 503: the server asks us to come back later, at `until` if it said when."""
+
+    def __init__(self, message: str, *, key: str, hint: str, status: int,
+                 until: datetime | None, header: str) -> None:
+        super().__init__(message, key=key, hint=hint)
+        self.status, self.until, self.header = status, until, header
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_throttled, (self.message, self.key, self.hint, self.status, self.until,
+                             self.header))
+
+
+def _throttled(message: str, key: str, hint: str, status: int, until: datetime | None,
+               header: str) -> Throttled:
+    return Throttled(message, key=key, hint=hint, status=status, until=until, header=header)
+
+
+def next_ask(now: datetime, in_a_row: int, error: Throttled) -> tuple[datetime, str]:
+    """When to ask a throttled feed again, and why (said to the editor): the server's
+    Retry-After, at most 7 days on; without one, 30 min doubled for each 429/503 in a row
+    (`in_a_row` counts this one), at most 24 h."""
+    what = f"answered {error.status}"
+    if error.until is not None:
+        asked = f"{what} with Retry-After: {error.header}"
+        if error.until - now > RETRY_AFTER_CAP:
+            return now + RETRY_AFTER_CAP, f"{asked}; waiting the most we wait, 7 days"
+        return max(now, error.until), asked
+    wait = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** min(in_a_row - 1, 16))
+    nth = f"{in_a_row} times in a row" if in_a_row > 1 else "once"
+    return now + wait, (f"{what} without Retry-After ({nth}): backing off {_span(wait)}, "
+                        f"doubled each time, at most {_span(BACKOFF_CAP)}")
+
+
+def _span(wait: timedelta) -> str:
+    minutes = int(wait.total_seconds()) // 60
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min"
 
 
 def local_path(url: str, root: Path) -> Path | None:
@@ -150,12 +196,18 @@ async def _get(client: httpx2.AsyncClient, request: FetchRequest, limits: Limits
                 seen.append(target)
                 url = target
                 continue
-            if status in (429, 503) and not retried:
-                wait = _retry_after(response.headers.get("retry-after"))
-                if wait is not None and wait <= limits.max_retry_after:
+            if status in THROTTLED:
+                header = (response.headers.get("retry-after") or "").strip()
+                until = retry_after(header, datetime.now(UTC))
+                wait = (until - datetime.now(UTC)).total_seconds() if until else None
+                if not retried and wait is not None and wait <= limits.max_retry_after:
                     retried = True
-                    await asyncio.sleep(wait)
+                    await asyncio.sleep(max(0.0, wait))
                     continue
+                raise Throttled(
+                    f"{request.location}: HTTP {status} {response.reason_phrase}".rstrip(),
+                    key=f"feeds.{request.feed_slug}", hint=_status_hint(status),
+                    status=status, until=until, header=header[:60])
             if status == 304 or status == 410:
                 return FetchResult(request.feed_slug, request.url, b"", {}, status,
                                    final_url=url, moved_to=moved_to)
@@ -190,18 +242,17 @@ def _redirect_target(request: FetchRequest, url: str, location: str | None) -> s
     return target
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
+def retry_after(value: str, now: datetime) -> datetime | None:
+    """When a Retry-After header (delta-seconds or an HTTP date) says to come back; None
+    when there is none or it cannot be read."""
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return now + timedelta(seconds=min(int(value[:12]), 10**9))
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _status_hint(status: int) -> str:
@@ -209,8 +260,8 @@ def _status_hint(status: int) -> str:
         return "the server refuses us; the feed may be private"
     if status == 404:
         return "the feed is not there; check its url in digest.toml"
-    if status in (429, 503):
-        return "the server asks us to come back later; it will be tried on the next run"
+    if status in THROTTLED:
+        return "the server asks us to come back later"
     return "the server failed; it will be tried again on the next run"
 
 

@@ -1,6 +1,6 @@
 """Runs stages 1-3 for every feed: fetch (async, concurrent), parse (in worker processes),
 store (in order, in this process). One bad feed never stops the rest; the state records
-validators and health; a lock keeps two runs apart."""
+validators, health and how long a server asked us to wait; a lock keeps two runs apart."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from digest.atomic import clean_tmp
 from digest.config import Config, FeedConfig
 from digest.errors import DigestError, FeedError
-from digest.fetch import FetchRequest, Limits, fetch_all, local_path
+from digest.fetch import FetchRequest, Limits, Throttled, fetch_all, local_path, next_ask
 from digest.model import Entry, FetchResult, ParsedFeed
 from digest.parse import parse
 from digest.state import FeedState, State, read_state, write_state
@@ -33,11 +33,15 @@ class FeedOutcome:
     """What happened to one feed in this run."""
 
     feed: FeedConfig
-    status: str  # "ok", "not-modified", "failed", "gone", "skipped"
+    status: str  # "ok", "malformed", "not-modified", "failed", "gone", "skipped", "waiting"
     report: StoreReport | None = None
     error: DigestError | None = None
     moved_to: str | None = None
     failures: int = 0  # consecutive failed runs, this one included
+    waiting_until: datetime | None = None  # not asked before then (a 429/503, now or before)
+    wait_reason: str = ""
+    warning: str = ""  # "malformed": feedparser's reason (the entries it read were stored)
+    dropped: int = 0  # entries with neither a link nor a body: not stored
 
     @property
     def dead(self) -> bool:
@@ -76,9 +80,11 @@ def ingest(
     limits: Limits | None = None,
     on_done: Callable[[FeedOutcome], None] | None = None,
     now: datetime | None = None,
+    force: bool = False,
 ) -> tuple[FeedOutcome, ...]:
     """Fetch, parse and store `feeds` (all by default); return one outcome per feed, in
-    config order."""
+    config order. A feed whose server asked us to wait is skipped until then, unless
+    `force`."""
     chosen = config.feeds if feeds is None else feeds
     now = now or datetime.now(UTC)
     with fetch_lock(config):
@@ -86,7 +92,7 @@ def ingest(
         clean_tmp(tmp)
         state = read_state(config.state_dir)
         store = Store(config.content_dir, config.site.timezone, tmp, dict(state.written))
-        run = _Run(config, state, store, now, on_done)
+        run = _Run(config, state, store, now, on_done, force)
         try:
             run.go(chosen, jobs, limits or Limits())
         finally:
@@ -99,9 +105,9 @@ class _Run:
     """One fetch run: turns each fetch result into an outcome and a new feed state."""
 
     def __init__(self, config: Config, state: State, store: Store, now: datetime,
-                 on_done: Callable[[FeedOutcome], None] | None) -> None:
+                 on_done: Callable[[FeedOutcome], None] | None, force: bool = False) -> None:
         self.config, self.state, self.store, self.now = config, state, store, now
-        self.on_done = on_done
+        self.on_done, self.force = on_done, force
         self.outcomes: list[FeedOutcome] = []
         self.stamp = now.replace(microsecond=0).isoformat()
         self.zone = config.site.timezone
@@ -115,6 +121,12 @@ class _Run:
                 self._finish(FeedOutcome(feed, "skipped", error=FeedError(
                     f"{feed.url}: answered 410 Gone on {saved.last_attempt[:10]}; not fetched",
                     key=f"feeds.{feed.slug}", hint="remove the feed from digest.toml")), saved)
+                continue
+            until = saved.waiting_until(self.now)
+            if until is not None and not self.force:
+                self._finish(FeedOutcome(feed, "waiting", failures=saved.failures,
+                                         waiting_until=until, wait_reason=saved.wait_reason),
+                             saved)
                 continue
             requests.append(FetchRequest(feed.slug, feed.url, saved.url or feed.url, saved.etag,
                                          saved.last_modified))
@@ -140,6 +152,9 @@ class _Run:
         feed = self.config.feed(request.feed_slug)
         assert feed is not None
         saved = self._saved(feed)
+        if isinstance(result, Throttled):
+            self._throttle(feed, saved, result)
+            return
         if isinstance(result, FeedError):
             self._fail(feed, saved, result, None)
             return
@@ -174,7 +189,8 @@ class _Run:
             error.__cause__ = exc
             self._fail(feed, saved, error, moved)
             return
-        self._succeed(feed, saved, result, "ok", report, parsed)
+        self._succeed(feed, saved, result, "malformed" if parsed.warning else "ok", report,
+                      parsed)
 
     def _put(self, entries: tuple[Entry, ...], topics: tuple[str, ...],
              texts: dict[str, NewFile]) -> StoreReport:
@@ -210,24 +226,42 @@ class _Run:
             last_modified=result.headers.get(
                 "last-modified", saved.last_modified if status == "not-modified" else ""),
             last_attempt=self.stamp, last_success=self.stamp, last_status=str(result.status),
-            failures=0,
+            failures=0, throttled=0, wait_until="", wait_reason="",
             last_new_item=self.stamp if report and report.new else saved.last_new_item,
+            warning=parsed.warning if parsed else saved.warning,
         )
-        self._finish(FeedOutcome(feed, status, report, moved_to=result.moved_to), new)
+        self._finish(FeedOutcome(feed, status, report, moved_to=result.moved_to,
+                                 warning=new.warning if parsed else "",
+                                 dropped=parsed.dropped if parsed else 0), new)
 
     def _fail(self, feed: FeedConfig, saved: FeedState, error: DigestError,
-              moved: str | None) -> None:
+              moved: str | None, until: datetime | None = None) -> None:
         failures = saved.failures + 1
         new = replace(saved, last_attempt=self.stamp, failures=failures,
                       last_status=f"error: {error.message}"[:300])
         self._finish(FeedOutcome(feed, "failed", error=error, moved_to=moved,
-                                 failures=failures), new)
+                                 failures=failures, waiting_until=until,
+                                 wait_reason=saved.wait_reason if until else ""), new)
+
+    def _throttle(self, feed: FeedConfig, saved: FeedState, error: Throttled) -> None:
+        """A 429 or 503: a failure, and a time before which the feed is not asked again
+        (the server's, or our back-off); the wait is kept until a successful answer."""
+        throttled = saved.throttled + 1
+        until, why = next_ask(self.now, throttled, error)
+        self._fail(feed, replace(saved, throttled=throttled, wait_reason=why,
+                                 wait_until=_ceil_second(until).isoformat()), error, None,
+                   until)
 
     def _finish(self, outcome: FeedOutcome, feed_state: FeedState) -> None:
         self.state = self.state.with_feed(outcome.feed.slug, feed_state)
         self.outcomes.append(outcome)
         if self.on_done is not None:
             self.on_done(outcome)
+
+
+def _ceil_second(when: datetime) -> datetime:
+    """`when` in UTC, rounded up: never ask a second too early."""
+    return (when.astimezone(UTC) + timedelta(microseconds=999_999)).replace(microsecond=0)
 
 
 def reachable(config: Config, limits: Limits | None = None) -> list[DigestError]:

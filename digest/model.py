@@ -56,6 +56,8 @@ class ParsedFeed:
 
     home: str
     entries: tuple[Entry, ...]
+    warning: str = ""  # why feedparser found the feed malformed (its entries are still here)
+    dropped: int = 0  # entries with neither a link nor a body (nor a file): not kept
 
 
 # --- building: stages 4-8 ----------------------------------------------------------------
@@ -228,6 +230,7 @@ class Health:
     last_success: datetime | None
     last_status: str  # "200", "304", "410", "error: ..."
     failures: int  # consecutive failed runs
+    warning: str = ""  # why feedparser found the feed malformed, as it said it
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -21,6 +22,7 @@ _DOCTYPE = re.compile(  # only in the prolog: the same text inside an entry is j
     rb"\A(\xef\xbb\xbf)?(\s*(?:<\?xml[^>]*\?>|<!--.*?-->))*\s*"
     rb"<!DOCTYPE\b[^\[>]*(?:\[.*?\]\s*)?>", re.IGNORECASE | re.DOTALL)
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_MEDIA = re.compile(r"<(?:img|video|audio|iframe|math|svg)\b", re.IGNORECASE)
 
 
 def parse(result: FetchResult, base_url: str) -> ParsedFeed:
@@ -49,8 +51,33 @@ def parse(result: FetchResult, base_url: str) -> ParsedFeed:
         raise _not_a_feed(result, parsed, where)
     home = absolute_url(parsed.feed.get("link", "") or "", base_url) or base_url or where
     same_page = (result.url, home, base_url, where)
-    entries = tuple(_entry(result.feed_slug, raw, home, same_page) for raw in parsed.entries)
-    return ParsedFeed(home, entries)
+    entries = [_entry(result.feed_slug, raw, home, same_page) for raw in parsed.entries]
+    return _kept(home, entries, _malformed(parsed))
+
+
+def _kept(home: str, entries: list[Entry], warning: str = "") -> ParsedFeed:
+    """The entries a reader can use: one with neither a link, nor a body, nor a file is
+    only a title (often what is left of an entry cut off in a broken feed)."""
+    kept = tuple(e for e in entries if e.link or e.enclosures or _has_body(e.html))
+    return ParsedFeed(home, kept, warning, len(entries) - len(kept))
+
+
+def _has_body(html: str) -> bool:
+    return bool(plain_text(html).strip()) or bool(_MEDIA.search(html))
+
+
+def _malformed(parsed: Any) -> str:
+    """feedparser's reason when it found the feed malformed (its entries were read by its
+    lenient parser), else ''. A wrong Content-Type or a declared encoding that was not the
+    real one changes nothing the reader sees: not reported."""
+    if not parsed.bozo:
+        return ""
+    exc = parsed.get("bozo_exception")
+    if isinstance(exc, feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType):
+        return ""
+    if isinstance(exc, SAXParseException):
+        return f"line {exc.getLineNumber()}, column {exc.getColumnNumber()}: {exc.getMessage()}"
+    return plain_text(str(exc or "")).strip()[:200] or type(exc).__name__
 
 
 def _entry(source: str, raw: Any, home: str, same_page: tuple[str, ...]) -> Entry:
@@ -159,7 +186,7 @@ def _json_feed(result: FetchResult, base_url: str) -> ParsedFeed:
         raise _error(result, "JSON, but not a JSON Feed", "check that the URL serves a feed")
     home = _http(data.get("home_page_url"), base_url) or base_url
     same_page = (result.url, home, base_url)
-    entries = []
+    entries: list[Entry] = []
     for item in data["items"]:
         if not isinstance(item, dict):
             continue
@@ -183,7 +210,7 @@ def _json_feed(result: FetchResult, base_url: str) -> ParsedFeed:
                 if isinstance(a, dict) and (url := _http(a.get("url"), home))
             ),
         ))
-    return ParsedFeed(home, tuple(entries))
+    return _kept(home, entries)
 
 
 def _iso(value: Any) -> datetime | None:

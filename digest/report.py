@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.markup import escape
@@ -57,13 +59,29 @@ class FetchSummary:
     failed: int
 
 
-def fetch_summary(outcomes: tuple[FeedOutcome, ...], cwd: Path) -> FetchSummary:
+def fetch_summary(outcomes: tuple[FeedOutcome, ...], cwd: Path, timezone: str,
+                  now: datetime) -> FetchSummary:
+    """The table, the warnings and the last line of a fetch run; times in `timezone` (the
+    site's, so that a scheduled run on a UTC machine says what the editor reads)."""
     table = Table("feed", "result", "new", "updated", "unchanged", "note", box=None,
                   show_edge=False, pad_edge=False)
     warnings: list[str] = []
     for o in outcomes:
         r = o.report
-        note = o.error.message if o.error is not None else ""
+        note = o.error.message if o.error is not None else o.warning
+        where = f"feeds.{o.feed.slug}: {o.feed.url}"
+        if o.waiting_until is not None:
+            until = f"waiting until {clock(o.waiting_until, timezone, now)}"
+            note = note or until
+            warnings.append(f"{where}: {until}: the server {o.wait_reason}; "
+                            "`digest fetch --force` asks anyway")
+        if o.warning:
+            warnings.append(f"{where}: malformed feed ({o.warning}); the entries feedparser "
+                            "could read were stored; tell the site's owner if it lasts")
+        if o.dropped:
+            warnings.append(f"{where}: skipped {o.dropped} "
+                            f"{'entry' if o.dropped == 1 else 'entries'} with neither a link "
+                            "nor a body")
         if o.moved_to:
             warnings.append(f"{o.feed.slug}: moved permanently to {o.moved_to}; update its url "
                             "in digest.toml, or run `digest fetch --update-config`")
@@ -82,9 +100,22 @@ def fetch_summary(outcomes: tuple[FeedOutcome, ...], cwd: Path) -> FetchSummary:
     new = sum(len(o.report.new) for o in outcomes if o.report)
     updated = sum(len(o.report.updated) for o in outcomes if o.report)
     failed = sum(1 for o in outcomes if o.status == "failed")
-    line = (f"{new} new, {updated} updated from {len(outcomes) - failed} of {len(outcomes)} "
-            "feeds" + (f"; {failed} failed" if failed else ""))
+    waiting = sum(1 for o in outcomes if o.status == "waiting")
+    line = (f"{new} new, {updated} updated from {len(outcomes) - failed - waiting} of "
+            f"{len(outcomes)} feeds" + (f"; {failed} failed" if failed else "")
+            + (f"; {waiting} waiting" if waiting else ""))
     return FetchSummary(table, tuple(warnings), line, failed)
+
+
+def clock(when: datetime, timezone: str, now: datetime) -> str:
+    """'14:05 (Europe/Moscow)', rounded up to the minute; with the date when it is not
+    today there."""
+    zone = ZoneInfo(timezone)
+    local = when.astimezone(zone)
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    day = "" if local.date() == now.astimezone(zone).date() else f"{local:%Y-%m-%d} "
+    return f"{day}{local:%H:%M} ({timezone})"
 
 
 def _rel(path: Path, cwd: Path) -> str:

@@ -1,11 +1,12 @@
-"""The fetch state in .digest/state.json: per feed HTTP validators and health, per item the
-hash of what digest wrote. Written atomically; committed by the weekly workflow."""
+"""The fetch state in .digest/state.json: per feed HTTP validators, health and how long the
+server asked us to wait, per item the hash of what digest wrote. Written atomically;
+committed by the weekly workflow."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,19 @@ class FeedState:
     failures: int = 0  # consecutive failed runs
     last_new_item: str = ""
     gone: bool = False  # answered 410 Gone: not fetched again
+    throttled: int = 0  # 429/503 answers since the last success
+    wait_until: str = ""  # not asked before this time (UTC), unless `fetch --force`
+    wait_reason: str = ""  # why: the server's Retry-After, or our back-off
+    warning: str = ""  # why feedparser found the feed malformed on its last success
+
+    def waiting_until(self, now: datetime) -> datetime | None:
+        """The time this feed is not asked before, if it is still to come."""
+        try:
+            until = datetime.fromisoformat(str(self.wait_until))
+        except ValueError:
+            return None  # empty, or broken by hand: asking is the safe side
+        until = until if until.tzinfo else until.replace(tzinfo=UTC)
+        return until if until > now else None
 
     @classmethod
     def from_json(cls, data: Any) -> FeedState:
@@ -54,7 +68,7 @@ def source_health(state: State) -> dict[str, Health]:
     """Each feed's health, as the sources page shows it."""
     return {
         slug: Health(datetime.fromisoformat(f.last_success) if f.last_success else None,
-                     f.last_status, f.failures)
+                     f.last_status, f.failures, str(f.warning))
         for slug, f in state.feeds.items()
     }
 
