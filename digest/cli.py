@@ -274,18 +274,23 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
     loopback = host in LOOPBACK
     preview = Preview(ctx.config_path, drafts, ctx.say, ctx.error)
     app = Desk(config.path).handle if desk and loopback else None
-    # The port first: a busy one refuses the command before it builds anything.
+    # The port first: a busy one refuses the command before it builds anything. Connections
+    # are accepted once the site is built and watched: an open port means a ready preview.
     try:
         server = make_server(config.output_dir, host, port, config.site.base_path,
-                             preview.status, app)
+                             preview.status, app, listen=False)
     except OSError as exc:
         raise _cannot_listen(host, port, exc) from exc
     if not loopback:
         ctx.warn(f"serving on {host}: anyone on your network can read the preview "
                  "(the editor's desk is off)")
     preview.rebuild(set())
-    # Watching before requests are answered: no edit is missed.
-    observer = preview.watch(poll)
+    observer = preview.watch(poll)  # watching before the port opens: no edit is missed
+    try:
+        server.server_activate()
+    except OSError as exc:
+        observer.stop()
+        raise _cannot_listen(host, port, exc) from exc
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{server.server_address[1]}{config.site.base_path}"
     ctx.say(f"Serving {address} (Ctrl-C to stop)")
