@@ -17,7 +17,6 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from digest.search import FOLDER, index
 from digest.select import select
 from digest.state import read_state, source_health
 from digest.theme import issue_titler, theme_dirs, translations
+from digest.workers import process_pool
 from digest.write import Entry, Manifest, Staging, put, scan, sha, sync_tree
 
 # Files to render before worker processes pay for themselves: forking a process that holds
@@ -225,8 +225,7 @@ def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
     # Fork: the workers inherit the plan (the whole site) instead of unpickling it.
     context = multiprocessing.get_context("fork")
     chunks = [todo[i:i + 64] for i in range(0, len(todo), 64)]
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(made, staging.folder)) as pool:
+    with process_pool(workers, context, _start_worker, (made, staging.folder)) as pool:
         for done in pool.map(_render_chunk, [[j.path for j in c] for c in chunks]):
             yield from done
 

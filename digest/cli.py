@@ -335,7 +335,7 @@ def select_command(ctx: Context, week: str | None, explain: bool, fmt: str) -> N
 
 
 @main.command()
-@click.option("-o", "--output", type=click.Path(path_type=Path),
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False),
               help="Build here instead of output/.")
 @click.option("-b", "--base-url", help="Override site.base_url (e.g. for a preview deploy).")
 @click.option("--drafts", is_flag=True, help="Include issues marked 'status: draft'.")
@@ -355,7 +355,8 @@ def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool)
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("-p", "--port", type=int, default=8000, show_default=True)
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="0 picks a free port.")
 @click.option("--drafts/--no-drafts", default=True, show_default=True,
               help="Show issues marked 'status: draft' (the published site never does).")
 @click.option("--poll", is_flag=True, help="Poll for changes (network or VM file systems).")
@@ -370,28 +371,31 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
     writes each decision into the item's front matter (the preview then rebuilds)."""
     import threading
 
-    from digest.errors import ConfigError
     from digest.preview import Preview
     from digest.review import Desk
     from digest.serve import APP, LOOPBACK, make_server
 
     config = ctx.load_config()
     loopback = host in LOOPBACK
+    preview = Preview(ctx.config_path, drafts, ctx.say, ctx.error)
+    app = Desk(config.path).handle if desk and loopback else None
+    # The port first: a busy one refuses the command before it builds anything. Connections
+    # are accepted once the site is built and watched: an open port means a ready preview.
+    try:
+        server = make_server(config.output_dir, host, port, config.site.base_path,
+                             preview.status, app, listen=False)
+    except OSError as exc:
+        raise _cannot_listen(host, port, exc) from exc
     if not loopback:
         ctx.warn(f"serving on {host}: anyone on your network can read the preview "
                  "(the editor's desk is off)")
-    preview = Preview(ctx.config_path, drafts, ctx.say, ctx.error)
     preview.rebuild(set())
     observer = preview.watch(poll)  # watching before the port opens: no edit is missed
-    app = Desk(config.path).handle if desk and loopback else None
     try:
-        server = make_server(config.output_dir, host, port, config.site.base_path,
-                             preview.status, app)
+        server.server_activate()
     except OSError as exc:
         observer.stop()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                          key="--port", hint="another program uses it; pick another --port"
-                          ) from exc
+        raise _cannot_listen(host, port, exc) from exc
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{server.server_address[1]}{config.site.base_path}"
     ctx.say(f"Serving {address} (Ctrl-C to stop)")
@@ -411,6 +415,24 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
         observer.stop()
         server.shutdown()
         server.server_close()
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> DigestError:
+    """Why `serve` cannot open host:port, naming the option to change."""
+    import errno
+    import socket
+
+    from digest.errors import ConfigError
+
+    message = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return ConfigError(message, key="--host",
+                           hint="use an address of this machine, e.g. 127.0.0.1")
+    if exc.errno == errno.EACCES:
+        return ConfigError(message, key="--port",
+                           hint="ports below 1024 need privileges; pick another --port")
+    return ConfigError(message, key="--port",
+                       hint="another program uses it; pick another --port")
 
 
 @main.group(cls=_Digest)

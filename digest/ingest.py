@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -23,6 +23,7 @@ from digest.model import Entry, FetchResult, ParsedFeed
 from digest.parse import parse
 from digest.state import FeedState, State, read_state, write_state
 from digest.store import NewFile, Store, StoreReport, new_files
+from digest.workers import process_pool
 
 DEAD_AFTER = 3  # consecutive failed runs before a feed is reported as dead
 CHECKPOINT_SECONDS = 2.0
@@ -135,8 +136,7 @@ class _Run:
         # them the fetch lock, and orphans of a killed run would hold it for ever.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["digest.ingest"])
-        pool: Executor | None = (ProcessPoolExecutor(workers, mp_context=context)
-                                 if workers > 1 else None)
+        pool: Executor | None = process_pool(workers, context) if workers > 1 else None
         # Writing files waits on the disk: one thread does it, off the event loop, in order.
         self.writer = ThreadPoolExecutor(1)
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from digest.links import clean_link
 from digest.markup import count_words, excerpt, render_body, render_markdown
 from digest.model import Corpus, IssueFile, Item, PageFile
 from digest.weeks import is_week
+from digest.workers import process_pool
 
 ITEM_KEYS = {
     "id", "title", "link", "source", "author", "published", "fetched", "first_seen", "topics",
@@ -100,7 +100,7 @@ def _rendered(slots: list[_Draft | FileEntry], cache: RenderCache, jobs: int) ->
     missing = [k for k in texts if cache.get(k) is None]
     work = [texts[k] for k in missing]
     if len(work) >= PARALLEL_FROM and jobs > 1:
-        with ProcessPoolExecutor(min(jobs, len(work) // (PARALLEL_FROM // 2))) as pool:
+        with process_pool(min(jobs, len(work) // (PARALLEL_FROM // 2))) as pool:
             results = list(pool.map(_render, work, chunksize=64))
     else:
         results = [_render(w) for w in work]

@@ -279,11 +279,21 @@ def _inject(page: bytes) -> bytes:
 
 
 def make_server(directory: Path, host: str, port: int, prefix: str = "/",
-                status: Status | None = None, app: App | None = None
+                status: Status | None = None, app: App | None = None, listen: bool = True
                 ) -> http.server.ThreadingHTTPServer:
     """A server for `directory` under `prefix`; port 0 picks a free one. `app` is mounted at
-    `prefix + APP` only on a loopback server (it may write files: never for the network)."""
-    server = http.server.ThreadingHTTPServer((host, port), http.server.BaseHTTPRequestHandler)
+    `prefix + APP` only on a loopback server (it may write files: never for the network).
+    `listen=False`: the port is taken (a busy one raises OSError now) but connections are
+    refused until the caller calls `server_activate()`."""
+    server = http.server.ThreadingHTTPServer((host, port), http.server.BaseHTTPRequestHandler,
+                                             bind_and_activate=False)
+    try:
+        server.server_bind()
+        if listen:
+            server.server_activate()
+    except BaseException:
+        server.server_close()
+        raise
     server.daemon_threads = True
     actual = server.server_address[1]
     loopback = host in LOOPBACK
