@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,7 @@ def clean_build(code: Path, root: Path, scratch: Path) -> dict[str, bytes]:
     return files(fresh / "output")
 
 
-def edit(path: Path, pattern: str, replacement: str) -> None:
+def replace_once(path: Path, pattern: str, replacement: str) -> None:
     """Replace exactly one match of `pattern` in `path` (a test whose edit missed fails)."""
     text = path.read_text(encoding="utf-8")
     new, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
@@ -87,7 +88,7 @@ _render_body_before = render_body
 def render_body(body: str) -> str:
     return _render_body_before(body) + '<p class="{MARK}">{MARK}</p>'
 """)
-    edit(code / "digest" / "cache.py", r"^FORMAT = (\d+)$", "FORMAT = 1\\g<1>")
+    replace_once(code / "digest" / "cache.py", r"^FORMAT = (\d+)$", "FORMAT = 1\\g<1>")
 
 
 def bodies_change_without_a_format_bump(code: Path) -> None:
@@ -124,39 +125,55 @@ def _environment(*args, **kwargs):
 
 def bundled_theme_changes(code: Path) -> None:
     """The bundled theme's base template (no project theme: the default one is used)."""
-    edit(code / "themes" / "default" / "templates" / "base.html", "</body>",
+    replace_once(code / "themes" / "default" / "templates" / "base.html", "</body>",
          f"<p>{MARK}</p></body>")
 
 
-# Each edit, and whether it puts MARK into every item page (else it changes them otherwise).
-EDITS: dict[str, tuple[Callable[[Path], None], bool]] = {
-    "bodies-and-cache-format": (bodies_change_with_a_format_bump, True),
-    "bodies-only": (bodies_change_without_a_format_bump, True),
-    "render-python": (render_code_changes, True),
-    "template-options": (template_options_change, False),
-    "bundled-theme": (bundled_theme_changes, True),
+@dataclass(frozen=True)
+class Edit:
+    change: Callable[[Path], None]
+    marks: bool = True  # it puts MARK into every item page (else it changes them otherwise)
+    code: bool = True  # it changes digest's .py files (else only the bundled theme)
+
+
+EDITS = {
+    "bodies-and-cache-format": Edit(bodies_change_with_a_format_bump),
+    "bodies-only": Edit(bodies_change_without_a_format_bump),
+    "render-python": Edit(render_code_changes),
+    "template-options": Edit(template_options_change, marks=False),
+    "bundled-theme": Edit(bundled_theme_changes, code=False),
 }
 
 
 @pytest.mark.parametrize("name", list(EDITS))
 def test_a_changed_digest_rebuilds_what_a_clean_build_changes(tmp_path: Path, name: str) -> None:
-    change, marks = EDITS[name]
+    edit = EDITS[name]
     code = copy_digest(tmp_path / "code")
     root = example_project(tmp_path / "site")
     cli(code, root, "build")
     assert "up to date" in cli(code, root, "build")  # the cache works across processes
     before = files(root / "output")
+    cached = files(root / ".digest" / "cache")
     item_pages = [p for p in before if p.startswith("items/") and p.endswith("index.html")]
     assert len(item_pages) > 50
     assert not any(MARK.encode() in data for data in before.values())
 
-    change(code)
+    edit.change(code)
     assert "up to date" not in cli(code, root, "build")
     after = files(root / "output")
     # The edit shows on every item page (so the copy is what ran) ...
     assert all(after[p] != before[p] for p in item_pages)
-    assert all(MARK.encode() in after[p] for p in item_pages) == marks
+    assert all(MARK.encode() in after[p] for p in item_pages) == edit.marks
     # ... and the incremental build wrote exactly what a clean one does.
     assert after == clean_build(code, root, tmp_path / "clean")
     # The new code's fingerprint is as stable as the old one's.
     assert "up to date" in cli(code, root, "build")
+    # What the old digest cached was replaced, not left beside the new (one manifest, one
+    # reads file, the same number of compiled templates and cache shards) ...
+    now = files(root / ".digest" / "cache")
+    assert len(now) == len(cached)
+    if edit.code:  # ... and after a change of code, all of it was made again
+        assert not any(now.get(path) == data for path, data in cached.items())
+    else:  # ... bodies do not depend on the theme: they were kept
+        shards = {path: data for path, data in cached.items() if path.startswith("render/")}
+        assert shards and all(now[path] == data for path, data in shards.items())
