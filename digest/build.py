@@ -22,10 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from digest import __version__
 from digest.cache import RACY_NS, RenderCache
 from digest.config import Config
-from digest.fingerprint import tree_stats
+from digest.fingerprint import code, tree_stats
 from digest.group import group
 from digest.load import load
 from digest.render import Job, Plan, plan, render_job
@@ -182,7 +181,8 @@ def _search_files(on_disk: dict[str, tuple[int, int]], keep: tuple[str, ...]
 
 def _inputs(config: Config, target: Path, drafts: bool, now_ns: int
             ) -> tuple[str, dict[str, str]]:
-    """The fingerprint of everything a build reads, from file sizes and mtimes, and the
+    """The fingerprint of everything a build reads (digest's own code, the configuration,
+    and content/, the themes, digest.toml and state.json by file sizes and mtimes), and the
     hashes of the files changed so recently that a second change might keep their size and
     mtime (a save within one clock tick): the next build compares those by content."""
     folders = [config.content_dir, *theme_dirs(config.site.theme)]
@@ -191,7 +191,7 @@ def _inputs(config: Config, target: Path, drafts: bool, now_ns: int
         if extra.is_file():
             st = extra.stat()
             stats.append((str(extra), st.st_size, st.st_mtime_ns))
-    h = hashlib.sha256(f"{__version__}\0{target}\0{drafts}\0{config!r}".encode())
+    h = hashlib.sha256(f"{code()}\0{target}\0{drafts}\0{config!r}".encode())
     for path, size, mtime in stats:
         h.update(f"{path}\0{size}\0{mtime}\n".encode())
     racy = {path: _file_sha(path) for path, _, mtime in stats if mtime >= now_ns - RACY_NS}

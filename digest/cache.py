@@ -11,6 +11,8 @@ stale-and-ignored, never wrong:
     (a second save within the file system's clock tick keeps the mtime: "racy" entries).
 
 Entries are spread over 256 small files, so that editing one item rewrites one of them.
+Each file is tagged with FORMAT and the fingerprint of digest's code (fingerprint.code): one
+written by another digest, or before a bump of FORMAT, is ignored and replaced.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from digest import __version__
 from digest.atomic import write_bytes
+from digest.fingerprint import code
 from digest.model import Item
 
 # Bump when rendering changes (sanitizer rules, Markdown extensions): old entries are dropped.
+# (Any change of digest's code drops them too, bumped or not: see fingerprint.code.)
 FORMAT = 5
 # A file changed this close to the moment it was recorded may change again unseen.
 RACY_NS = 2_000_000_000
@@ -45,20 +48,24 @@ class FileEntry:
 class RenderCache:
     def __init__(self, folder: Path | None) -> None:
         self.folder = self.folder_of(folder)
-        self.tag = f"{__version__}/{FORMAT}"
+        self.tag = f"{FORMAT}/{code()}"
         self.old: dict[str, Any] = {}
         self.used: dict[str, Any] = {}
+        self.foreign: set[str] = set()  # shards another digest wrote (or damaged ones)
         self.now = time.time_ns()
         if self.folder is not None and self.folder.is_dir():
-            for shard in sorted(self.folder.glob("*.pickle")):
+            for shard in sorted(self.folder.glob("[0-9a-f][0-9a-f].pickle")):
                 try:
                     with shard.open("rb") as f:
                         tag, entries = pickle.load(f)
                 except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError,
                         AttributeError, ImportError):
+                    self.foreign.add(shard.stem)
                     continue  # a damaged shard is a few missing entries
                 if tag == self.tag and isinstance(entries, dict):
                     self.old.update(entries)
+                else:
+                    self.foreign.add(shard.stem)
 
     @staticmethod
     def folder_of(folder: Path | None) -> Path | None:
@@ -125,7 +132,7 @@ class RenderCache:
             shards.setdefault(shard, {})[key] = value
             if self.old.get(key) is not value:
                 dirty.add(shard)
-        dirty |= {_shard(key) for key in self.old.keys() - self.used.keys()}
+        dirty |= {_shard(key) for key in self.old.keys() - self.used.keys()} | self.foreign
         self.folder.mkdir(parents=True, exist_ok=True)
         for shard in sorted(dirty):
             path = self.folder / f"{shard}.pickle"
@@ -136,6 +143,7 @@ class RenderCache:
             data = pickle.dumps((self.tag, entries), protocol=pickle.HIGHEST_PROTOCOL)
             write_bytes(path, data, tmp_dir=self.folder)
         self.old = dict(self.used)
+        self.foreign = set()
 
 
 def _shard(key: str) -> str:

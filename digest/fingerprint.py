@@ -1,9 +1,11 @@
 """Content fingerprints for incremental builds: a page is rendered again only when the
-fingerprint of what it shows changed. Pure: hashing of values, and of files by their stat."""
+fingerprint of what it shows changed. Pure: hashing of values, of files by their stat, and of
+digest's own code."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
@@ -12,7 +14,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from digest import __version__
 from digest.model import Health, Item, ItemView, Ref
+
+_PACKAGE = Path(__file__).resolve().parent
 
 # Dataclasses whose fields are only text, numbers, dates and None.
 _LEAVES: frozenset[type] = frozenset({Ref, Health})
@@ -109,3 +114,31 @@ def tree_stats(folders: Iterable[Path], skip: Path | None = None) -> list[tuple[
                     continue
                 found.append((path, st.st_size, st.st_mtime_ns))
     return sorted(found)
+
+
+@functools.cache
+def code() -> str:
+    """The fingerprint of digest's own code: its version and the bytes of every .py file of
+    the package (about a millisecond, once per process). Every build cache and manifest is
+    keyed on it, so none is trusted by a digest other than the one that wrote it: an editable
+    install after an edit, an upgrade that kept the version number, a bump of cache.FORMAT
+    or write.MANIFEST_FORMAT. Themes are not in it: what depends on a theme, the bundled one
+    too, is keyed on the theme's own files."""
+    h = hashlib.sha256(f"digest {__version__}\n".encode())
+    found = False
+    try:
+        for dirpath, dirnames, filenames in os.walk(_PACKAGE):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith(".py"):
+                    path = os.path.join(dirpath, name)
+                    with open(path, "rb") as f:
+                        data = f.read()
+                    rel = os.path.relpath(path, _PACKAGE).replace(os.sep, "/")
+                    h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+                    found = True
+    except OSError:
+        found = False
+    if not found:  # no sources to read (a zip, a frozen build): trust no earlier cache
+        h.update(os.urandom(16))
+    return h.hexdigest()

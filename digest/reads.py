@@ -23,8 +23,10 @@ class Reads:
     "title")`), or None when a template uses the variable whole (passes it to a macro,
     loops over it, prints it), so that all of it matters."""
 
-    def __init__(self, env: jinja2.Environment, cache: Path, theme: str) -> None:
-        known = cache / f"reads-{theme[:16]}.json"
+    def __init__(self, env: jinja2.Environment, cache: Path, key: str) -> None:
+        """`key`: the fingerprint of the theme's files and of digest's own code (this
+        reading of templates is code too); what was found is kept in `cache` under it."""
+        known = cache / f"reads-{key[:16]}.json"
         try:
             data = json.loads(known.read_text(encoding="utf-8"))
             self.attrs: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in
@@ -46,6 +48,9 @@ class Reads:
             data = {"attrs": {k: list(v) for k, v in self.attrs.items()},
                     "whole": sorted(self.whole)}
             write_bytes(known, json.dumps(data).encode(), tmp_dir=cache)
+            for old in cache.glob("reads-*.json"):
+                if old != known:
+                    old.unlink(missing_ok=True)  # of another theme or code: never read again
         except OSError:
             pass  # a read-only project: worked out again next time
 

@@ -16,13 +16,12 @@ import jinja2
 from babel.support import NullTranslations
 from pygments.formatters import HtmlFormatter
 
-from digest import __version__
 from digest.config import Config
 from digest.dates import Dates
 from digest.email import email_edition
 from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, channels, feed_bytes, feed_path, issue_html
-from digest.fingerprint import Fingerprints, Unhashable
+from digest.fingerprint import Fingerprints, Unhashable, code
 from digest.model import IssueView, ItemView, Output, Site
 from digest.opml import export_opml
 from digest.reads import Reads
@@ -130,8 +129,9 @@ def render(site: Site, config: Config) -> list[Output]:
 def _keys(jobs: list[Job], site: Site, config: Config, themes: list[Path],
           env: jinja2.Environment) -> dict[str, str | None]:
     """Each job's fingerprint: what its templates read of its own variables (reads.py),
-    and what every page shares: the theme's files, the configuration, and what the templates
-    read of `site`. When a shared part changes, every page is rendered again."""
+    and what every page shares: digest's own code, the theme's files, the configuration, and
+    what the templates read of `site`. When a shared part changes, every page is rendered
+    again."""
     prints = Fingerprints()
     theme = hashlib.sha256()
     for folder in themes:
@@ -139,11 +139,12 @@ def _keys(jobs: list[Job], site: Site, config: Config, themes: list[Path],
             if path.is_file():
                 theme.update(path.relative_to(folder).as_posix().encode() + b"\0")
                 theme.update(hashlib.sha256(path.read_bytes()).digest())
-    reads = Reads(env, config.state_dir / "cache" / "templates", theme.hexdigest())
+    reads = Reads(env, config.state_dir / "cache" / "templates",
+                  prints.of((code(), theme.hexdigest())))
     try:
-        shared = prints.of((__version__, theme.hexdigest(), repr(config),
+        shared = prints.of((code(), theme.hexdigest(), repr(config),
                             reads.view("site", site), env.globals["site_feeds"]))
-        feeds = prints.of((__version__, repr(config), site.title, site.description,
+        feeds = prints.of((code(), repr(config), site.title, site.description,
                            site.base_url, site.language, site.author))
     except Unhashable:
         return {job.path: None for job in jobs}
@@ -217,8 +218,9 @@ def _environment(themes: list[Path], site: Site, config: Config,
         undefined=jinja2.StrictUndefined,
         extensions=["jinja2.ext.i18n"],
         keep_trailing_newline=True,
-        # Compiled templates, kept by the hash of their source: a rebuild does not parse
-        # and compile the theme again (a third of a one-page rebuild otherwise).
+        # Compiled templates, kept by the hash of their source and of digest's code (which
+        # sets the options they are compiled with): a rebuild does not parse and compile the
+        # theme again (a third of a one-page rebuild otherwise).
         bytecode_cache=_bytecode_cache(config.state_dir / "cache" / "templates"),
     )
     env.install_gettext_translations(translation, newstyle=True)  # type: ignore[attr-defined]
@@ -257,11 +259,17 @@ def og_locale(language: str) -> str:
 
 
 def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
+    """Jinja's cache of compiled templates, its files named after digest's code; those that
+    an earlier digest compiled are removed."""
+    prefix = f"__jinja2_{code()[:16]}_"
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("__jinja2_*.cache"):
+            if not old.name.startswith(prefix):
+                old.unlink(missing_ok=True)
     except OSError:
         return None  # a read-only project still builds, only slower
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    return jinja2.FileSystemBytecodeCache(str(folder), prefix + "%s.cache")
 
 
 def _render(env: jinja2.Environment, page: Page) -> bytes:

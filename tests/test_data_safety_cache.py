@@ -1,0 +1,179 @@
+"""Caches know the code: a build cache or manifest written by one digest is never trusted by
+another (an edited editable install, an upgrade that kept the version number, a bump of
+cache.FORMAT). digest is copied into a temp folder, edited there, and the real CLI is run
+from the copy; an incremental build after the edit must equal a clean build, byte for byte."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+MARK = "code-fingerprint-marker"
+
+
+def copy_digest(folder: Path) -> Path:
+    """digest's package and its bundled theme, as a source tree in `folder`."""
+    shutil.copytree(ROOT / "digest", folder / "digest",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "themes", folder / "themes")
+    return folder
+
+
+def example_project(root: Path) -> Path:
+    """The bundled example digest (search off: Pagefind is not what is tested here)."""
+    root.mkdir(parents=True)
+    for name in ("content", "feeds"):
+        shutil.copytree(ROOT / name, root / name)
+    config = (ROOT / "digest.toml").read_text(encoding="utf-8")
+    (root / "digest.toml").write_text(config.replace("[site]\n", "[site]\nsearch = false\n", 1),
+                                      encoding="utf-8")
+    return root
+
+
+def cli(code: Path, root: Path, *args: str) -> str:
+    """`python -m digest` run from the copy of digest in `code`; its output."""
+    env = {**os.environ, "PYTHONPATH": str(code), "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-m", "digest", "--config", str(root / "digest.toml"),
+                           *args], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def clean_build(code: Path, root: Path, scratch: Path) -> dict[str, bytes]:
+    """The same project built by the same code into a fresh folder, with no cache at all."""
+    fresh = example_project(scratch)
+    shutil.rmtree(fresh / "content")
+    shutil.copytree(root / "content", fresh / "content")
+    cli(code, fresh, "build")
+    return files(fresh / "output")
+
+
+def replace_once(path: Path, pattern: str, replacement: str) -> None:
+    """Replace exactly one match of `pattern` in `path` (a test whose edit missed fails)."""
+    text = path.read_text(encoding="utf-8")
+    new, count = re.subn(pattern, replacement, text, flags=re.MULTILINE)
+    assert count == 1, f"{pattern!r} not found once in {path}"
+    path.write_text(new, encoding="utf-8")
+
+
+def append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+# --- edits of digest's own code, each with what it must show in the pages ------------------
+
+def bodies_change_with_a_format_bump(code: Path) -> None:
+    """What cache.py asks for: the body renderer changed, and cache.FORMAT bumped."""
+    append(code / "digest" / "markup.py", f"""
+
+_render_body_before = render_body
+
+
+def render_body(body: str) -> str:
+    return _render_body_before(body) + '<p class="{MARK}">{MARK}</p>'
+""")
+    replace_once(code / "digest" / "cache.py", r"^FORMAT = (\d+)$", "FORMAT = 1\\g<1>")
+
+
+def bodies_change_without_a_format_bump(code: Path) -> None:
+    """The same change, by a developer who forgot to bump cache.FORMAT."""
+    append(code / "digest" / "markup.py", f"""
+
+_render_body_before = render_body
+
+
+def render_body(body: str) -> str:
+    return _render_body_before(body) + '<p class="{MARK}">{MARK}</p>'
+""")
+
+
+def render_code_changes(code: Path) -> None:
+    """A change in render.py that no template sees: og:locale of a Russian site."""
+    append(code / "digest" / "render.py", f'\n_OG_TERRITORY["ru"] = "{MARK}"\n')
+
+
+def template_options_change(code: Path) -> None:
+    """The options templates are compiled with (no template changes): compiled templates
+    that an earlier digest cached must not be used."""
+    append(code / "digest" / "render.py", """
+
+_environment_before = _environment
+
+
+def _environment(*args, **kwargs):
+    env = _environment_before(*args, **kwargs)
+    env.trim_blocks = env.lstrip_blocks = True
+    return env
+""")
+
+
+def bundled_theme_changes(code: Path) -> None:
+    """The bundled theme's base template (no project theme: the default one is used)."""
+    replace_once(code / "themes" / "default" / "templates" / "base.html", "</body>",
+         f"<p>{MARK}</p></body>")
+
+
+@dataclass(frozen=True)
+class Edit:
+    change: Callable[[Path], None]
+    marks: bool = True  # it puts MARK into every item page (else it changes them otherwise)
+    code: bool = True  # it changes digest's .py files (else only the bundled theme)
+
+
+EDITS = {
+    "bodies-and-cache-format": Edit(bodies_change_with_a_format_bump),
+    "bodies-only": Edit(bodies_change_without_a_format_bump),
+    "render-python": Edit(render_code_changes),
+    "template-options": Edit(template_options_change, marks=False),
+    "bundled-theme": Edit(bundled_theme_changes, code=False),
+}
+
+
+@pytest.mark.parametrize("name", list(EDITS))
+def test_a_changed_digest_rebuilds_what_a_clean_build_changes(tmp_path: Path, name: str) -> None:
+    edit = EDITS[name]
+    code = copy_digest(tmp_path / "code")
+    root = example_project(tmp_path / "site")
+    cli(code, root, "build")
+    assert "up to date" in cli(code, root, "build")  # the cache works across processes
+    before = files(root / "output")
+    cached = files(root / ".digest" / "cache")
+    item_pages = [p for p in before if p.startswith("items/") and p.endswith("index.html")]
+    assert len(item_pages) > 50
+    assert not any(MARK.encode() in data for data in before.values())
+
+    edit.change(code)
+    assert "up to date" not in cli(code, root, "build")
+    after = files(root / "output")
+    # The edit shows on every item page (so the copy is what ran) ...
+    assert all(after[p] != before[p] for p in item_pages)
+    assert all(MARK.encode() in after[p] for p in item_pages) == edit.marks
+    # ... and the incremental build wrote exactly what a clean one does.
+    assert after == clean_build(code, root, tmp_path / "clean")
+    # The new code's fingerprint is as stable as the old one's.
+    assert "up to date" in cli(code, root, "build")
+    # What the old digest cached was replaced, not left beside the new (one manifest, one
+    # reads file, the same number of compiled templates and cache shards) ...
+    now = files(root / ".digest" / "cache")
+    assert len(now) == len(cached)
+    if edit.code:  # ... and after a change of code, all of it was made again
+        assert not any(now.get(path) == data for path, data in cached.items())
+    else:  # ... bodies do not depend on the theme: they were kept
+        shards = {path: data for path, data in cached.items() if path.startswith("render/")}
+        assert shards and all(now[path] == data for path, data in shards.items())
