@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import importlib.metadata
 import os
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -116,15 +117,26 @@ def tree_stats(folders: Iterable[Path], skip: Path | None = None) -> list[tuple[
     return sorted(found)
 
 
+# The libraries whose output ends up in pages: an upgrade of one of them is a new digest too.
+RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "babel", "css-inline",
+                       "python-slugify")
+
+
 @functools.cache
 def code() -> str:
     """The fingerprint of digest's own code: its version and the bytes of every .py file of
     the package (about a millisecond, once per process). Every build cache and manifest is
     keyed on it, so none is trusted by a digest other than the one that wrote it: an editable
     install after an edit, an upgrade that kept the version number, a bump of cache.FORMAT
-    or write.MANIFEST_FORMAT. Themes are not in it: what depends on a theme, the bundled one
+    or write.MANIFEST_FORMAT, an upgrade of a library that renders (RENDERING_LIBRARIES).
+    Themes are not in it: what depends on a theme, the bundled one
     too, is keyed on the theme's own files."""
     h = hashlib.sha256(f"digest {__version__}\n".encode())
+    for name in RENDERING_LIBRARIES:  # their upgrades change pages too (a millisecond or two)
+        try:
+            h.update(f"{name} {importlib.metadata.version(name)}\n".encode())
+        except importlib.metadata.PackageNotFoundError:
+            h.update(f"{name} -\n".encode())
     found = False
     try:
         for dirpath, dirnames, filenames in os.walk(_PACKAGE):
