@@ -27,6 +27,7 @@ from digest.config import Config
 from digest.fingerprint import code, tree_stats
 from digest.group import group
 from digest.load import load
+from digest.outfolder import SHOWN, check_folder, refuse, strangers
 from digest.render import Job, Plan, plan, render_job
 from digest.search import FOLDER, index
 from digest.select import select
@@ -34,6 +35,9 @@ from digest.state import read_state, source_health
 from digest.theme import issue_titler, theme_dirs, translations
 from digest.workers import process_pool
 from digest.write import Entry, Manifest, Staging, put, scan, sha, sync_tree
+
+NO_RECORD = ("no record of an earlier build is there (.digest/cache deleted or damaged, or the "
+             "project moved?): if it was one, build with --clean; else move them away")
 
 # Files to render before worker processes pay for themselves: forking a process that holds
 # a 10,000-item site costs more than rendering a few hundred pages (a rebuild after an edit).
@@ -52,15 +56,25 @@ class BuildReport:
 
 
 def build(config: Config, output: Path | None = None, drafts: bool = False,
-          search: bool = True, jobs: int = 0, cache: RenderCache | None = None) -> BuildReport:
+          search: bool = True, jobs: int = 0, cache: RenderCache | None = None,
+          clean: bool = False) -> BuildReport:
     """Build the site into `output` (default output/); output/ changes only when every stage
     succeeded. `search=False` leaves the search index as it is (see `refresh_search`).
-    `cache`: the build cache of an earlier build in this process (`serve` keeps it)."""
-    target = (output or config.output_dir).resolve()
+    `cache`: the build cache of an earlier build in this process (`serve` keeps it).
+
+    The output folder is the build's alone (see digest/outfolder.py): a forbidden folder is
+    refused before anything is read; a file there that no earlier build wrote stops the
+    build before anything is written, unless `clean` lets the build delete it."""
+    target = check_folder(config, output or config.output_dir)
     manifest = Manifest.read(_manifest_path(config, target))
+    known = None if clean or not manifest.recorded else manifest.files
+    on_disk = scan(target, known, limit=SHOWN + 1)
+    unknown = [] if clean else strangers(on_disk, manifest.files)
+    if unknown and manifest.recorded:
+        raise refuse(target, unknown, "that no build of this digest wrote",
+                     more=len(unknown) > SHOWN)
     started = time.time_ns()
     inputs, racy = _inputs(config, target, drafts, started)
-    on_disk = scan(target)
     wants_index = search and config.site.search and manifest.search_stale
     if inputs == manifest.inputs and _same_bytes(manifest.racy) and \
             manifest.matches(on_disk) and not wants_index:
@@ -77,7 +91,9 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     made = plan(site, config)
 
     keep_search = (FOLDER + "/",) if config.site.search else ()
-    files, staged, rendered = _write_changed(made, manifest, on_disk, target, jobs, keep_search)
+    proving = _unrecorded(target, unknown, made, keep_search)
+    files, staged, rendered = _write_changed(made, manifest, on_disk, target, jobs, keep_search,
+                                             proving)
     written = len(staged)
 
     manifest.files = {**files, **_search_files(on_disk, keep_search)}
@@ -94,13 +110,30 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     return _report(target, manifest, written, rendered)
 
 
+def _unrecorded(target: Path, unknown: list[str], made: Plan, keep: tuple[str, ...]
+                ) -> list[str]:
+    """With no record of an earlier build here (.digest/cache deleted or damaged, the
+    project moved), the folder's files are taken as the build's only where this build makes
+    the same bytes (checked in `_write_changed`, before anything is written); a file this
+    build would not make stops it now. A search index goes with the pages it indexes: it is
+    taken as the build's only beside a home page that is. Returns the files to prove."""
+    site = set(made.keys) | {out.path for out in made.files}
+    index_kept = bool(keep) and "index.html" in unknown
+    extra = [p for p in unknown if not (p in site or (index_kept and p.startswith(keep)))]
+    if extra:
+        raise refuse(target, extra, "that no build recorded and this build would not make",
+                     hint=NO_RECORD)
+    return [p for p in unknown if p in site]
+
+
 def _write_changed(made: Plan, manifest: Manifest, on_disk: dict[str, tuple[int, int]],
-                   target: Path, jobs: int, keep: tuple[str, ...]
+                   target: Path, jobs: int, keep: tuple[str, ...], proving: list[str]
                    ) -> tuple[dict[str, Entry], list[str], int]:
     """Render the files whose fingerprint changed, stage those whose bytes changed, and put
     them into output/ (removing what the site no longer has, but the folders in `keep`).
-    Returns the manifest entries of the site's files, the paths written, and how many files
-    were rendered."""
+    `proving`: files no build recorded, which must hold the bytes this build makes (else
+    nothing is written). Returns the manifest entries of the site's files, the paths
+    written, and how many files were rendered."""
     files: dict[str, Entry] = {}
     with Staging(target) as staging:
         todo = []
@@ -126,9 +159,34 @@ def _write_changed(made: Plan, manifest: Manifest, on_disk: dict[str, tuple[int,
             else:
                 staging.put(out.path, out.data)
                 files[out.path] = Entry(None, digest, len(out.data), 0)
+        differ = _different(target, proving, files)
+        if differ:
+            raise refuse(target, differ, "that no build recorded and this build would make "
+                         "differently", hint=NO_RECORD)
         for path, (size, mtime) in staging.commit(set(files), on_disk, keep).items():
             files[path] = Entry(files[path].key, files[path].sha, size, mtime)
     return files, staging.staged, len(todo)
+
+
+def _different(target: Path, paths: list[str], files: dict[str, Entry]) -> list[str]:
+    """Those of `paths` whose bytes are not what this build made (`files`)."""
+    return [p for p in paths if p not in files or _file_sha(str(target / p)) != files[p].sha]
+
+
+def check_built(config: Config, output: Path | None = None) -> Path:
+    """The output folder, resolved, if it holds only files a build of this digest wrote
+    (`publish --no-build` publishes it as it is); else FolderRefused."""
+    target = check_folder(config, output or config.output_dir)
+    manifest = Manifest.read(_manifest_path(config, target))
+    unknown = strangers(scan(target, manifest.files, limit=SHOWN + 1), manifest.files)
+    if unknown and manifest.recorded:
+        raise refuse(target, unknown, "that no build of this digest wrote",
+                     more=len(unknown) > SHOWN)
+    if unknown:
+        raise refuse(target, unknown, "that no build of this digest recorded",
+                     more=len(unknown) > SHOWN,
+                     hint="build first: a build takes back the files it makes the same")
+    return target
 
 
 def refresh_search(config: Config, output: Path | None = None,
@@ -139,7 +197,7 @@ def refresh_search(config: Config, output: Path | None = None,
     For `serve`, which indexes in the background: Pagefind reads output/ outside `lock`; the
     new index is installed under `lock`, and only if `current()` says no build happened
     meanwhile (else the next round indexes the newer pages)."""
-    target = (output or config.output_dir).resolve()
+    target = check_folder(config, output or config.output_dir)
     path = _manifest_path(config, target)
     if not (config.site.search and Manifest.read(path).search_stale):
         return False
@@ -148,9 +206,10 @@ def refresh_search(config: Config, output: Path | None = None,
         with lock or nullcontext():
             if not current():
                 return False
-            sync_tree(Path(tmp) / FOLDER, target / FOLDER)
             manifest = Manifest.read(path)
             folder = FOLDER + "/"
+            sync_tree(Path(tmp) / FOLDER, target / FOLDER,
+                      {k[len(folder):] for k in manifest.files if k.startswith(folder)})
             manifest.files = {k: e for k, e in manifest.files.items()
                               if not k.startswith(folder)}
             manifest.files.update({k: Entry(None, "", *stat) for k, stat in scan(target).items()

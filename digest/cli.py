@@ -339,14 +339,21 @@ def select_command(ctx: Context, week: str | None, explain: bool, fmt: str) -> N
               help="Build here instead of output/.")
 @click.option("-b", "--base-url", help="Override site.base_url (e.g. for a preview deploy).")
 @click.option("--drafts", is_flag=True, help="Include issues marked 'status: draft'.")
+@click.option("--clean", is_flag=True,
+              help="Delete the files in the output folder that no build of this digest wrote.")
 @click.pass_obj
 @reports_errors
-def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool) -> None:
-    """Build the site into output/."""
+def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool,
+          clean: bool) -> None:
+    """Build the site into output/.
+
+    The output folder is the build's alone: never the project folder, a folder holding a
+    project or above it, the root or your home folder; files in it that no build of this
+    digest wrote stop the build (unless --clean)."""
     from digest.build import build as run_build
 
     config = _with_base_url(ctx.load_config(), base_url)
-    report = run_build(config, output=output, drafts=drafts)
+    report = run_build(config, output=output, drafts=drafts, clean=clean)
     what = (f"{report.written} file{'s' if report.written != 1 else ''} changed"
             if report.written else "up to date")
     ctx.say(f"Built {_count(report.issues, 'issue')}, {_count(report.items, 'item')}, "
@@ -389,7 +396,7 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
     if not loopback:
         ctx.warn(f"serving on {host}: anyone on your network can read the preview "
                  "(the editor's desk is off)")
-    preview.rebuild(set())
+    preview.rebuild(set(), strict=True)  # a refused output folder stops here, exit 2
     observer = preview.watch(poll)  # watching before the port opens: no edit is missed
     try:
         server.server_activate()
@@ -476,20 +483,30 @@ def opml_export(ctx: Context) -> None:
 @click.option("--no-push", is_flag=True, help="Commit to the branch, do not push.")
 @click.option("-b", "--base-url", help="Override site.base_url for the build.")
 @click.option("-m", "--message", help="The commit message (default: \"Publish <site title>\").")
+@click.option("--clean", is_flag=True,
+              help="Let the build delete the files in output/ that no build wrote.")
 @click.pass_obj
 @reports_errors
 def publish(ctx: Context, remote: str, branch: str, no_build: bool, no_push: bool,
-            base_url: str | None, message: str | None) -> None:
-    """Build, then commit output/ to the gh-pages branch and push it."""
+            base_url: str | None, message: str | None, clean: bool) -> None:
+    """Build, then commit output/ to the gh-pages branch and push it.
+
+    output/ is published only if it holds nothing but what a build of this digest wrote."""
     from digest.build import build as run_build
-    from digest.errors import DigestError
+    from digest.build import check_built
+    from digest.errors import ConfigError, DigestError
     from digest.publish import preflight
     from digest.publish import publish as run_publish
 
     config = _with_base_url(ctx.load_config(), base_url)
+    if no_build and clean:
+        raise ConfigError("--clean needs a build", key="--clean",
+                          hint="leave out --no-build, or run `digest build --clean` first")
     preflight(config.root, remote=remote, push=not no_push)
-    if not no_build:
-        run_build(config)
+    if no_build:
+        check_built(config)
+    else:
+        run_build(config, clean=clean)
     if not (config.output_dir / "index.html").is_file():
         raise DigestError("output/ holds no site", path=config.output_dir,
                           hint="run `digest build`, or publish without --no-build")

@@ -14,6 +14,7 @@ from digest.build import build, refresh_search
 from digest.cache import RenderCache
 from digest.config import load_config
 from digest.errors import DigestError, DigestErrors
+from digest.outfolder import FolderRefused
 from digest.serve import Status
 from digest.theme import default_theme
 from digest.watch import watch
@@ -31,8 +32,9 @@ class Preview:
         self.search_wanted = threading.Event()
         threading.Thread(target=self._index_forever, daemon=True, name="search").start()
 
-    def rebuild(self, changed: set[str]) -> None:
-        """Reload the config and build; an error becomes the page the browser shows."""
+    def rebuild(self, changed: set[str], strict: bool = False) -> None:
+        """Reload the config and build; an error becomes the page the browser shows.
+        `strict` (the first build): a refused output folder is raised, so `serve` stops."""
         with self.lock:
             start = time.perf_counter()
             try:
@@ -44,6 +46,8 @@ class Preview:
                 report = build(config, drafts=self.drafts, search=False, cache=self.cache)
                 self.builds += 1
             except (DigestError, DigestErrors) as exc:
+                if strict and isinstance(exc, FolderRefused):
+                    raise
                 errors = exc.errors if isinstance(exc, DigestErrors) else [exc]
                 text = "\n".join(e.format(Path.cwd()) for e in errors)
                 for line in text.splitlines():

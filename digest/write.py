@@ -13,12 +13,14 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Collection, Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from digest.atomic import write_bytes
 from digest.errors import DigestError
+from digest.outfolder import SHOWN, refuse, strangers
 
 # Entries of the old output/ that belong to the user, not to the build: a git worktree of a
 # gh-pages branch, and the placeholder that keeps output/ in the repository.
@@ -47,6 +49,7 @@ class Manifest:
     search_stale: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     racy: dict[str, str] = field(default_factory=dict)  # input files changed just before
+    recorded: bool = False  # read from disk: `files` are what a build wrote there
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -56,7 +59,7 @@ class Manifest:
                 return cls(path)
             files = {k: Entry(*v) for k, v in data["files"].items()}
             return cls(path, files, data["inputs"], data["saved_ns"], data["search_stale"],
-                       data["counts"], data["racy"])
+                       data["counts"], data["racy"], recorded=True)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(path)  # no manifest, or a damaged one: everything is made again
 
@@ -88,22 +91,38 @@ class Manifest:
             on_disk.get(path) == (entry.size, entry.mtime_ns)
 
 
-def scan(target: Path) -> dict[str, Stat]:
-    """Every file of output/ (but the user's .git* entries), with its size and mtime."""
+def scan(target: Path, known: Container[str] | None = None, limit: int = 0
+         ) -> dict[str, Stat]:
+    """Every file of output/ (but the user's .git* entries), with its size and mtime; a
+    symbolic link counts as a file (a build never makes one, nor follows one to look inside).
+    With `known`, stop early once `limit` files not in it were found: the build will refuse
+    that folder, and `digest build --output /usr` should not read all of /usr first."""
     found: dict[str, Stat] = {}
     if not target.is_dir():
         return found
     root = str(target)
+    unknown = 0
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
         if rel_dir == ".":
             rel_dir = ""
             dirnames[:] = [d for d in dirnames if not d.startswith(KEEP_PREFIX)]
             filenames = [f for f in filenames if not f.startswith(KEEP_PREFIX)]
-        for name in filenames:
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = [d for d in dirnames if d not in links]
+        for name in [*filenames, *links]:
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            st = os.stat(os.path.join(dirpath, name))
-            found[rel.replace(os.sep, "/")] = (st.st_size, st.st_mtime_ns)
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.stat(path)
+            except OSError:
+                st = os.lstat(path)  # a link to nothing
+            rel = rel.replace(os.sep, "/")
+            found[rel] = (st.st_size, st.st_mtime_ns)
+            if known is not None and rel not in known:
+                unknown += 1
+                if unknown >= limit:
+                    return found
     return found
 
 
@@ -147,7 +166,9 @@ class Staging:
         else:
             for rel in self.staged:
                 old = target / rel
-                if old.is_dir():
+                if old.is_symlink():
+                    old.unlink()  # the link, never what it points to
+                elif old.is_dir():
                     shutil.rmtree(old)
                 old.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(self.folder / rel, old)
@@ -172,9 +193,15 @@ def put(folder: Path, rel: str, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def sync_tree(new: Path, target: Path) -> None:
+def sync_tree(new: Path, target: Path, owned: Collection[str]) -> None:
     """Make `target` hold exactly the files of `new`: each changed file replaced atomically,
-    unchanged ones left alone, stale ones removed."""
+    unchanged ones left alone, stale ones removed. Only the files in `owned` (paths relative
+    to `target`, as a build recorded them) may be replaced or removed: any other file in
+    `target` stops it before anything changes."""
+    foreign = strangers(scan(target, owned, limit=SHOWN + 1), owned)
+    if foreign:
+        raise refuse(target, foreign, "that no build of this digest wrote",
+                     more=len(foreign) > SHOWN)
     fresh = set()
     for path in sorted(p for p in new.rglob("*") if p.is_file()):
         rel = path.relative_to(new)
@@ -183,7 +210,9 @@ def sync_tree(new: Path, target: Path) -> None:
         if old.is_file() and old.stat().st_size == path.stat().st_size and \
                 old.read_bytes() == path.read_bytes():
             continue
-        if old.is_dir():
+        if old.is_symlink():
+            old.unlink()
+        elif old.is_dir():
             shutil.rmtree(old)
         old.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, old)

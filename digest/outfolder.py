@@ -1,0 +1,81 @@
+"""The output folder is the build's alone: where a build may write, and what it may remove.
+
+A build never writes into the project folder, a folder that holds a project (`digest.toml`
+or `content/`), a folder above the project, the file-system root or the home folder; these
+are refused from the path alone, before anything is read. In any other folder it replaces or
+removes only the files an earlier build of this digest wrote there (the manifest in
+.digest/cache lists them); any other file stops it, unless the user passes --clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable
+from pathlib import Path
+
+from digest.config import Config
+from digest.errors import ConfigError
+
+SHOWN = 5  # files named in a refusal
+
+
+class FolderRefused(ConfigError):
+    """A build would write where it must not, or remove files it did not write (exit 2)."""
+
+
+def check_folder(config: Config, folder: Path) -> Path:
+    """`folder` resolved (symlinks and `..` included), or FolderRefused when no build may
+    write there. Looks at the path and at most two names in it; scans nothing."""
+    target = folder.resolve()
+    problem = _problem(config, target)
+    if problem is not None:
+        raise FolderRefused(f"cannot be the output folder: it {problem}", path=target,
+                            hint="build into output/ or into a folder of its own")
+    return target
+
+
+def _problem(config: Config, target: Path) -> str | None:
+    root = config.root.resolve()
+    if target == Path(target.anchor):
+        return "is the root of the file system"
+    if target == _home():
+        return "is your home folder"
+    if target == root:
+        return "is the project folder"
+    if root.is_relative_to(target):
+        return f"holds the project {root}"
+    for inside, name in ((config.content_dir, "content/"), (config.state_dir, ".digest/")):
+        if target.is_relative_to(inside.resolve()):
+            where = "is" if target == inside.resolve() else "is inside"
+            return f"{where} the project's {name}"
+    if target.exists() and not target.is_dir():
+        return "is a file, not a folder"
+    for name in ("digest.toml", config.path.name):
+        if (target / name).exists():
+            return f"holds {name}, like a digest project"
+    if (target / "content").is_dir():
+        return "holds content/, like a digest project"
+    return None
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):
+        return None  # no home folder known
+
+
+def strangers(on_disk: Iterable[str], known: Container[str]) -> list[str]:
+    """The files of the output folder that are not in `known`, sorted."""
+    return sorted(path for path in on_disk if path not in known)
+
+
+def refuse(target: Path, paths: list[str], why: str, more: bool = False,
+           hint: str = "move them away, or build with --clean to let the build delete them"
+           ) -> FolderRefused:
+    """The error for an output folder holding files the build may not remove: the first few
+    named, and the flag that allows it."""
+    shown = ", ".join(paths[:SHOWN])
+    if len(paths) > SHOWN or more:
+        shown += " and more"
+    count = f"{len(paths)}{'+' if more else ''} file{'s' if len(paths) != 1 or more else ''}"
+    return FolderRefused(f"holds {count} {why}: {shown}", path=target, hint=hint)
