@@ -335,7 +335,7 @@ def select_command(ctx: Context, week: str | None, explain: bool, fmt: str) -> N
 
 
 @main.command()
-@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False),
+@click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Build here instead of output/.")
 @click.option("-b", "--base-url", help="Override site.base_url (e.g. for a preview deploy).")
 @click.option("--drafts", is_flag=True, help="Include issues marked 'status: draft'.")

@@ -28,7 +28,9 @@ def check_folder(config: Config, folder: Path) -> Path:
     target = folder.resolve()
     problem = _problem(config, target)
     if problem is not None:
+        given = folder != config.output_dir  # chosen with --output, not the default
         raise FolderRefused(f"cannot be the output folder: it {problem}", path=target,
+                            key="--output" if given else None,
                             hint="build into output/ or into a folder of its own")
     return target
 

@@ -37,10 +37,10 @@ def test_global_options_work_after_the_command(project: Project, run: Run,
                                                tmp_path: Path) -> None:
     root = project(FILES)
     result = run(tmp_path, "build", "--config", str(root / "digest.toml"), "-q", "-o",
-                 str(tmp_path / "site"))
+                 str(tmp_path / "public"))
     assert result.exit_code == 0, result.output
     assert result.output == "", "-q after the command is quiet"
-    assert (tmp_path / "site" / "index.html").is_file()
+    assert (tmp_path / "public" / "index.html").is_file()
     assert not (root / "output").exists(), "-o after the command chose the folder"
 
 
@@ -48,10 +48,10 @@ def test_global_options_before_the_command_keep_working(project: Project, run: R
                                                         tmp_path: Path) -> None:
     root = project(FILES)
     result = run(tmp_path, "--config", str(root / "digest.toml"), "--quiet", "build",
-                 "--output", str(tmp_path / "site"))
+                 "--output", str(tmp_path / "public"))
     assert result.exit_code == 0, result.output
     assert result.output == ""
-    assert (tmp_path / "site" / "index.html").is_file()
+    assert (tmp_path / "public" / "index.html").is_file()
 
 
 def test_short_config_flag_after_a_subgroup_command(project: Project, run: Run,

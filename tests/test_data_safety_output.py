@@ -159,7 +159,8 @@ def test_the_root_folder_is_refused_without_listing_a_single_folder(box: Path) -
     done = subprocess.run([sys.executable, "-c", code], cwd=box / "site", capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith("error: /: cannot be the output folder"), done.stderr
+    assert done.stderr.startswith("error: /: --output: cannot be the output folder"), \
+        done.stderr
     assert seen.read_text() == ""
     seen.unlink()
     assert snapshot(box) == before
