@@ -136,7 +136,9 @@ class Staging:
     def __init__(self, target: Path) -> None:
         self.target = target
         target.parent.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        _sweep(target)
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{_staging_prefix(target)}{os.getpid()}-",
+                                            dir=target.parent))
         self.staged: list[str] = []
 
     def __enter__(self) -> Staging:
@@ -182,6 +184,35 @@ class Staging:
             st = (target / rel).stat()
             moved[rel] = (st.st_size, st.st_mtime_ns)
         return moved
+
+
+def _staging_prefix(target: Path) -> str:
+    return f".{target.name}.staging-"
+
+
+def _sweep(target: Path) -> None:
+    """Remove the staging folders that builds killed mid-way (kill -9, a power cut) left
+    beside `target`: only ours (named .<target>.staging-<pid>-…), and only when that process
+    is gone, so a build running at the same time keeps its own."""
+    prefix = _staging_prefix(target)
+    try:
+        names = [n for n in os.listdir(target.parent) if n.startswith(prefix)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)) and (target.parent / name).is_dir():
+            shutil.rmtree(target.parent / name, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # there, but not ours to signal
+    return True
 
 
 def put(folder: Path, rel: str, data: bytes) -> None:

@@ -190,6 +190,13 @@ def test_kill_9_of_build_leaves_no_render_worker(tmp_path: Path) -> None:
     with cleanup(start(root, "-q", "build")) as proc:
         seen = kill_main_while(proc, rendering(root, proc.pid))
         assert_none_left(seen, proc.pid)
+    left = [p.name for p in root.iterdir() if p.name.startswith(".output.staging-")]
+    assert left, "the killed build left its staging folder (else this test tests nothing)"
+    again = subprocess.run([sys.executable, "-m", "digest", "-q", "build"], cwd=root,
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert [p.name for p in root.iterdir() if p.name.startswith(".output.")] == [], \
+        "the next build removes what the killed one left beside output/"
 
 
 # --- bad option values: one line, exit 2, no traceback ---------------------------------------
