@@ -27,7 +27,7 @@ from digest.atomic import write_bytes
 from digest.model import Item
 
 # Bump when rendering changes (sanitizer rules, Markdown extensions): old entries are dropped.
-FORMAT = 5
+FORMAT = 6
 # A file changed this close to the moment it was recorded may change again unseen.
 RACY_NS = 2_000_000_000
 

@@ -82,8 +82,12 @@ def fetch_summary(outcomes: tuple[FeedOutcome, ...], cwd: Path) -> FetchSummary:
     new = sum(len(o.report.new) for o in outcomes if o.report)
     updated = sum(len(o.report.updated) for o in outcomes if o.report)
     failed = sum(1 for o in outcomes if o.status == "failed")
+    migrated = sum(len(o.report.migrated) for o in outcomes if o.report)
     line = (f"{new} new, {updated} updated from {len(outcomes) - failed} of {len(outcomes)} "
-            "feeds" + (f"; {failed} failed" if failed else ""))
+            "feeds" + (f"; {failed} failed" if failed else "")
+            + (f"; {migrated} unedited old files lost the `topics:` an older fetch wrote "
+               "(their topics are computed; `digest check` lists what is left)"
+               if migrated else ""))
     return FetchSummary(table, tuple(warnings), line, failed)
 
 
