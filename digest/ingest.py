@@ -163,7 +163,8 @@ class _Run:
             else:
                 parsed, texts = await loop.run_in_executor(pool, prepare, result, base,
                                                            self.now, self.zone)
-            report = await loop.run_in_executor(self.writer, self._put, parsed.entries, texts)
+            report = await loop.run_in_executor(self.writer, self._put, parsed.entries, texts,
+                                                feed.topics)
         except DigestError as exc:
             self._fail(feed, saved, exc, moved)
             return
@@ -175,10 +176,11 @@ class _Run:
             return
         self._succeed(feed, saved, result, "ok", report, parsed)
 
-    def _put(self, entries: tuple[Entry, ...], texts: dict[str, NewFile]) -> StoreReport:
+    def _put(self, entries: tuple[Entry, ...], texts: dict[str, NewFile],
+             feed_topics: tuple[str, ...]) -> StoreReport:
         """Store one feed's entries (in the writer thread); save the state every few seconds,
         so that a killed run loses little of what it learned."""
-        report = self.store.put(entries, self.now, texts)
+        report = self.store.put(entries, self.now, texts, feed_topics)
         if time.monotonic() - self.saved_at > CHECKPOINT_SECONDS:
             snapshot = replace(self.state, written=dict(self.store.written))
             write_state(self.config.state_dir, snapshot)

@@ -66,8 +66,10 @@ class Store:
         return self._index
 
     def put(self, entries: Iterable[Entry], now: datetime,
-            prepared: dict[str, NewFile] | None = None) -> StoreReport:
-        """Store entries; `prepared` may hold their files, made ahead by `new_files`."""
+            prepared: dict[str, NewFile] | None = None,
+            feed_topics: tuple[str, ...] = ()) -> StoreReport:
+        """Store entries; `prepared` may hold their files, made ahead by `new_files`.
+        `feed_topics` only help to recognise a file as an older fetch wrote it."""
         new: list[Path] = []
         updated: list[Path] = []
         kept: list[Path] = []
@@ -84,7 +86,7 @@ class Store:
                 self._write(path, id_, file.text)
                 new.append(path)
                 continue
-            outcome = self._refresh(path, entry, id_, now, migrated)
+            outcome = self._refresh(path, entry, id_, now, migrated, feed_topics)
             if outcome == "updated":
                 updated.append(path)
             elif outcome == "kept":
@@ -95,7 +97,7 @@ class Store:
                            tuple(migrated))
 
     def _refresh(self, path: Path, entry: Entry, id_: str, now: datetime,
-                 migrated: list[Path]) -> str:
+                 migrated: list[Path], feed_topics: tuple[str, ...]) -> str:
         try:
             current = path.read_text(encoding="utf-8")
             meta, _ = contentfile.loads(current, path)
@@ -104,11 +106,10 @@ class Store:
         first_seen = _when(meta.get("first_seen")) or now
         fetched = _when(meta.get("fetched")) or now
         wrote = self.written.get(id_)
-        old = legacy.is_old(meta)
-        if old and wrote == _sha(current):
+        if legacy.is_old(meta) and wrote == _sha(current):
             done = self._migrate(path, id_, current)
             if done is not None:
-                current, old, wrote = done, False, self.written[id_]
+                current, wrote = done, self.written[id_]
                 migrated.append(path)
         # A file stays in the shape it has until digest rewrites it.
         marked = legacy.FORMAT_KEY in meta
@@ -117,11 +118,17 @@ class Store:
             # Exactly what digest writes: ours (a killed run may not have recorded it).
             self.written[id_] = _sha(current)
             return "unchanged"
-        if _sha(candidate) == wrote:
+        # What digest wrote, in each shape it may have written: today's, a migrated old
+        # file's (no format), an old file's (no format, the topics an older fetch wrote: the
+        # feed's, or the file's own when a person edited something else).
+        # A match: the entry did not change upstream, whatever a person did to the file.
+        shapes = {_sha(_text(entry, id_, fetched, first_seen, marked=m)) for m in (True, False)}
+        for topics in (list(feed_topics), meta.get("topics")):
+            if isinstance(topics, list):
+                shapes.add(_sha(_text(entry, id_, fetched, first_seen, marked=False,
+                                      topics=topics)))
+        if wrote in shapes:
             return "unchanged"  # a person edited it; upstream did not change
-        if old and isinstance(meta["topics"], list) and _sha(_text(
-                entry, id_, fetched, first_seen, marked=False, topics=meta["topics"])) == wrote:
-            return "unchanged"  # an old file a person edited; upstream did not change
         if wrote != _sha(current):
             return "kept"
         self._write(path, id_, _text(entry, id_, now, first_seen))
