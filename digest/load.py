@@ -259,7 +259,9 @@ def _item(path: Path, text: tuple[dict[str, Any], str], config: Config, data: by
         if config.topic(topic) is None:
             f.fail("topics", f"unknown topic '{topic}'",
                    did_you_mean(topic, [t.slug for t in config.topics])
-                   or "define it under [[topics]]")
+                   or ("define it under [[topics]], or run `digest migrate` (an older fetch "
+                       "may have written it)" if legacy.is_old(meta)
+                       else "define it under [[topics]]"))
     status = f.text("status") or None
     if status not in (None, "selected", "rejected"):
         f.fail("status", f"'{status}' is not a status", "use 'selected' or 'rejected'")
