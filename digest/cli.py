@@ -536,6 +536,7 @@ def check(ctx: Context, online: bool) -> None:
     ctx.say(f"OK: {len(config.feeds)} feeds, {len(config.topics)} topics, "
             f"{len(corpus.items)} items, {len(corpus.issues)} issue files, "
             f"{len(corpus.pages)} pages")
+    _old_topics(ctx, config, corpus.items)
     problems: dict[str, list[str]] = {"project": [], "output": [], "feeds": []}
     if config.site.cname and urlsplit(config.site.base_url).netloc != config.site.cname:
         problems["project"].append(f"site.cname: {config.site.cname} is not the host of "
@@ -597,6 +598,56 @@ def _asked(check: Callable[[str], str]) -> Callable[[str], str]:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _old_topics(ctx: Context, config: Any, items: Any) -> None:
+    """Warn about item files of the old content format: whose their `topics:` are taken to
+    be, and what to do."""
+    from digest.legacy import advice
+
+    old = [item for item in items if item.old_topics]
+    for item in old:
+        feed = config.feed(item.source)
+        ctx.warn(advice(_shown(item.path, config.root), item.topics, item.topics_origin,
+                        item.source, feed.topics if feed else ()))
+    if old:
+        ctx.warn(f"{len(old)} item files hold `topics:` in the old content format: since "
+                 "content format 2, topics are computed at build time and `topics:` is only "
+                 "ever the editor's (see \"Content files\" in the README)")
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
+@click.pass_obj
+@reports_errors
+def migrate(ctx: Context, dry_run: bool) -> None:
+    """Remove the `topics:` an older `digest fetch` wrote into item files.
+
+    Only where the fetch state shows that fetch wrote them; every other byte stays, and
+    files where that cannot be told are listed with what to do."""
+    from digest.migrate import migrate as run_migrate
+
+    config = ctx.load_config()
+    done = run_migrate(config, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for path, topics in done.changed:
+        ctx.say(escape(f"{_shown(path, config.root)}: {verb} topics: [{', '.join(topics)}] "
+                       "(written by an older fetch)"))
+    for line in done.left:
+        ctx.warn(line)
+    for name in done.unreadable:
+        ctx.warn(f"{name}: does not parse, not migrated: `digest check` says why")
+    files = f"{len(done.changed)} file{'s' if len(done.changed) != 1 else ''}"
+    ctx.say(f"{'Would migrate' if dry_run else 'Migrated'} {files}; "
+            f"{len(done.left)} old files left for you (listed above)" if done.left else
+            f"{'Would migrate' if dry_run else 'Migrated'} {files}; no old files left")
 
 
 def _with_base_url(config: Any, base_url: str | None) -> Any:

@@ -22,7 +22,7 @@ import yaml
 from digest import contentfile
 from digest.errors import ContentError
 
-Value = str | bool | list[str]
+Value = str | bool | int | list[str]
 
 _BOM = b"\xef\xbb\xbf"
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # as digest/contentfile.py reads
@@ -194,6 +194,8 @@ def _render(key: str, value: Value, newline: str, comment: str) -> list[str]:
     head = f"{key}:"
     if isinstance(value, bool):
         return [f"{head} {'true' if value else 'false'}{comment}{newline}"]
+    if isinstance(value, int):
+        return [f"{head} {value}{comment}{newline}"]
     if isinstance(value, list):
         if not value:
             return [f"{head} []{comment}{newline}"]

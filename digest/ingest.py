@@ -49,12 +49,12 @@ class FeedOutcome:
         return self.failures >= DEAD_AFTER
 
 
-def prepare(result: FetchResult, base: str, topics: tuple[str, ...], now: datetime,
-            timezone: str) -> tuple[ParsedFeed, dict[str, NewFile]]:
+def prepare(result: FetchResult, base: str, now: datetime, timezone: str
+            ) -> tuple[ParsedFeed, dict[str, NewFile]]:
     """The CPU-bound part of a feed, run in a worker process: parse, sanitize, and each
     entry's file should it be new."""
     parsed = parse(result, base)
-    return parsed, new_files(parsed.entries, topics, now, timezone)
+    return parsed, new_files(parsed.entries, now, timezone)
 
 
 @contextmanager
@@ -174,12 +174,12 @@ class _Run:
         try:
             loop = asyncio.get_running_loop()
             if pool is None:
-                parsed, texts = prepare(result, base, feed.topics, self.now, self.zone)
+                parsed, texts = prepare(result, base, self.now, self.zone)
             else:
                 parsed, texts = await loop.run_in_executor(pool, prepare, result, base,
-                                                           feed.topics, self.now, self.zone)
-            report = await loop.run_in_executor(self.writer, self._put, parsed.entries,
-                                                feed.topics, texts)
+                                                           self.now, self.zone)
+            report = await loop.run_in_executor(self.writer, self._put, parsed.entries, texts,
+                                                feed.topics)
         except DigestError as exc:
             self._fail(feed, saved, exc, moved)
             return
@@ -192,11 +192,11 @@ class _Run:
         self._succeed(feed, saved, result, "malformed" if parsed.warning else "ok", report,
                       parsed)
 
-    def _put(self, entries: tuple[Entry, ...], topics: tuple[str, ...],
-             texts: dict[str, NewFile]) -> StoreReport:
+    def _put(self, entries: tuple[Entry, ...], texts: dict[str, NewFile],
+             feed_topics: tuple[str, ...]) -> StoreReport:
         """Store one feed's entries (in the writer thread); save the state every few seconds,
         so that a killed run loses little of what it learned."""
-        report = self.store.put(entries, topics, self.now, texts)
+        report = self.store.put(entries, self.now, texts, feed_topics)
         if time.monotonic() - self.saved_at > CHECKPOINT_SECONDS:
             snapshot = replace(self.state, written=dict(self.store.written))
             write_state(self.config.state_dir, snapshot)

@@ -194,7 +194,8 @@ timezone = {timezone}                 # IANA: dates are shown, and weeks cut, in
 # date_format = "d MMMM y, HH:mm"     # a CLDR pattern for item dates
 {feeds}
 # Topics group the items of an issue. An item gets the topics of its feed plus every topic
-# whose keywords (words, phrases or /regex/) appear in its title, tags or text.
+# whose keywords (words, phrases or /regex/) appear in its title, tags or text, computed at
+# every build (`topics:` in an item's front matter, yours only, replaces them).
 [[topics]]
 slug = "news"
 title = "News"
@@ -245,8 +246,8 @@ A weekly digest made with [digest](https://github.com/digest-ssg/digest).
 - `digest fetch` pulls new entries from the feeds in `digest.toml` into `content/items/`.
 - `digest select --explain` shows what goes into this week's issue, and why.
 - Edit any item's front matter: `status: selected` or `status: rejected`, `pinned: true`,
-  `note: "why it matters"`, `topics: [...]`, `issue: 2026-W12`. `digest fetch` never
-  overwrites a file you edited.
+  `note: "why it matters"`, `topics: [...]` (replaces the computed topics),
+  `issue: 2026-W12`. `digest fetch` never overwrites a file you edited.
 - Write the week's introduction in `content/issues/YYYY-Www.md`.
 - `digest serve` previews the site; `digest build` writes `output/`; `digest check` checks it.
 

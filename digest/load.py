@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from digest import contentfile
+from digest import contentfile, legacy
 from digest.cache import FileEntry, RenderCache
 from digest.config import Config
 from digest.errors import ContentError, DigestError, did_you_mean, raise_all
@@ -16,12 +16,13 @@ from digest.fingerprint import file_digest
 from digest.links import clean_link
 from digest.markup import count_words, excerpt, render_body, render_markdown
 from digest.model import Corpus, IssueFile, Item, PageFile
+from digest.state import read_state
 from digest.weeks import is_week
 from digest.workers import process_pool
 
 ITEM_KEYS = {
     "id", "title", "link", "source", "author", "published", "fetched", "first_seen", "topics",
-    "tags", "status", "pinned", "note", "issue", "undated", "enclosures",
+    "tags", "status", "pinned", "note", "issue", "undated", "enclosures", legacy.FORMAT_KEY,
 }
 ISSUE_KEYS = {"title", "status"}
 PAGE_KEYS = {"title", "description"}
@@ -44,7 +45,18 @@ def load(config: Config, cache: RenderCache | None = None, jobs: int = 0) -> Cor
     pages = _each(sorted((content / "pages").glob("*.md")), lambda p: _page(p, cache), errors)
     errors += _duplicates(items, config.root)
     raise_all(errors)
-    return Corpus(tuple(items), tuple(issues), tuple(pages))
+    return Corpus(_whose_topics(items, config), tuple(issues), tuple(pages))
+
+
+def _whose_topics(items: list[Item], config: Config) -> tuple[Item, ...]:
+    """Old-format files told apart by what fetch wrote (.digest/state.json, read only when
+    there are any): are their `topics:` fetch's or the editor's? See digest/legacy.py."""
+    if not any(item.old_topics for item in items):
+        return tuple(items)
+    written = read_state(config.state_dir).written
+    return tuple(replace(item, topics_origin=legacy.origin(item.old_topics,
+                                                           written.get(item.id)))
+                 if item.old_topics else item for item in items)
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ def _known_or_read(path: Path, config: Config, cache: RenderCache) -> _Draft | F
         digest = file_digest(rel, data)
         entry = cache.file_by_digest(rel, digest)
         if entry is None:
-            item, body, note = _item(path, contentfile.decode(data, path), config)
+            item, body, note = _item(path, contentfile.decode(data, path), config, data)
             return _Draft(replace(item, digest=digest), body, note, rel, st.st_size,
                           st.st_mtime_ns)
         entry = replace(entry, size=st.st_size, mtime_ns=st.st_mtime_ns,
@@ -80,7 +92,8 @@ def _known_or_read(path: Path, config: Config, cache: RenderCache) -> _Draft | F
             (entry.body_key and cache.get(entry.body_key) is None) or \
             (entry.note_key and cache.get(entry.note_key) is None):
         # digest.toml changed under it, or its body left the cache: read it as new
-        item, body, note = _item(path, contentfile.read(path), config)
+        data = path.read_bytes()
+        item, body, note = _item(path, contentfile.decode(data, path), config, data)
         return _Draft(replace(item, digest=entry.item.digest), body, note, rel, entry.size,
                       entry.mtime_ns)
     cache.keep_file(rel, entry)
@@ -225,12 +238,18 @@ class _Fields:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _item(path: Path, text: tuple[dict[str, Any], str], config: Config
+def _item(path: Path, text: tuple[dict[str, Any], str], config: Config, data: bytes
           ) -> tuple[Item, str, str]:
-    """The item of a content file (its front matter and body), validated; its body and note
-    still to be rendered."""
+    """The item of a content file (its front matter and body, from `data`), validated; its
+    body and note still to be rendered."""
     meta, body = text
     f = _Fields(path, meta, ITEM_KEYS)
+    version = meta.get(legacy.FORMAT_KEY, legacy.CONTENT_FORMAT)
+    if version != legacy.CONTENT_FORMAT or isinstance(version, bool):
+        f.fail(legacy.FORMAT_KEY, f"'{version}' is not a content format this digest reads",
+               "a newer digest wrote it: upgrade digest"
+               if isinstance(version, int) and version > legacy.CONTENT_FORMAT
+               else f"use {legacy.CONTENT_FORMAT}, or remove the line")
     source = f.text("source", required=True)
     if config.feed(source) is None:
         f.fail("source", f"unknown source '{source}'",
@@ -240,7 +259,9 @@ def _item(path: Path, text: tuple[dict[str, Any], str], config: Config
         if config.topic(topic) is None:
             f.fail("topics", f"unknown topic '{topic}'",
                    did_you_mean(topic, [t.slug for t in config.topics])
-                   or "define it under [[topics]]")
+                   or ("define it under [[topics]], or run `digest migrate` (an older fetch "
+                       "may have written it)" if legacy.is_old(meta)
+                       else "define it under [[topics]]"))
     status = f.text("status") or None
     if status not in (None, "selected", "rejected"):
         f.fail("status", f"'{status}' is not a status", "use 'selected' or 'rejected'")
@@ -271,6 +292,7 @@ def _item(path: Path, text: tuple[dict[str, Any], str], config: Config
         issue=issue,
         html="",
         words=0,
+        old_topics=legacy.evidence(data) if legacy.is_old(meta) else (),
     )
     return item, body, f.text("note")
 

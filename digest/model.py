@@ -89,6 +89,10 @@ class Item:
     words: int
     excerpt: str = ""  # plain text, the first words
     digest: str = ""  # hash of the file's place and bytes: what every page showing it keys on
+    # An old-format file (digest/legacy.py): the hashes that tell whose its `topics:` are,
+    # and, once load compared them with what fetch wrote, whose they are.
+    old_topics: tuple[str, ...] = ()
+    topics_origin: str = ""  # "" (the editor's, when there are any), fetch, editor, unsure
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ class Decision:
     pinned: bool = False
     duplicate_of: str | None = None  # the id of the copy that won
     sources: tuple[str, ...] = ()  # every source the story came from, the winner's first
+    topics_by_editor: bool = False  # `topics:` in its file replaced the computed ones
 
     @property
     def source_list(self) -> str:

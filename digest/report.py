@@ -101,9 +101,13 @@ def fetch_summary(outcomes: tuple[FeedOutcome, ...], cwd: Path, timezone: str,
     updated = sum(len(o.report.updated) for o in outcomes if o.report)
     failed = sum(1 for o in outcomes if o.status == "failed")
     waiting = sum(1 for o in outcomes if o.status == "waiting")
+    migrated = sum(len(o.report.migrated) for o in outcomes if o.report)
     line = (f"{new} new, {updated} updated from {len(outcomes) - failed - waiting} of "
             f"{len(outcomes)} feeds" + (f"; {failed} failed" if failed else "")
-            + (f"; {waiting} waiting" if waiting else ""))
+            + (f"; {waiting} waiting" if waiting else "")
+            + (f"; {migrated} unedited old files lost the `topics:` an older fetch wrote "
+               "(their topics are computed; `digest check` lists what is left)"
+               if migrated else ""))
     return FetchSummary(table, tuple(warnings), line, failed)
 
 

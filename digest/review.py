@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 
 from babel.support import NullTranslations
 
-from digest import frontedit
+from digest import frontedit, legacy
 from digest.atomic import write_bytes
 from digest.config import Config, load_config
 from digest.errors import DigestError, DigestErrors
@@ -46,6 +46,7 @@ from digest.reviewpage import (
     intro_of,
     issue_path,
     markdown,
+    moves,
     rel,
     render_page,
     render_rows,
@@ -200,6 +201,7 @@ class Desk:
         if path is None:
             raise Refused(404, tr.gettext("No item has the id %(id)s.") % {"id": item_id})
         key, value, label = _edit(_one(form, "do"), form, config, tr)
+        before = selection_of(config)  # to say what the action moves into or out of an issue
         with self.lock:
             _writable(path, items, config, tr)
             read = _read(path)
@@ -208,7 +210,7 @@ class Desk:
                 raise Refused(404, tr.gettext("No item has the id %(id)s.") % {"id": item_id})
             self._unchanged(current, _one(form, "sha"), path, config, tr)
             try:
-                new = frontedit.set_key(current, key, value)
+                new = _edited(current, key, value)
             except FrontMatterError as exc:
                 raise Refused(422, f"{rel(path, config)}: {exc}") from exc
             title = str(frontedit.get(current).get("title") or item_id)
@@ -218,7 +220,7 @@ class Desk:
                                                                                    tr))
                 self.undo.append(_Undo(path, current, written, message))
             self.shown.remember(new)
-        return self._done(request, config, message, item_id)
+        return self._done(request, config, message, item_id, before=before)
 
     def _unchanged(self, current: bytes | None, expected: str, path: Path, config: Config,
                    tr: NullTranslations) -> None:
@@ -324,12 +326,15 @@ class Desk:
         return _json(200, {"ok": True, "html": markdown(_one(request.form, "body"))})
 
     def _done(self, request: AppRequest, config: Config, message: str, item_id: str | None,
-              intro_sha: str | None = None) -> AppResponse:
+              intro_sha: str | None = None, before: Selection | None = None) -> AppResponse:
         """After a write: the week's rows as JSON for the page's script, else a redirect
-        back to the desk (303), where the message waits."""
+        back to the desk (303), where the message waits; it says which items the write moved
+        into or out of an issue, and why."""
         form = request.form
         selection = selection_of(config)
         env, tr = self.templates(config.site.language)
+        if before is not None:
+            message = " ".join([message, *moves(before, selection, item_id, tr)])
         week = _week_param(form, selection, tr)
         if "application/json" not in request.headers.get("accept", ""):
             nonce = secrets.token_hex(8)
@@ -370,12 +375,16 @@ def _edit(op: str, form: dict[str, list[str]], config: Config, tr: NullTranslati
         note = _one(form, "note").replace("\r\n", "\n").replace("\r", "\n").strip()
         return ("note", note or None,
                 g("Note saved: %(title)s") if note else g("Note removed: %(title)s"))
-    if op == "topics":
+    if op in ("topics", "computed-topics"):
+        # The editor's topics replace the computed ones; none chosen, or "computed": the key
+        # goes, and the feed's and the rules' topics apply again.
         known = [t.slug for t in config.topics]
-        chosen = form.get("topics", [])
+        chosen = form.get("topics", []) if op == "topics" else []
         unknown = [t for t in chosen if t not in known]
         if unknown:
             raise Refused(400, g("Unknown topic: %(topic)s") % {"topic": unknown[0]})
+        if not chosen:
+            return "topics", None, g("Topics are computed again: %(title)s")
         return "topics", [t for t in known if t in chosen], g("Topics saved: %(title)s")
     if op == "issue":
         week = _one(form, "issue").strip().upper()
@@ -384,6 +393,14 @@ def _edit(op: str, form: dict[str, list[str]], config: Config, tr: NullTranslati
         return "issue", week or None, (g("Moved to %(week)s: %(title)s") if week
                                        else g("Back in the week of its date: %(title)s"))
     raise Refused(400, g("Unknown action."))
+
+
+def _edited(current: bytes, key: str, value: frontedit.Value | None) -> bytes:
+    """The file with one decision written. Topics go through legacy.set_topics: a file
+    fetch wrote in the old format also gets its content format, so they read as the editor's."""
+    if key == "topics" and not isinstance(value, str | bool | int):
+        return legacy.set_topics(current, value)
+    return frontedit.set_key(current, key, value)
 
 
 def _intro_bytes(current: bytes | None, title: str, text: str) -> bytes:

@@ -54,6 +54,7 @@ class Row:
     date: str
     date_iso: str
     topics: tuple[tuple[str, str], ...]
+    topics_by_editor: bool  # `topics:` in its file; else computed from its feed and the rules
     score: str
     reason: str
     excerpt: str
@@ -184,10 +185,34 @@ def _row(d: Decision, data: bytes, meta: dict[str, Any], position: int,
         preview=f"{base}items/{item.slug}/" if d.selected else None,
         sources=tuple((s, feeds.get(s, s)) for s in (d.sources or (item.source,))),
         date=when(item.published), date_iso=item.published.isoformat(),
-        topics=tuple((t, topics.get(t, t)) for t in d.topics), score=number(d.score),
+        topics=tuple((t, topics.get(t, t)) for t in d.topics),
+        topics_by_editor=d.topics_by_editor, score=number(d.score),
         reason=reason, excerpt=item.excerpt, state=state, position=position,
         status=item.status or "", pinned=item.pinned, note=str(meta.get("note") or ""),
         note_html=item.note_html, issue=str(meta.get("issue") or ""), sha=sha(data))
+
+
+def moves(before: Selection, after: Selection, item_id: str | None, tr: NullTranslations,
+          most: int = 5) -> list[str]:
+    """One sentence for each item that a write moved into or out of an issue, with the rule
+    that did it: the item acted on first (a topic that trips a cap moves others too)."""
+    was = {d.item.id: d for d in before.decisions}
+    said = []
+    for d in sorted(after.decisions, key=lambda d: d.item.id != item_id):
+        old = was.get(d.item.id)
+        then = old.week if old is not None and old.selected else None
+        now = d.week if d.selected else None
+        if then == now:
+            continue
+        values = {"title": d.item.title, "week": now or then, "reason": d.reason}
+        said.append(tr.gettext("“%(title)s” is now in the issue of %(week)s: %(reason)s.")
+                    % values if now else
+                    tr.gettext("“%(title)s” left the issue of %(week)s: %(reason)s.") % values)
+    if len(said) > most:
+        more = len(said) - most
+        said[most:] = [tr.ngettext("And %(n)d more item.", "And %(n)d more items.", more)
+                       % {"n": more}]
+    return said
 
 
 def intro_of(config: Config, week: str, shown: Shown) -> Intro:

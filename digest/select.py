@@ -1,7 +1,8 @@
 """Stage 5: Corpus + rules -> Selection. Which items are in which week's issue, and why.
 
 Pure: no I/O, no formatting of dates. For every item, one decision with one reason:
-  1. week and topics (the editor's `issue:` and `topics:` win over computed ones);
+  1. week and topics (the editor's `issue:` and `topics:` win over computed ones; topics an
+     older fetch wrote into a file are not the editor's: digest/legacy.py tells them apart);
   2. duplicates (same link without tracking parameters, or the same title within a week)
      fold into one;
   3. per week: the editor's overrides, then the rules' filters, then ranking by score and
@@ -19,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from digest import legacy
 from digest.config import Config
 from digest.links import canonical
 from digest.markup import strip_tags
@@ -38,6 +40,7 @@ class _Candidate:
     when: datetime  # the item's date for issue purposes: never after first_seen
     topics: tuple[str, ...]
     topics_by_editor: bool
+    topics_note: str  # said in the reason when an old file's topics are read by a guess
     refusal: str | None  # why the rules leave it out (None: they don't)
     base_score: float
     score_parts: tuple[str, ...]
@@ -97,20 +100,27 @@ class _Judge:
             ("title", item.title), ("tags", " · ".join(item.tags)), ("body", body),
             ("author", item.author)))
         topics, by_editor = self.topics(item, fields)
+        note = ""
+        if item.topics_origin == "unsure":
+            note = ("; topics from the front matter of an old file (see `digest check`)"
+                    if by_editor else "; computed topics: the old file's topics equal its "
+                    "feed's, as an older fetch wrote them (see `digest check`)")
+        elif by_editor:
+            note = "; topics from the front matter"
         score, parts = self.base_score(item, topics, fields)
         refusal = self.filters(item, topics, fields)
-        return _Candidate(item, week, when, topics, by_editor, refusal, score, parts)
+        return _Candidate(item, week, when, topics, by_editor, note, refusal, score, parts)
 
     def week_of(self, when: datetime) -> str:
         return week_of(when, self.zone, self.sel.week_starts)
 
     def topics(self, item: Item, fields: tuple[tuple[str, str, str], ...]
                ) -> tuple[tuple[str, ...], bool]:
-        """The editor's topics if the front matter differs from what fetch writes (the feed's
-        topics); else the feed's plus every topic whose tags or keywords match."""
+        """The editor's `topics:` when the file has them (legacy.editors: not those an older
+        fetch wrote); else the feed's plus every topic whose tags or keywords match."""
         feed = self.feeds.get(item.source)
         feed_topics = feed.topics if feed else ()
-        if item.topics and set(item.topics) != set(feed_topics):
+        if legacy.editors(item.topics, item.topics_origin, feed_topics):
             return item.topics, True
         text = "\n".join(v for k, v, _ in fields if k != "author")
         folded = "\n".join(f for k, _, f in fields if k != "author")
@@ -244,10 +254,9 @@ class _Judge:
             reason += f"; in {cand.week} by the editor (issue: {cand.item.issue})"
         elif cand.week != self.week_of(cand.when):
             reason += f"; carried over from {self.week_of(cand.when)}"
-        if cand.topics_by_editor:
-            reason += "; topics from the front matter"
-        return Decision(cand.item, cand.week, cand.topics, selected, reason, score,
-                        cand.item.pinned and selected, None, sources)
+        return Decision(cand.item, cand.week, cand.topics, selected, reason + cand.topics_note,
+                        score, cand.item.pinned and selected, None, sources,
+                        cand.topics_by_editor)
 
 
 def _fold_duplicates(candidates: list[_Candidate], judge: _Judge
@@ -295,7 +304,8 @@ def _fold_duplicates(candidates: list[_Candidate], judge: _Judge
             reason = (f"duplicate of {first.item.id} from {first.item.source} ({same}); "
                       f"that copy is kept: {why}")
             losers.append(Decision(other.item, first.week, other.topics, False, reason,
-                                   other.base_score, False, first.item.id, ()))
+                                   other.base_score, False, first.item.id, (),
+                                   other.topics_by_editor))
     return winners, losers
 
 

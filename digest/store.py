@@ -3,6 +3,10 @@
 New entries become files; an entry that changed upstream rewrites its file only if the file
 is still exactly what digest wrote (its hash is in the state); a file a person edited is
 never touched. Nothing is rewritten when nothing changed, so bytes and mtimes stay.
+
+Files carry no topics: those are computed at build time (`topics:` is the editor's). An old
+file that still holds the `topics:` an older fetch wrote, and that nobody edited, loses that
+key (and nothing else) the next time its feed is read: reported as migrated.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from digest import contentfile
+from digest import contentfile, legacy
 from digest.atomic import write_text
 from digest.errors import ContentError
+from digest.frontedit import FrontMatterError
 from digest.model import Entry
 from digest.slug import item_id, item_slug
 
@@ -40,6 +45,7 @@ class StoreReport:
     updated: tuple[Path, ...] = ()
     unchanged: int = 0
     kept: tuple[Path, ...] = ()  # changed upstream, but a person edited the file: kept theirs
+    migrated: tuple[Path, ...] = ()  # lost the `topics:` an older fetch wrote, nothing else
 
 
 @dataclass
@@ -59,12 +65,15 @@ class Store:
             self._index = scan_ids(self.content_dir / ITEMS)
         return self._index
 
-    def put(self, entries: Iterable[Entry], topics: tuple[str, ...], now: datetime,
-            prepared: dict[str, NewFile] | None = None) -> StoreReport:
-        """Store entries; `prepared` may hold their files, made ahead by `new_files`."""
+    def put(self, entries: Iterable[Entry], now: datetime,
+            prepared: dict[str, NewFile] | None = None,
+            feed_topics: tuple[str, ...] = ()) -> StoreReport:
+        """Store entries; `prepared` may hold their files, made ahead by `new_files`.
+        `feed_topics` only help to recognise a file as an older fetch wrote it."""
         new: list[Path] = []
         updated: list[Path] = []
         kept: list[Path] = []
+        migrated: list[Path] = []
         unchanged = 0
         now = now.replace(microsecond=0)
         ready = prepared or {}
@@ -72,22 +81,23 @@ class Store:
             id_ = entry_id(entry)
             path = self.index.get(id_)
             if path is None:
-                file = ready.get(id_) or _new_file(entry, id_, topics, now, self.timezone)
+                file = ready.get(id_) or _new_file(entry, id_, now, self.timezone)
                 path = self._free_path(file.folder, file.stem)
                 self._write(path, id_, file.text)
                 new.append(path)
                 continue
-            outcome = self._refresh(path, entry, id_, topics, now)
+            outcome = self._refresh(path, entry, id_, now, migrated, feed_topics)
             if outcome == "updated":
                 updated.append(path)
             elif outcome == "kept":
                 kept.append(path)
             else:
                 unchanged += 1
-        return StoreReport(tuple(new), tuple(updated), unchanged, tuple(kept))
+        return StoreReport(tuple(new), tuple(updated), unchanged, tuple(kept),
+                           tuple(migrated))
 
-    def _refresh(self, path: Path, entry: Entry, id_: str, topics: tuple[str, ...],
-                 now: datetime) -> str:
+    def _refresh(self, path: Path, entry: Entry, id_: str, now: datetime,
+                 migrated: list[Path], feed_topics: tuple[str, ...]) -> str:
         try:
             current = path.read_text(encoding="utf-8")
             meta, _ = contentfile.loads(current, path)
@@ -95,18 +105,45 @@ class Store:
             return "kept"  # broken by hand: `digest check` reports it; fetch leaves it alone
         first_seen = _when(meta.get("first_seen")) or now
         fetched = _when(meta.get("fetched")) or now
-        candidate = _text(entry, id_, topics, fetched, first_seen, now)
         wrote = self.written.get(id_)
+        if legacy.is_old(meta) and wrote == _sha(current):
+            done = self._migrate(path, id_, current)
+            if done is not None:
+                current, wrote = done, self.written[id_]
+                migrated.append(path)
+        # A file stays in the shape it has until digest rewrites it.
+        marked = legacy.FORMAT_KEY in meta
+        candidate = _text(entry, id_, fetched, first_seen, marked=marked)
         if candidate == current:
             # Exactly what digest writes: ours (a killed run may not have recorded it).
             self.written[id_] = _sha(current)
             return "unchanged"
-        if _sha(candidate) == wrote:
+        # What digest wrote, in each shape it may have written: today's, a migrated old
+        # file's (no format), an old file's (no format, the topics an older fetch wrote: the
+        # feed's, or the file's own when a person edited something else).
+        # A match: the entry did not change upstream, whatever a person did to the file.
+        shapes = {_sha(_text(entry, id_, fetched, first_seen, marked=m)) for m in (True, False)}
+        for topics in (list(feed_topics), meta.get("topics")):
+            if isinstance(topics, list):
+                shapes.add(_sha(_text(entry, id_, fetched, first_seen, marked=False,
+                                      topics=topics)))
+        if wrote in shapes:
             return "unchanged"  # a person edited it; upstream did not change
         if wrote != _sha(current):
             return "kept"
-        self._write(path, id_, _text(entry, id_, topics, now, first_seen, now))
+        self._write(path, id_, _text(entry, id_, now, first_seen))
+        if migrated and migrated[-1] == path:
+            migrated.pop()  # rewritten whole: updated says it
         return "updated"
+
+    def _migrate(self, path: Path, id_: str, current: str) -> str | None:
+        """Take the `topics:` an older fetch wrote out of a file nobody edited."""
+        try:
+            text = legacy.migrated(current.encode("utf-8")).decode("utf-8")
+        except FrontMatterError:
+            return None
+        self._write(path, id_, text)
+        return text
 
     def _free_path(self, folder: str, stem: str) -> Path:
         # Names come from our own slugs and dates; check anyway that none can climb out.
@@ -138,19 +175,17 @@ class NewFile:
     text: str
 
 
-def new_files(entries: Iterable[Entry], topics: tuple[str, ...], now: datetime,
-              timezone: str) -> dict[str, NewFile]:
+def new_files(entries: Iterable[Entry], now: datetime, timezone: str) -> dict[str, NewFile]:
     """Each entry's file should it be new: pure, so that worker processes can do this part
     of storing in parallel."""
     now = now.replace(microsecond=0)
-    return {(id_ := entry_id(e)): _new_file(e, id_, topics, now, timezone) for e in entries}
+    return {(id_ := entry_id(e)): _new_file(e, id_, now, timezone) for e in entries}
 
 
-def _new_file(entry: Entry, id_: str, topics: tuple[str, ...], now: datetime, timezone: str
-              ) -> NewFile:
+def _new_file(entry: Entry, id_: str, now: datetime, timezone: str) -> NewFile:
     local = (entry.published or now).astimezone(ZoneInfo(timezone))
     return NewFile(f"{local:%Y}/{local:%m}", item_slug(entry.title, id_),
-                   _text(entry, id_, topics, now, now, now))
+                   _text(entry, id_, now, now))
 
 
 def scan_ids(folder: Path) -> dict[str, Path]:
@@ -175,9 +210,12 @@ def scan_ids(folder: Path) -> dict[str, Path]:
     return ids
 
 
-def _text(entry: Entry, id_: str, topics: tuple[str, ...], fetched: datetime,
-          first_seen: datetime, now: datetime) -> str:
-    meta: dict[str, Any] = {
+def _text(entry: Entry, id_: str, fetched: datetime, first_seen: datetime, *,
+          marked: bool = True, topics: list[str] | None = None) -> str:
+    """A file's text: the current format (`content_format: 2`, no topics), or, to recognise
+    what digest wrote before, the old one (no marker; `topics` as an older fetch wrote them)."""
+    meta: dict[str, Any] = {legacy.FORMAT_KEY: legacy.CONTENT_FORMAT} if marked else {}
+    meta |= {
         "id": id_,
         "title": entry.title,
         "link": entry.link,
@@ -186,9 +224,10 @@ def _text(entry: Entry, id_: str, topics: tuple[str, ...], fetched: datetime,
         "published": (entry.published or first_seen).isoformat(),
         "fetched": fetched.isoformat(),
         "first_seen": first_seen.isoformat(),
-        "topics": list(topics),
-        "tags": list(entry.tags),
     }
+    if topics is not None:
+        meta["topics"] = topics
+    meta["tags"] = list(entry.tags)
     if entry.published is None:
         meta["undated"] = True  # the feed gave no date: `published` is when we first saw it
     if entry.enclosures:

@@ -17,6 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 
+from digest.config import load_config
+from digest.load import load
+from digest.select import select
 from digest.slug import item_slug
 from tests.conftest import FIXTURES
 
@@ -39,8 +42,8 @@ title = "Releases"
 slug = "ai"
 title = "AI"
 """
-MACHINE_KEYS = {"id", "title", "link", "source", "author", "published", "fetched", "topics",
-                "tags"}
+MACHINE_KEYS = {"content_format", "id", "title", "link", "source", "author", "published",
+                "fetched", "tags"}
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 ITEM_PATH = re.compile(r"^content/items/(\d{4})/(\d{2})/[a-z0-9]+(?:-[a-z0-9]+)*\.md$")
 
@@ -144,6 +147,8 @@ def test_front_matter_has_the_documented_keys(project: Project, run: Run) -> Non
     for path in items(root):
         meta = front_matter(path)
         assert meta.keys() >= MACHINE_KEYS, (path, meta.keys())
+        assert "topics" not in meta  # computed at build time; `topics:` is only the editor's
+        assert meta["content_format"] == 2
         assert meta["source"] == "qemu"
     meta = front_matter(by_title(root, "QEMU version 10.1.0 released"))
     assert meta["tags"] == ["releases", "qemu 10.1"]
@@ -172,7 +177,7 @@ def test_dates_are_iso_8601_with_offset(project: Project, run: Run) -> None:
         datetime(2021, 3, 2, 22, 39, 15, tzinfo=UTC)
 
 
-def test_entries_get_their_feeds_topics(project: Project, run: Run) -> None:
+def test_entries_get_their_feeds_topics_at_build_time(project: Project, run: Run) -> None:
     root = project(config=config(feed("qemu", "feeds/qemu.atom", ("releases",)),
                                  feed("lw", "feeds/lw.xml", ("ai", "releases")),
                                  feed("ins", "feeds/ins.xml")),
@@ -180,8 +185,11 @@ def test_entries_get_their_feeds_topics(project: Project, run: Run) -> None:
                           "feeds/lw.xml": fixture("lesswrong-3.xml"),
                           "feeds/ins.xml": fixture("rss_2.0_relurl_1.xml")})
     assert run(root, "fetch").exit_code == 0
-    topics = {str(front_matter(p)["source"]): front_matter(p)["topics"] for p in items(root)}
-    assert topics == {"qemu": ["releases"], "lw": ["ai", "releases"], "ins": []}
+    assert not [p for p in items(root) if "topics" in front_matter(p)]  # computed, not stored
+    cfg = load_config(root / "digest.toml")
+    topics = {d.item.source: d.topics for d in select(load(cfg), cfg).decisions}
+    # in the order of [[topics]]
+    assert topics == {"qemu": ("releases",), "lw": ("releases", "ai"), "ins": ()}
 
 
 def test_fetched_items_pass_check_and_build(project: Project, run: Run) -> None:

@@ -238,8 +238,9 @@ def test_no_desk_on_a_server_for_the_network(tmp_path: Path) -> None:
      [b'note: "Read the *second* half: it\'s the point."\n']),
     (PLAIN, "note", {"note": "Two lines,\r\nas a textarea sends them."}, [],
      [b"note: |-\n", b"  Two lines,\n", b"  as a textarea sends them.\n"]),
-    (PLAIN, "topics", {"topics": ["software", "ai-safety"]}, [b"- rationality\n"],
-     [b"- ai-safety\n", b"- software\n"]),
+    # a file fetch wrote before content format 2 also gets its format: its topics are ours
+    (PLAIN, "topics", {"topics": ["software", "ai-safety"]}, [],
+     [b"content_format: 2\n", b"topics:\n", b"- ai-safety\n", b"- software\n"]),
     (PLAIN, "issue", {"issue": "2026-w12"}, [], [b"issue: 2026-W12\n"]),
     (PINNED, "unpin", {}, [b"pinned: true\n"], []),
     (PINNED, "note", {"note": ""}, None, []),

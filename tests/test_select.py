@@ -451,15 +451,18 @@ def test_topics_written_by_the_editor_replace_the_computed_ones(project: Project
     root = project(files=files(
         item("mine", "Alignment news", source="lesswrong", topics=["software"],
              published=day(10)),
-        # the feed's own topics in front matter are what fetch writes: still computed
-        item("fetched", "Alignment news, again", source="lesswrong", topics=["rationality"],
+        # the feed's own topics, written by a person, are a choice too: no keyword topics
+        item("feeds", "Alignment news, again", source="lesswrong", topics=["rationality"],
              published=day(11)),
+        item("computed", "Alignment news, once more", source="lesswrong", published=day(12)),
     ), config=config())
     got = decisions(root)
     assert got["mine"].topics == ("software",)
     assert got["mine"].reason.endswith("; topics from the front matter")
-    assert got["fetched"].topics == ("ai-safety", "rationality")
-    assert "front matter" not in got["fetched"].reason
+    assert got["feeds"].topics == ("rationality",)
+    assert got["feeds"].reason.endswith("; topics from the front matter")
+    assert got["computed"].topics == ("ai-safety", "rationality")
+    assert "front matter" not in got["computed"].reason
 
 
 def test_editor_topics_decide_the_section_on_the_issue_page(project: Project,
