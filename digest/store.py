@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from digest import contentfile
+from digest import cleanup, contentfile
 from digest.atomic import write_text
+from digest.cleanup import NO_RULES, Cleanup
 from digest.errors import ContentError
 from digest.model import Entry
 from digest.slug import item_id, item_slug
@@ -29,6 +30,7 @@ _BLOCK_END = re.compile(
     r"(?=<)"
 )
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*(?:/[a-z0-9-]+)?$")
+_HEAD = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)  # front matter as contentfile writes it
 _ID_LINE = re.compile(r"^id:[ \t]*['\"]?([^'\"\n]+?)['\"]?[ \t]*$", re.MULTILINE)
 
 
@@ -40,6 +42,16 @@ class StoreReport:
     updated: tuple[Path, ...] = ()
     unchanged: int = 0
     kept: tuple[Path, ...] = ()  # changed upstream, but a person edited the file: kept theirs
+
+
+@dataclass(frozen=True)
+class ReprocessReport:
+    """What applying a feed's cleanup rules again to its stored items did."""
+
+    rewritten: tuple[Path, ...] = ()
+    unchanged: int = 0
+    edited: tuple[Path, ...] = ()  # a person edited the file: left as it is
+    unstable: tuple[Path, ...] = ()  # a replace rule changes its own result: left as it is
 
 
 @dataclass
@@ -60,8 +72,10 @@ class Store:
         return self._index
 
     def put(self, entries: Iterable[Entry], topics: tuple[str, ...], now: datetime,
-            prepared: dict[str, NewFile] | None = None) -> StoreReport:
-        """Store entries; `prepared` may hold their files, made ahead by `new_files`."""
+            prepared: dict[str, NewFile] | None = None, rules: Cleanup = NO_RULES
+            ) -> StoreReport:
+        """Store entries, their feed's cleanup `rules` applied; `prepared` may hold their
+        files, made ahead by `new_files`."""
         new: list[Path] = []
         updated: list[Path] = []
         kept: list[Path] = []
@@ -72,12 +86,13 @@ class Store:
             id_ = entry_id(entry)
             path = self.index.get(id_)
             if path is None:
-                file = ready.get(id_) or _new_file(entry, id_, topics, now, self.timezone)
+                file = ready.get(id_) or _new_file(entry, id_, topics, now, self.timezone,
+                                                   rules)
                 path = self._free_path(file.folder, file.stem)
                 self._write(path, id_, file.text)
                 new.append(path)
                 continue
-            outcome = self._refresh(path, entry, id_, topics, now)
+            outcome = self._refresh(path, entry, id_, topics, now, rules)
             if outcome == "updated":
                 updated.append(path)
             elif outcome == "kept":
@@ -87,7 +102,7 @@ class Store:
         return StoreReport(tuple(new), tuple(updated), unchanged, tuple(kept))
 
     def _refresh(self, path: Path, entry: Entry, id_: str, topics: tuple[str, ...],
-                 now: datetime) -> str:
+                 now: datetime, rules: Cleanup) -> str:
         try:
             current = path.read_text(encoding="utf-8")
             meta, _ = contentfile.loads(current, path)
@@ -95,7 +110,8 @@ class Store:
             return "kept"  # broken by hand: `digest check` reports it; fetch leaves it alone
         first_seen = _when(meta.get("first_seen")) or now
         fetched = _when(meta.get("fetched")) or now
-        candidate = _text(entry, id_, topics, fetched, first_seen, now)
+        body = _body(entry, rules)
+        candidate = _text(entry, id_, topics, fetched, first_seen, body)
         wrote = self.written.get(id_)
         if candidate == current:
             # Exactly what digest writes: ours (a killed run may not have recorded it).
@@ -105,8 +121,55 @@ class Store:
             return "unchanged"  # a person edited it; upstream did not change
         if wrote != _sha(current):
             return "kept"
-        self._write(path, id_, _text(entry, id_, topics, now, first_seen, now))
+        self._write(path, id_, _text(entry, id_, topics, now, first_seen, body))
         return "updated"
+
+    def reprocess(self, rules: dict[str, Cleanup]) -> dict[str, ReprocessReport]:
+        """Apply each feed's cleanup `rules` (by feed slug) again to the stored body of
+        every item of that feed whose file is exactly what digest last wrote; no network.
+        A file a person edited is never rewritten; a rewritten one keeps its front matter
+        byte for byte. Rules see the stored body, so they can drop more, never bring back
+        what an earlier rule dropped."""
+        found: dict[str, dict[str, list[Path]]] = {slug: {} for slug in rules}
+        unchanged = dict.fromkeys(rules, 0)
+        for id_, path in sorted(self.index.items(), key=lambda pair: pair[1]):
+            try:
+                current = path.read_text(encoding="utf-8")
+                meta, body = contentfile.loads(current, path)
+            except (OSError, UnicodeDecodeError, ContentError):
+                continue  # broken by hand: `digest check` reports it
+            source = str(meta.get("source", ""))
+            if source not in rules:
+                continue
+            outcome = self._again(path, id_, current, body, rules[source], f"feeds.{source}")
+            if outcome == "unchanged":
+                unchanged[source] += 1
+            else:
+                found[source].setdefault(outcome, []).append(path)
+        return {slug: ReprocessReport(tuple(f.get("rewritten", [])), unchanged[slug],
+                                      tuple(f.get("edited", [])), tuple(f.get("unstable", [])))
+                for slug, f in found.items()}
+
+    def _again(self, path: Path, id_: str, current: str, body: str, rules: Cleanup,
+               where: str) -> str:
+        if self.written.get(id_) != _sha(current):
+            return "edited"  # or never written by digest: either way, a person's file
+        new = _readable(cleanup.apply(body, rules, where)).strip()
+        if new == body:
+            return "unchanged"
+        if _readable(cleanup.apply(new, rules, where)).strip() != new:
+            return "unstable"  # applied again it would change again: never settles
+        head = _HEAD.match(current)
+        text = f"{head.group(0)}\n{new}\n" if head else ""
+        try:
+            same = head is not None and contentfile.loads(text, path) == (
+                contentfile.loads(current, path)[0], new)
+        except ContentError:
+            same = False
+        if not same:
+            return "unstable"
+        self._write(path, id_, text)
+        return "rewritten"
 
     def _free_path(self, folder: str, stem: str) -> Path:
         # Names come from our own slugs and dates; check anyway that none can climb out.
@@ -139,18 +202,19 @@ class NewFile:
 
 
 def new_files(entries: Iterable[Entry], topics: tuple[str, ...], now: datetime,
-              timezone: str) -> dict[str, NewFile]:
+              timezone: str, rules: Cleanup = NO_RULES) -> dict[str, NewFile]:
     """Each entry's file should it be new: pure, so that worker processes can do this part
     of storing in parallel."""
     now = now.replace(microsecond=0)
-    return {(id_ := entry_id(e)): _new_file(e, id_, topics, now, timezone) for e in entries}
+    return {(id_ := entry_id(e)): _new_file(e, id_, topics, now, timezone, rules)
+            for e in entries}
 
 
-def _new_file(entry: Entry, id_: str, topics: tuple[str, ...], now: datetime, timezone: str
-              ) -> NewFile:
+def _new_file(entry: Entry, id_: str, topics: tuple[str, ...], now: datetime, timezone: str,
+              rules: Cleanup) -> NewFile:
     local = (entry.published or now).astimezone(ZoneInfo(timezone))
     return NewFile(f"{local:%Y}/{local:%m}", item_slug(entry.title, id_),
-                   _text(entry, id_, topics, now, now, now))
+                   _text(entry, id_, topics, now, now, _body(entry, rules)))
 
 
 def scan_ids(folder: Path) -> dict[str, Path]:
@@ -175,8 +239,14 @@ def scan_ids(folder: Path) -> dict[str, Path]:
     return ids
 
 
+def _body(entry: Entry, rules: Cleanup) -> str:
+    """The stored body: the sanitized entry, its feed's cleanup rules applied (the entry's
+    id is made before, from the body as the feed sent it, so rules never change an id)."""
+    return _readable(cleanup.apply(entry.html, rules, f"feeds.{entry.source}"))
+
+
 def _text(entry: Entry, id_: str, topics: tuple[str, ...], fetched: datetime,
-          first_seen: datetime, now: datetime) -> str:
+          first_seen: datetime, body: str) -> str:
     meta: dict[str, Any] = {
         "id": id_,
         "title": entry.title,
@@ -194,7 +264,7 @@ def _text(entry: Entry, id_: str, topics: tuple[str, ...], fetched: datetime,
     if entry.enclosures:
         meta["enclosures"] = [{"url": e.url, "type": e.type, "length": e.length}
                               for e in entry.enclosures]
-    return contentfile.dumps(meta, _readable(entry.html))
+    return contentfile.dumps(meta, body)
 
 
 def _readable(html: str) -> str:
