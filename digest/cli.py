@@ -240,10 +240,13 @@ def init(ctx: Context, directory: Path, title: str | None, language: str | None,
               help="Write the new URL of a feed that moved permanently into digest.toml.")
 @click.option("--force", is_flag=True,
               help="Ask feeds that are waiting (a 429/503 answer) anyway.")
+@click.option("--reprocess", is_flag=True,
+              help="Download nothing: apply the feeds' cleanup rules (remove, replace) again "
+                   "to stored items whose files nobody edited.")
 @click.pass_obj
 @reports_errors
 def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool,
-          force: bool) -> None:
+          force: bool, reprocess: bool) -> None:
     """Fetch every feed; new entries become content files under content/items/."""
     from datetime import UTC, datetime
 
@@ -259,6 +262,13 @@ def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool,
                               hint=did_you_mean(slug, [f.slug for f in feeds]))
     if only:
         feeds = tuple(f for f in feeds if f.slug in only)
+    if reprocess:
+        for flag, given in (("--force", force), ("--update-config", update_config)):
+            if given:
+                raise ConfigError(f"{flag} does nothing with --reprocess", key=flag,
+                                  hint="--reprocess downloads nothing: drop one of them")
+        _reprocess(ctx, config, feeds)
+        return
     if not feeds:
         ctx.warn(f"{config.path.name} lists no feeds: add [[feeds]] tables, or run "
                  "`digest opml import FILE`")
@@ -278,6 +288,37 @@ def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool,
     ctx.say(summary.line)
     if summary.failed:
         sys.exit(1)
+
+
+def _reprocess(ctx: Context, config: Any, feeds: Any) -> None:
+    """`fetch --reprocess`: the cleanup rules applied again; counts, and each file left."""
+    from digest.ingest import reprocess
+
+    reports = reprocess(config, feeds)
+    rewritten = sum(len(r.rewritten) for r in reports.values())
+    unchanged = sum(r.unchanged for r in reports.values())
+    for slug, report in reports.items():
+        for path in report.rewritten:
+            ctx.detail(f"  ~ {_shown(path)}")
+        for path in report.edited:
+            ctx.say(f"  skipped (edited by a person): {_shown(path)}")
+        for path in report.unstable:
+            ctx.warn(f"{_shown(path)}: left as it is: a replace rule of feeds.{slug} would "
+                     "change its own result again (make its pattern not match its `with`)")
+    edited = sum(len(r.edited) for r in reports.values())
+    unstable = sum(len(r.unstable) for r in reports.values())
+    line = (f"Reprocessed {rewritten + unchanged + edited + unstable} stored items: "
+            f"{rewritten} rewritten, {unchanged} unchanged, {edited} skipped (edited by a "
+            "person)")
+    ctx.say(line + (f", {unstable} left (unstable rules)" if unstable else ""))
+
+
+def _shown(path: Path, root: Path | None = None) -> str:
+    """A path as the user reads it: relative to `root` (default: the current folder)."""
+    try:
+        return path.resolve().relative_to((root or Path.cwd()).resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 @main.command()
@@ -614,13 +655,6 @@ def _old_topics(ctx: Context, config: Any, items: Any) -> None:
         ctx.warn(f"{len(old)} item files hold `topics:` in the old content format: since "
                  "content format 2, topics are computed at build time and `topics:` is only "
                  "ever the editor's (see \"Content files\" in the README)")
-
-
-def _shown(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 @main.command()

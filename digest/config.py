@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
 
+from digest.cleanup import Cleanup, parse_rules
 from digest.errors import ConfigError, DigestError, did_you_mean, raise_all
 from digest.patterns import check_pattern
 from digest.rules import (
@@ -61,6 +62,7 @@ class FeedConfig:
     topics: tuple[str, ...]
     homepage: str
     rules: FeedRules = field(default_factory=FeedRules)
+    cleanup: Cleanup = field(default_factory=Cleanup)  # `remove` and `replace`
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ _FEED: _Spec = {
     "url": (str, True),
     "topics": (list, False),
     "homepage": (str, False),
+    "remove": (list, False),
+    "replace": (list, False),
     **{key: (types, False) for key, types in FEED_RULE_KEYS.items()},
 }
 _SELECTION: _Spec = {key: (types, False) for key, types in SELECTION_KEYS.items()}
@@ -309,9 +313,10 @@ def _feeds(check: _Checker, data: Any, topics: set[str]) -> tuple[FeedConfig, ..
         rules = feed_rules(f, where, problems)
         for key, message, fix in problems.found:
             check.error(key, message, fix)
+        cleanup = parse_rules(f, where, check.error)
         if {"slug", "title", "url"} <= f.keys():
             feeds.append(FeedConfig(f["slug"], f["title"], url, feed_topics,
-                                    f.get("homepage", ""), rules))
+                                    f.get("homepage", ""), rules, cleanup))
     return tuple(feeds)
 
 

@@ -16,13 +16,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from digest.atomic import clean_tmp
+from digest.cleanup import NO_RULES, Cleanup
 from digest.config import Config, FeedConfig
 from digest.errors import DigestError, FeedError
 from digest.fetch import FetchRequest, Limits, Throttled, fetch_all, local_path, next_ask
 from digest.model import Entry, FetchResult, ParsedFeed
 from digest.parse import parse
 from digest.state import FeedState, State, read_state, write_state
-from digest.store import NewFile, Store, StoreReport, new_files
+from digest.store import NewFile, ReprocessReport, Store, StoreReport, new_files
 from digest.workers import process_pool
 
 DEAD_AFTER = 3  # consecutive failed runs before a feed is reported as dead
@@ -49,12 +50,12 @@ class FeedOutcome:
         return self.failures >= DEAD_AFTER
 
 
-def prepare(result: FetchResult, base: str, now: datetime, timezone: str
-            ) -> tuple[ParsedFeed, dict[str, NewFile]]:
+def prepare(result: FetchResult, base: str, now: datetime, timezone: str,
+            rules: Cleanup = NO_RULES) -> tuple[ParsedFeed, dict[str, NewFile]]:
     """The CPU-bound part of a feed, run in a worker process: parse, sanitize, and each
-    entry's file should it be new."""
+    entry's file should it be new (its feed's cleanup `rules` applied)."""
     parsed = parse(result, base)
-    return parsed, new_files(parsed.entries, now, timezone)
+    return parsed, new_files(parsed.entries, now, timezone, rules)
 
 
 @contextmanager
@@ -72,6 +73,23 @@ def fetch_lock(config: Config) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def reprocess(config: Config, feeds: tuple[FeedConfig, ...] | None = None
+              ) -> dict[str, ReprocessReport]:
+    """`fetch --reprocess`: each feed's cleanup rules applied again to its stored items whose
+    files nobody edited, from the stored bodies (no network: items gone from the feed too)."""
+    chosen = config.feeds if feeds is None else feeds
+    with fetch_lock(config):
+        tmp = config.state_dir / "tmp"
+        clean_tmp(tmp)
+        state = read_state(config.state_dir)
+        store = Store(config.content_dir, config.site.timezone, tmp, dict(state.written))
+        try:
+            return store.reprocess({f.slug: f.cleanup for f in chosen})
+        finally:
+            if store.written != state.written:
+                write_state(config.state_dir, replace(state, written=store.written))
 
 
 def ingest(
@@ -174,12 +192,12 @@ class _Run:
         try:
             loop = asyncio.get_running_loop()
             if pool is None:
-                parsed, texts = prepare(result, base, self.now, self.zone)
+                parsed, texts = prepare(result, base, self.now, self.zone, feed.cleanup)
             else:
                 parsed, texts = await loop.run_in_executor(pool, prepare, result, base,
-                                                           self.now, self.zone)
-            report = await loop.run_in_executor(self.writer, self._put, parsed.entries, texts,
-                                                feed.topics)
+                                                           self.now, self.zone, feed.cleanup)
+            report = await loop.run_in_executor(self.writer, self._put, parsed.entries,
+                                                feed, texts)
         except DigestError as exc:
             self._fail(feed, saved, exc, moved)
             return
@@ -192,11 +210,11 @@ class _Run:
         self._succeed(feed, saved, result, "malformed" if parsed.warning else "ok", report,
                       parsed)
 
-    def _put(self, entries: tuple[Entry, ...], texts: dict[str, NewFile],
-             feed_topics: tuple[str, ...]) -> StoreReport:
+    def _put(self, entries: tuple[Entry, ...], feed: FeedConfig,
+             texts: dict[str, NewFile]) -> StoreReport:
         """Store one feed's entries (in the writer thread); save the state every few seconds,
         so that a killed run loses little of what it learned."""
-        report = self.store.put(entries, self.now, texts, feed_topics)
+        report = self.store.put(entries, self.now, texts, feed.topics, feed.cleanup)
         if time.monotonic() - self.saved_at > CHECKPOINT_SECONDS:
             snapshot = replace(self.state, written=dict(self.store.written))
             write_state(self.config.state_dir, snapshot)

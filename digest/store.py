@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from digest import contentfile, legacy
+from digest import cleanup, contentfile, legacy
 from digest.atomic import write_text
+from digest.cleanup import NO_RULES, Cleanup
 from digest.errors import ContentError
 from digest.frontedit import FrontMatterError
 from digest.model import Entry
@@ -34,6 +35,7 @@ _BLOCK_END = re.compile(
     r"(?=<)"
 )
 _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*(?:/[a-z0-9-]+)?$")
+_HEAD = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)  # front matter as contentfile writes it
 _ID_LINE = re.compile(r"^id:[ \t]*['\"]?([^'\"\n]+?)['\"]?[ \t]*$", re.MULTILINE)
 
 
@@ -46,6 +48,16 @@ class StoreReport:
     unchanged: int = 0
     kept: tuple[Path, ...] = ()  # changed upstream, but a person edited the file: kept theirs
     migrated: tuple[Path, ...] = ()  # lost the `topics:` an older fetch wrote, nothing else
+
+
+@dataclass(frozen=True)
+class ReprocessReport:
+    """What applying a feed's cleanup rules again to its stored items did."""
+
+    rewritten: tuple[Path, ...] = ()
+    unchanged: int = 0
+    edited: tuple[Path, ...] = ()  # a person edited the file: left as it is
+    unstable: tuple[Path, ...] = ()  # a replace rule changes its own result: left as it is
 
 
 @dataclass
@@ -67,9 +79,10 @@ class Store:
 
     def put(self, entries: Iterable[Entry], now: datetime,
             prepared: dict[str, NewFile] | None = None,
-            feed_topics: tuple[str, ...] = ()) -> StoreReport:
-        """Store entries; `prepared` may hold their files, made ahead by `new_files`.
-        `feed_topics` only help to recognise a file as an older fetch wrote it."""
+            feed_topics: tuple[str, ...] = (), rules: Cleanup = NO_RULES) -> StoreReport:
+        """Store entries, their feed's cleanup `rules` applied; `prepared` may hold their
+        files, made ahead by `new_files`. `feed_topics` only help to recognise a file as an
+        older fetch wrote it."""
         new: list[Path] = []
         updated: list[Path] = []
         kept: list[Path] = []
@@ -81,12 +94,12 @@ class Store:
             id_ = entry_id(entry)
             path = self.index.get(id_)
             if path is None:
-                file = ready.get(id_) or _new_file(entry, id_, now, self.timezone)
+                file = ready.get(id_) or _new_file(entry, id_, now, self.timezone, rules)
                 path = self._free_path(file.folder, file.stem)
                 self._write(path, id_, file.text)
                 new.append(path)
                 continue
-            outcome = self._refresh(path, entry, id_, now, migrated, feed_topics)
+            outcome = self._refresh(path, entry, id_, now, migrated, feed_topics, rules)
             if outcome == "updated":
                 updated.append(path)
             elif outcome == "kept":
@@ -97,7 +110,7 @@ class Store:
                            tuple(migrated))
 
     def _refresh(self, path: Path, entry: Entry, id_: str, now: datetime,
-                 migrated: list[Path], feed_topics: tuple[str, ...]) -> str:
+                 migrated: list[Path], feed_topics: tuple[str, ...], rules: Cleanup) -> str:
         try:
             current = path.read_text(encoding="utf-8")
             meta, _ = contentfile.loads(current, path)
@@ -113,7 +126,8 @@ class Store:
                 migrated.append(path)
         # A file stays in the shape it has until digest rewrites it.
         marked = legacy.FORMAT_KEY in meta
-        candidate = _text(entry, id_, fetched, first_seen, marked=marked)
+        body = _body(entry, rules)
+        candidate = _text(entry, id_, fetched, first_seen, body, marked=marked)
         if candidate == current:
             # Exactly what digest writes: ours (a killed run may not have recorded it).
             self.written[id_] = _sha(current)
@@ -122,16 +136,19 @@ class Store:
         # file's (no format), an old file's (no format, the topics an older fetch wrote: the
         # feed's, or the file's own when a person edited something else).
         # A match: the entry did not change upstream, whatever a person did to the file.
-        shapes = {_sha(_text(entry, id_, fetched, first_seen, marked=m)) for m in (True, False)}
+        # Its body as the feed's cleanup rules make it, or as it was before they existed.
+        bodies = {body, _readable(entry.html)}
+        shapes = {_sha(_text(entry, id_, fetched, first_seen, b, marked=m))
+                  for m in (True, False) for b in bodies}
         for topics in (list(feed_topics), meta.get("topics")):
             if isinstance(topics, list):
-                shapes.add(_sha(_text(entry, id_, fetched, first_seen, marked=False,
-                                      topics=topics)))
+                shapes |= {_sha(_text(entry, id_, fetched, first_seen, b, marked=False,
+                                      topics=topics)) for b in bodies}
         if wrote in shapes:
             return "unchanged"  # a person edited it; upstream did not change
         if wrote != _sha(current):
             return "kept"
-        self._write(path, id_, _text(entry, id_, now, first_seen))
+        self._write(path, id_, _text(entry, id_, now, first_seen, body))
         if migrated and migrated[-1] == path:
             migrated.pop()  # rewritten whole: updated says it
         return "updated"
@@ -144,6 +161,53 @@ class Store:
             return None
         self._write(path, id_, text)
         return text
+
+    def reprocess(self, rules: dict[str, Cleanup]) -> dict[str, ReprocessReport]:
+        """Apply each feed's cleanup `rules` (by feed slug) again to the stored body of
+        every item of that feed whose file is exactly what digest last wrote; no network.
+        A file a person edited is never rewritten; a rewritten one keeps its front matter
+        byte for byte. Rules see the stored body, so they can drop more, never bring back
+        what an earlier rule dropped."""
+        found: dict[str, dict[str, list[Path]]] = {slug: {} for slug in rules}
+        unchanged = dict.fromkeys(rules, 0)
+        for id_, path in sorted(self.index.items(), key=lambda pair: pair[1]):
+            try:
+                current = path.read_text(encoding="utf-8")
+                meta, body = contentfile.loads(current, path)
+            except (OSError, UnicodeDecodeError, ContentError):
+                continue  # broken by hand: `digest check` reports it
+            source = str(meta.get("source", ""))
+            if source not in rules:
+                continue
+            outcome = self._again(path, id_, current, body, rules[source], f"feeds.{source}")
+            if outcome == "unchanged":
+                unchanged[source] += 1
+            else:
+                found[source].setdefault(outcome, []).append(path)
+        return {slug: ReprocessReport(tuple(f.get("rewritten", [])), unchanged[slug],
+                                      tuple(f.get("edited", [])), tuple(f.get("unstable", [])))
+                for slug, f in found.items()}
+
+    def _again(self, path: Path, id_: str, current: str, body: str, rules: Cleanup,
+               where: str) -> str:
+        if self.written.get(id_) != _sha(current):
+            return "edited"  # or never written by digest: either way, a person's file
+        new = _readable(cleanup.apply(body, rules, where)).strip()
+        if new == body:
+            return "unchanged"
+        if _readable(cleanup.apply(new, rules, where)).strip() != new:
+            return "unstable"  # applied again it would change again: never settles
+        head = _HEAD.match(current)
+        text = f"{head.group(0)}\n{new}\n" if head else ""
+        try:
+            same = head is not None and contentfile.loads(text, path) == (
+                contentfile.loads(current, path)[0], new)
+        except ContentError:
+            same = False
+        if not same:
+            return "unstable"
+        self._write(path, id_, text)
+        return "rewritten"
 
     def _free_path(self, folder: str, stem: str) -> Path:
         # Names come from our own slugs and dates; check anyway that none can climb out.
@@ -175,17 +239,19 @@ class NewFile:
     text: str
 
 
-def new_files(entries: Iterable[Entry], now: datetime, timezone: str) -> dict[str, NewFile]:
+def new_files(entries: Iterable[Entry], now: datetime, timezone: str,
+              rules: Cleanup = NO_RULES) -> dict[str, NewFile]:
     """Each entry's file should it be new: pure, so that worker processes can do this part
     of storing in parallel."""
     now = now.replace(microsecond=0)
-    return {(id_ := entry_id(e)): _new_file(e, id_, now, timezone) for e in entries}
+    return {(id_ := entry_id(e)): _new_file(e, id_, now, timezone, rules) for e in entries}
 
 
-def _new_file(entry: Entry, id_: str, now: datetime, timezone: str) -> NewFile:
+def _new_file(entry: Entry, id_: str, now: datetime, timezone: str, rules: Cleanup
+              ) -> NewFile:
     local = (entry.published or now).astimezone(ZoneInfo(timezone))
     return NewFile(f"{local:%Y}/{local:%m}", item_slug(entry.title, id_),
-                   _text(entry, id_, now, now))
+                   _text(entry, id_, now, now, _body(entry, rules)))
 
 
 def scan_ids(folder: Path) -> dict[str, Path]:
@@ -210,7 +276,13 @@ def scan_ids(folder: Path) -> dict[str, Path]:
     return ids
 
 
-def _text(entry: Entry, id_: str, fetched: datetime, first_seen: datetime, *,
+def _body(entry: Entry, rules: Cleanup) -> str:
+    """The stored body: the sanitized entry, its feed's cleanup rules applied (the entry's
+    id is made before, from the body as the feed sent it, so rules never change an id)."""
+    return _readable(cleanup.apply(entry.html, rules, f"feeds.{entry.source}"))
+
+
+def _text(entry: Entry, id_: str, fetched: datetime, first_seen: datetime, body: str, *,
           marked: bool = True, topics: list[str] | None = None) -> str:
     """A file's text: the current format (`content_format: 2`, no topics), or, to recognise
     what digest wrote before, the old one (no marker; `topics` as an older fetch wrote them)."""
@@ -233,7 +305,7 @@ def _text(entry: Entry, id_: str, fetched: datetime, first_seen: datetime, *,
     if entry.enclosures:
         meta["enclosures"] = [{"url": e.url, "type": e.type, "length": e.length}
                               for e in entry.enclosures]
-    return contentfile.dumps(meta, _readable(entry.html))
+    return contentfile.dumps(meta, body)
 
 
 def _readable(html: str) -> str:
