@@ -26,7 +26,7 @@ from digest.model import IssueView, ItemView, Output, Site
 from digest.opml import export_opml
 from digest.reads import Reads
 from digest.sitemap import machine_files
-from digest.theme import theme_dirs, translations
+from digest.theme import plural_forms, theme_dirs, translations
 
 WORDS_PER_MINUTE = 200
 
@@ -235,6 +235,8 @@ def _environment(themes: list[Path], site: Site, config: Config,
         reading_minutes=lambda words: max(1, math.ceil(words / WORDS_PER_MINUTE)),
         item_text=config.site.item_text,
         search=config.site.search,
+        plural_forms=lambda singular, plural, **variables: plural_forms(
+            translation, site.language, singular, plural, **variables),
         site=site,
         base_host=urlsplit(site.base_url).netloc,
         og_locale=og_locale(site.language),

@@ -6,6 +6,7 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -54,3 +55,27 @@ def issue_titler(translation: NullTranslations) -> Callable[[str], str]:
                                                                   "year": year}
 
     return title
+
+
+def plural_forms(translation: NullTranslations, language: str, singular: str, plural: str,
+                 **variables: str) -> dict[str, str]:
+    """A message with a count in each CLDR plural category that whole numbers of `language`
+    fall in, for a page script that picks one with `Intl.PluralRules` (which names the
+    categories, not gettext's numbered forms): {'one': ..., 'few': ..., 'many': ...} for
+    Russian, {'one': ..., 'other': ...} for English. Each category gets the form the
+    catalogue's own rule (its Plural-Forms) gives the category's smallest whole number below
+    1000; `variables` fill its %(name)s fields. Empty when the catalogue does not translate the
+    message and the language is not English: the page keeps what it would say without it."""
+    rule = Locale.parse(language.replace("-", "_")).plural_form
+    categories = rule.tags | {"other"}  # Babel leaves 'other' out of a rule's tags
+    forms: dict[str, str] = {}
+    for n in range(1000):
+        category = rule(n)
+        if category not in forms:
+            forms[category] = translation.ngettext(singular, plural, n)
+            if len(forms) == len(categories):
+                break
+    english = Locale.parse(language.replace("-", "_")).language == "en"
+    if not english and set(forms.values()) <= {singular, plural}:
+        return {}
+    return {category: text % variables for category, text in forms.items()}
