@@ -348,3 +348,64 @@ def test_a_hand_edited_index_cannot_name_a_path_outside_media(
     assert result.exit_code != 0
     assert "index.json" in result.output and "Traceback" not in result.output
     assert not (root / "output").exists() or not any((root / "output").rglob("digest.toml"))
+
+
+# --- in a browser ------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_images_fit_a_phone_and_a_desktop_and_load_from_the_sub_path(
+        project: Project, run: Run, httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A mirrored picture much wider than the screen, in the body and in the editor's note:
+    nothing scrolls sideways at 360 or 1440 px, and the copies load from under the site's
+    sub-path (the page's Content-Security-Policy allows them)."""
+    from tests.browser import CHROMIUM, LAUNCH_ARGS, PREFIX, static_site
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+
+    host = httpserver.url_for("/").rstrip("/")
+    wide = picture("PNG", (2400, 900), "teal")
+    url = serve_feed(httpserver, [("urn:1", "Wide", f'<p>Text.</p><figure><img src="{host}/w.png"'
+                                                    ' alt="wide"></figure>')])
+    httpserver.expect_request("/w.png").respond_with_data(wide, content_type="image/png")
+    root = project(config=config("mirror", url).replace("/my-digest/", PREFIX))
+    ok(run(root, "fetch"))
+    sha = hashlib.sha256(wide).hexdigest()
+    item = next((root / "content" / "items").rglob("*.md"))
+    item.write_text(item.read_text("utf-8").replace(
+        "topics:", f"note: '![in the note]({PREFIX}media/{sha[:2]}/{sha}.png)'\ntopics:", 1),
+        encoding="utf-8")
+    ok(run(root, "build"))
+    page_path = next((root / "output" / "items").iterdir()).name
+
+    docroot = tmp_path / "docroot"
+    docroot.mkdir()
+    with static_site(root / "output", docroot) as origin, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            for width in (360, 1440):
+                context = browser.new_context(viewport={"width": width, "height": 800})
+                page = context.new_page()
+                complaints: list[str] = []
+                page.on("console", lambda m, c=complaints: c.append(m.text)
+                        if m.type == "error" else None)
+                page.goto(f"{origin}{PREFIX}items/{page_path}/")
+                page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # lazy ones
+                page.wait_for_function("[...document.querySelectorAll('main img')]"
+                                       ".every(i => i.complete)")
+                found = page.evaluate("""() => ({
+                  scroll: document.documentElement.scrollWidth,
+                  view: document.documentElement.clientWidth,
+                  images: [...document.querySelectorAll('main img')].map(i => ({
+                    src: i.getAttribute('src'), natural: i.naturalWidth,
+                    right: i.getBoundingClientRect().right}))})""")
+                context.close()
+                assert found["scroll"] <= found["view"], (width, found)
+                assert len(found["images"]) == 2, found
+                for image in found["images"]:
+                    assert image["src"].startswith(f"{PREFIX}media/"), image
+                    assert image["natural"] == 2400, image  # loaded
+                    assert image["right"] <= found["view"], (width, image)
+                assert complaints == [], complaints
+        finally:
+            browser.close()
