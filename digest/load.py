@@ -152,11 +152,21 @@ def _local_images(config: Config, errors: list[DigestError]) -> Local:
 def _with_images(item: Item, local: Local) -> Item:
     """The item with its images as readers load them (see sanitize.images); done after the
     render cache, since the mirror changes without the body changing. A page keys on the
-    item's digest: it then covers what this changed."""
-    html, note = images(item.html, local), images(item.note_html, local)
-    if html == item.html and note == item.note_html:
+    item's digest (its file's bytes): the copies it now shows are added to it."""
+    used: list[LocalImage] = []
+
+    def tracked(url: str) -> LocalImage | None:
+        copy = local(url)
+        if copy is not None:
+            used.append(copy)
+        return copy
+
+    html, note = images(item.html, tracked), images(item.note_html, tracked)
+    if html is item.html and note is item.note_html:
         return item
-    digest = hashlib.sha256(f"{item.digest}\0{html}\0{note}".encode()).hexdigest()
+    digest = item.digest
+    if used:
+        digest = hashlib.sha256(f"{digest}\0{used!r}".encode()).hexdigest()
     return replace(item, html=html, note_html=note, digest=digest)
 
 
