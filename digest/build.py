@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from digest.config import Config
 from digest.fingerprint import code, tree_stats
 from digest.group import group
 from digest.load import load
+from digest.media import outputs, present
 from digest.outfolder import SHOWN, check_folder, refuse, strangers
 from digest.render import Job, Plan, plan, render_job
 from digest.search import FOLDER, index
@@ -89,6 +90,7 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     site = group(selection, corpus, config, titles, drafts=drafts,
                  health=source_health(read_state(config.state_dir)))
     made = plan(site, config)
+    made = replace(made, files=(*made.files, *outputs(config, present(config))))
 
     keep_search = (FOLDER + "/",) if config.site.search else ()
     proving = _unrecorded(target, unknown, made, keep_search)

@@ -279,6 +279,9 @@ def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool,
         ctx.out.print(summary.table)
     for line in summary.warnings:
         ctx.warn(line)
+    if config.site.images == "mirror":
+        _mirror(ctx, config, [p for o in outcomes if o.report is not None
+                              for p in (*o.report.new, *o.report.updated)])
     moved = {o.feed.url: o.moved_to for o in outcomes if o.moved_to}
     if moved and update_config:
         from digest.editconfig import replace_urls
@@ -319,6 +322,19 @@ def _shown(path: Path, root: Path | None = None) -> str:
         return path.resolve().relative_to((root or Path.cwd()).resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def _mirror(ctx: Context, config: Any, stored: list[Path]) -> None:
+    """[site] images = "mirror": copy the new items' images; one warning per image kept
+    remote."""
+    from digest.mirror import mirror
+
+    report = mirror(config, stored)
+    for url, why in report.failed:
+        ctx.warn(f"image kept remote: {url}: {why}")
+    if report.mirrored or report.failed:
+        ctx.say(f"Mirrored {report.mirrored} image(s) into content/media/"
+                + (f"; {len(report.failed)} kept remote" if report.failed else ""))
 
 
 @main.command()

@@ -28,6 +28,7 @@ from digest.rules import (
 
 # What the site's own feeds carry: "full" texts or a "summary".
 FEED_CONTENT = {"issues": "full", "items": "summary", "topics": "summary", "sources": "summary"}
+IMAGES = ("remote", "mirror")  # [site] images: hotlink them, or keep copies in content/media/
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -46,6 +47,7 @@ class SiteConfig:
     cname: str | None = None  # a custom domain for GitHub Pages
     search: bool = True  # build a Pagefind search index
     feed_content: Mapping[str, str] = field(default_factory=lambda: dict(FEED_CONTENT))
+    images: str = "remote"  # "remote": hotlinked; "mirror": fetch copies them into content/
 
     @property
     def base_path(self) -> str:
@@ -123,6 +125,7 @@ _SITE: _Spec = {
     "cname": (str, False),
     "search": (bool, False),
     "feed_content": (dict, False),
+    "images": (str, False),
 }
 
 _FEED: _Spec = {
@@ -262,6 +265,9 @@ def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
                         "use 'full' or 'summary'")
         else:
             feed_content[kind] = value
+    images = s.get("images", "remote")
+    if images not in IMAGES:
+        check.error("site.images", f"'{images}' is not a choice", "use 'remote' or 'mirror'")
     cname = s.get("cname")
     if cname is not None and (not re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", cname.lower())):
         check.error("site.cname", f"'{cname}' is not a domain name", "e.g. digest.example.org")
@@ -285,6 +291,7 @@ def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
         cname=cname,
         search=s.get("search", True),
         feed_content=feed_content,
+        images=images,
     )
 
 

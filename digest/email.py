@@ -3,11 +3,9 @@ the CSS inlined (css-inline), for pasting into a newsletter tool."""
 
 from __future__ import annotations
 
-import html as html_lib
-import re
-from urllib.parse import urljoin
-
 import css_inline
+
+from digest.links import absolute_links
 
 _INLINER = css_inline.CSSInliner(
     load_remote_stylesheets=False,  # never fetch anything while building
@@ -20,11 +18,4 @@ def email_edition(html: bytes, page_url: str) -> bytes:
     """`html` (rendered from the theme's email.html) with its <style> inlined into style
     attributes, and any relative link (an editor's, in an introduction or a note) made
     absolute against the issue's address: a mail has no address of its own."""
-    def absolute(match: re.Match[str]) -> str:
-        url = urljoin(page_url, html_lib.unescape(match.group(2)))
-        return f'{match.group(1)}="{html_lib.escape(url)}"'
-
-    return _INLINER.inline(_RELATIVE.sub(absolute, html.decode("utf-8"))).encode("utf-8")
-
-
-_RELATIVE = re.compile(r'\b(href|src)="(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
+    return _INLINER.inline(absolute_links(html.decode("utf-8"), page_url)).encode("utf-8")

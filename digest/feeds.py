@@ -13,6 +13,7 @@ from email.utils import format_datetime
 from html import escape
 from urllib.parse import urljoin
 
+from digest.links import absolute_links
 from digest.model import IssueView, ItemView, Output, Site
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -110,8 +111,9 @@ def _entries(site: Site, views: Sequence[ItemView], full: bool) -> tuple[FeedEnt
             url=site.base_url + v.url, title=v.item.title, published=v.item.published,
             author=v.item.author or ", ".join(s.title for s in v.sources or (v.source,)),
             summary=v.item.excerpt,
-            html=(v.item.note_html + v.item.html) if full else
-            v.item.note_html + f"<p>{escape(v.item.excerpt)}</p>",
+            html=absolute_links((v.item.note_html + v.item.html) if full else
+                                v.item.note_html + f"<p>{escape(v.item.excerpt)}</p>",
+                                site.base_url + v.url),
             categories=tuple(t.title for t in v.topics),
         )
         for v in views[:FEED_LENGTH]
@@ -120,8 +122,9 @@ def _entries(site: Site, views: Sequence[ItemView], full: bool) -> tuple[FeedEnt
 
 def _issue_entry(site: Site, issue: IssueView, html: str) -> FeedEntry:
     newest = max((v.item.published for v in issue.items), default=issue.end)
-    return FeedEntry(urljoin(site.base_url, issue.url), issue.title, newest,
-                     site.author or site.title, f"{len(issue.items)}", html)
+    url = urljoin(site.base_url, issue.url)
+    return FeedEntry(url, issue.title, newest, site.author or site.title,
+                     f"{len(issue.items)}", absolute_links(html, url))
 
 
 def _updated(chan: Channel) -> datetime:

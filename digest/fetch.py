@@ -113,7 +113,7 @@ async def fetch_all(
     """Fetch every request, at most `jobs` at once; hand each result (or error) on as it
     arrives, so parsing overlaps with downloading."""
     gate = asyncio.Semaphore(max(1, jobs))
-    async with _client(jobs) as client:
+    async with http_client(jobs) as client:
 
         async def one(request: FetchRequest) -> None:
             async with gate:
@@ -128,12 +128,14 @@ async def fetch_all(
 
 
 @asynccontextmanager
-async def _client(jobs: int) -> AsyncIterator[httpx2.AsyncClient]:
+async def http_client(jobs: int, accept: str = ACCEPT) -> AsyncIterator[httpx2.AsyncClient]:
+    """The client for `jobs` requests at once: no automatic redirects (`fetch_one` follows
+    them itself, within its limits)."""
     async with httpx2.AsyncClient(
         timeout=httpx2.Timeout(10.0),
         follow_redirects=False,
         limits=httpx2.Limits(max_connections=max(4, jobs * 2)),
-        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT,
+        headers={"User-Agent": USER_AGENT, "Accept": accept,
                  "Accept-Encoding": "gzip, deflate"},
     ) as client:
         yield client

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+import html as html_lib
+import re
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 TRACKING_PREFIXES = ("utm_", "mtm_", "pk_", "hsa_", "_hs")
 TRACKING = frozenset({
@@ -33,3 +35,25 @@ def canonical(url: str) -> str:
     host = parts.netloc.lower().removeprefix("www.")
     path = parts.path.rstrip("/") or "/"
     return f"{host}{path}?{parts.query}" if parts.query else f"{host}{path}"
+
+
+# A link or image address without a scheme (an editor's relative link, a mirrored image
+# under the site's path), in sanitized or rendered HTML (attribute values in double quotes).
+_RELATIVE = re.compile(r'\b(href|src)="(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
+_SRCSET = re.compile(r'\bsrcset="([^"]*)"')
+
+
+def absolute_links(html: str, page_url: str) -> str:
+    """`html` with every relative link and image made absolute against `page_url`: for
+    what is read away from the site (a feed reader, a mail)."""
+    def one(match: re.Match[str]) -> str:
+        url = urljoin(page_url, html_lib.unescape(match.group(2)))
+        return f'{match.group(1)}="{html_lib.escape(url)}"'
+
+    def srcset(match: re.Match[str]) -> str:
+        parts = [p.split() for p in html_lib.unescape(match.group(1)).split(",")]
+        joined = ", ".join(" ".join([urljoin(page_url, bits[0]), *bits[1:]])
+                           for bits in parts if bits)
+        return f'srcset="{html_lib.escape(joined)}"'
+
+    return _SRCSET.sub(srcset, _RELATIVE.sub(one, html))

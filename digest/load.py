@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,7 +17,9 @@ from digest.errors import ContentError, DigestError, did_you_mean, raise_all
 from digest.fingerprint import file_digest
 from digest.links import clean_link
 from digest.markup import count_words, excerpt, render_body, render_markdown
+from digest.media import locator, present
 from digest.model import Corpus, IssueFile, Item, PageFile
+from digest.sanitize import LocalImage, images
 from digest.state import read_state
 from digest.weeks import is_week
 from digest.workers import process_pool
@@ -39,10 +43,13 @@ def load(config: Config, cache: RenderCache | None = None, jobs: int = 0) -> Cor
     # Sorted by parts: the order of Path comparisons, without their cost on 10,000 files.
     slots = _each(sorted((content / "items").rglob("*.md"), key=lambda p: p.parts),
                   lambda p: _known_or_read(p, config, cache), errors)
-    items = _rendered(slots, cache, jobs or os.cpu_count() or 1)
-    issues = _each(sorted((content / "issues").glob("*.md")), lambda p: _issue(p, cache),
-                   errors)
-    pages = _each(sorted((content / "pages").glob("*.md")), lambda p: _page(p, cache), errors)
+    local = _local_images(config, errors)
+    items = [_with_images(i, local)
+             for i in _rendered(slots, cache, jobs or os.cpu_count() or 1)]
+    issues = _each(sorted((content / "issues").glob("*.md")),
+                   lambda p: _issue(p, cache, local), errors)
+    pages = _each(sorted((content / "pages").glob("*.md")), lambda p: _page(p, cache, local),
+                  errors)
     errors += _duplicates(items, config.root)
     raise_all(errors)
     return Corpus(_whose_topics(items, config), tuple(issues), tuple(pages))
@@ -141,6 +148,39 @@ def _render(work: tuple[str, str]) -> tuple[str, int, str]:
     kind, text = work
     html = render_body(text) if kind == "body" else render_markdown(text)
     return html, count_words(html), excerpt(html)
+
+
+Local = Callable[[str], LocalImage | None]
+
+
+def _local_images(config: Config, errors: list[DigestError]) -> Local:
+    """Where each mirrored image is served ([site] images = "mirror")."""
+    try:
+        return locator(present(config), config.site.base_path)
+    except DigestError as exc:
+        errors.append(exc)
+        return lambda url: None
+
+
+def _with_images(item: Item, local: Local) -> Item:
+    """The item with its images as readers load them (see sanitize.images); done after the
+    render cache, since the mirror changes without the body changing. A page keys on the
+    item's digest (its file's bytes): the copies it now shows are added to it."""
+    used: list[LocalImage] = []
+
+    def tracked(url: str) -> LocalImage | None:
+        copy = local(url)
+        if copy is not None:
+            used.append(copy)
+        return copy
+
+    html, note = images(item.html, tracked), images(item.note_html, tracked)
+    if html is item.html and note is item.note_html:
+        return item
+    digest = item.digest
+    if used:
+        digest = hashlib.sha256(f"{digest}\0{used!r}".encode()).hexdigest()
+    return replace(item, html=html, note_html=note, digest=digest)
 
 
 def _markdown(text: str, cache: RenderCache) -> str:
@@ -297,7 +337,7 @@ def _item(path: Path, text: tuple[dict[str, Any], str], config: Config, data: by
     return item, body, f.text("note")
 
 
-def _issue(path: Path, cache: RenderCache) -> IssueFile:
+def _issue(path: Path, cache: RenderCache, local: Local) -> IssueFile:
     week = path.stem
     if not is_week(week):
         raise ContentError("an issue file must be named after its ISO week", path=path,
@@ -307,11 +347,12 @@ def _issue(path: Path, cache: RenderCache) -> IssueFile:
     status = f.text("status")
     if status not in ("", "draft", "published"):
         f.fail("status", f"'{status}' is not an issue status", "use 'draft' or remove the key")
-    return IssueFile(week, path, f.text("title"), _markdown(body, cache) if body.strip() else "",
-                     status == "draft")
+    intro = images(_markdown(body, cache), local) if body.strip() else ""
+    return IssueFile(week, path, f.text("title"), intro, status == "draft")
 
 
-def _page(path: Path, cache: RenderCache) -> PageFile:
+def _page(path: Path, cache: RenderCache, local: Local) -> PageFile:
     meta, body = contentfile.read(path)
     f = _Fields(path, meta, PAGE_KEYS)
-    return PageFile(path.stem, path, f.text("title", required=True), _markdown(body, cache))
+    return PageFile(path.stem, path, f.text("title", required=True),
+                    images(_markdown(body, cache), local))

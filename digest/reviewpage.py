@@ -30,6 +30,7 @@ from digest.frontedit import FrontMatterError
 from digest.load import load
 from digest.markup import render_markdown
 from digest.model import Decision, Selection
+from digest.sanitize import images
 from digest.select import select
 from digest.slug import week_slug
 from digest.theme import translations
@@ -286,4 +287,4 @@ def rel(path: Path, config: Config) -> str:
 
 def markdown(text: str) -> str:
     """Markdown as the site renders it (sanitized); empty for blank text."""
-    return render_markdown(text) if text.strip() else ""
+    return images(render_markdown(text), lambda url: None) if text.strip() else ""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import nh3
@@ -176,3 +178,95 @@ def _classes(value: str, tag: str) -> str | None:
     kept = [c for c in value.split()
             if c in KEPT_CLASSES or (tag == "code" and _LANGUAGE_CLASS.match(c))]
     return " ".join(kept) or None
+
+
+# --- images in sanitized HTML ---------------------------------------------------------------
+# Every image: loaded when it nears the screen, decoded off the main thread, and asked for
+# without telling its server which page (so which reader's interest) it is on. Added when a
+# body is rendered for the site, not when it is stored, so that stored files stay as they were
+# (and a fetch does not see every stored item as changed).
+IMG_ATTRIBUTES = (("loading", "lazy"), ("decoding", "async"), ("referrerpolicy", "no-referrer"))
+_IMG_EXTRA = "".join(f' {name}="{value}"' for name, value in IMG_ATTRIBUTES)
+# nh3's output is regular: attribute values in double quotes, with " < > & escaped.
+_IMAGE_TAG = re.compile(r'<(img|source)((?:\s+[a-z-]+(?:="[^"]*")?)*)\s*/?>')
+_SET = frozenset(name for name, _ in IMG_ATTRIBUTES)
+_ATTRIBUTE = re.compile(r'\s+([a-z-]+)(?:="([^"]*)")?')
+
+
+@dataclass(frozen=True)
+class LocalImage:
+    """A mirrored copy of a remote image: where the site serves it, and its size in pixels."""
+
+    url: str
+    width: int
+    height: int
+
+
+def image_urls(html: str) -> list[str]:
+    """The remote (http/https) URLs of the images of sanitized HTML: each img's src and
+    every srcset candidate of an img or a picture's source, in order, once each."""
+    found: dict[str, None] = {}
+    for match in _IMAGE_TAG.finditer(html):
+        for name, value in _attributes(match.group(2)):
+            for url in _image_urls_of(match.group(1), name, value):
+                if urlsplit(url).scheme in ("http", "https"):
+                    found[url] = None
+    return list(found)
+
+
+def images(html: str, local: Callable[[str], LocalImage | None]) -> str:
+    """Sanitized HTML with each image as a reader should load it: lazily, decoded off the
+    main thread, without a Referer (IMG_ATTRIBUTES); from the mirrored copy when `local`
+    knows one (with the copy's width and height when the image had neither), else from the
+    remote URL over https (an http:// image is blocked or upgraded on an https page
+    anyway)."""
+    if "<img" not in html and "<source" not in html:
+        return html
+
+    def where(url: str) -> str:
+        copy = local(url)
+        if copy is not None:
+            return copy.url
+        return "https://" + url[7:] if url[:7].lower() == "http://" else url
+
+    def rewritten(value: str, change: Callable[[str], str]) -> str:
+        before = html_lib.unescape(value)
+        after = change(before)
+        return value if after == before else html_lib.escape(after)
+
+    def tag(match: re.Match[str]) -> str:
+        name, attributes = match.group(1), _attributes(match.group(2))
+        out, size = [], None
+        for attribute, value in attributes:
+            if value is not None and name == "img" and attribute == "src":
+                size = local(html_lib.unescape(value))
+                value = rewritten(value, where)
+            elif value is not None and attribute == "srcset":
+                value = rewritten(value, lambda v: _map_srcset(v, where))
+            elif name == "img" and attribute in _SET:
+                continue  # set below, in one order
+            out.append(f' {attribute}="{value}"' if value is not None else f" {attribute}")
+        if size is not None and not {a for a, _ in attributes} & {"width", "height"}:
+            out.append(f' width="{size.width}" height="{size.height}"')
+        return f"<{name}{''.join(out)}{_IMG_EXTRA if name == 'img' else ''}>"
+
+    return _IMAGE_TAG.sub(tag, html)
+
+
+def _attributes(text: str) -> list[tuple[str, str | None]]:
+    return [(m.group(1), m.group(2)) for m in _ATTRIBUTE.finditer(text)]
+
+
+def _image_urls_of(tag: str, name: str, value: str | None) -> list[str]:
+    if value is None:
+        return []
+    if tag == "img" and name == "src":
+        return [html_lib.unescape(value)]
+    if name == "srcset":
+        return [part.split()[0] for part in html_lib.unescape(value).split(",") if part.split()]
+    return []
+
+
+def _map_srcset(value: str, where: Callable[[str], str]) -> str:
+    parts = [part.split() for part in value.split(",")]
+    return ", ".join(" ".join([where(bits[0]), *bits[1:]]) for bits in parts if bits)
