@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from babel import Locale, UnknownLocaleError
 
 from digest.errors import ConfigError, DigestError, did_you_mean, raise_all
+from digest.langtag import language_tag
 from digest.patterns import check_pattern
 from digest.rules import (
     FEED_RULE_KEYS,
@@ -61,6 +62,7 @@ class FeedConfig:
     topics: tuple[str, ...]
     homepage: str
     rules: FeedRules = field(default_factory=FeedRules)
+    language: str = ""  # BCP 47; "": what the feed declares, else the site's language
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ _FEED: _Spec = {
     "url": (str, True),
     "topics": (list, False),
     "homepage": (str, False),
+    "language": (str, False),
     **{key: (types, False) for key, types in FEED_RULE_KEYS.items()},
 }
 _SELECTION: _Spec = {key: (types, False) for key, types in SELECTION_KEYS.items()}
@@ -305,13 +308,17 @@ def _feeds(check: _Checker, data: Any, topics: set[str]) -> tuple[FeedConfig, ..
         homepage = f.get("homepage", "")
         if homepage and urlsplit(homepage).scheme not in ("http", "https"):
             check.error(f"{where}.homepage", f"'{homepage}' is not an http(s) URL")
+        language = language_tag(f.get("language", "")) or ""
+        if "language" in f and not language:
+            check.error(f"{where}.language", f"unknown language '{f['language']}'",
+                        "use a BCP 47 tag such as en, ru or pt-BR")
         problems = Problems()
         rules = feed_rules(f, where, problems)
         for key, message, fix in problems.found:
             check.error(key, message, fix)
         if {"slug", "title", "url"} <= f.keys():
             feeds.append(FeedConfig(f["slug"], f["title"], url, feed_topics,
-                                    f.get("homepage", ""), rules))
+                                    f.get("homepage", ""), rules, language))
     return tuple(feeds)
 
 

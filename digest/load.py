@@ -13,6 +13,7 @@ from digest.cache import FileEntry, RenderCache
 from digest.config import Config
 from digest.errors import ContentError, DigestError, did_you_mean, raise_all
 from digest.fingerprint import file_digest
+from digest.langtag import language_tag
 from digest.links import clean_link
 from digest.markup import count_words, excerpt, render_body, render_markdown
 from digest.model import Corpus, IssueFile, Item, PageFile
@@ -21,7 +22,7 @@ from digest.workers import process_pool
 
 ITEM_KEYS = {
     "id", "title", "link", "source", "author", "published", "fetched", "first_seen", "topics",
-    "tags", "status", "pinned", "note", "issue", "undated", "enclosures",
+    "tags", "status", "pinned", "note", "issue", "undated", "enclosures", "language",
 }
 ISSUE_KEYS = {"title", "status"}
 PAGE_KEYS = {"title", "description"}
@@ -252,6 +253,10 @@ def _item(path: Path, text: tuple[dict[str, Any], str], config: Config
         f.fail("link", f"'{link[:60]}' is not an http(s) URL", "the original's web address")
     published = f.when("published", required=True)
     assert published is not None
+    language = f.text("language")
+    if language and not language_tag(language):
+        f.fail("language", f"unknown language '{language[:40]}'",
+               "use a BCP 47 tag such as en, ru or pt-BR, or remove the key")
     item = Item(
         id=f.text("id", required=True),
         slug=path.stem,
@@ -271,6 +276,7 @@ def _item(path: Path, text: tuple[dict[str, Any], str], config: Config
         issue=issue,
         html="",
         words=0,
+        language=language_tag(language) or "",
     )
     return item, body, f.text("note")
 

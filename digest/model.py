@@ -58,6 +58,7 @@ class ParsedFeed:
     entries: tuple[Entry, ...]
     warning: str = ""  # why feedparser found the feed malformed (its entries are still here)
     dropped: int = 0  # entries with neither a link nor a body (nor a file): not kept
+    language: str = ""  # the language the feed declares (BCP 47, checked), or ""
 
 
 # --- building: stages 4-8 ----------------------------------------------------------------
@@ -89,6 +90,7 @@ class Item:
     words: int
     excerpt: str = ""  # plain text, the first words
     digest: str = ""  # hash of the file's place and bytes: what every page showing it keys on
+    language: str = ""  # the editor's `language:` (BCP 47, checked), or ""
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ class ItemView:
     prev: Ref | None = None
     next: Ref | None = None
     sources: tuple[Ref, ...] = ()  # every source the story came from, `source` first
+    lang: str = ""  # the item's language where it is not the site's (BCP 47), else ""
 
 
 @dataclass(frozen=True)
