@@ -120,7 +120,7 @@ def _lang(language: str, site: str) -> str:
 
 
 def _ref(v: ItemView) -> Ref:
-    return Ref(v.item.slug, v.item.title, v.url)
+    return Ref(v.item.slug, v.item.title, v.url, v.lang)
 
 
 def _sections(views: list[ItemView], order: dict[str, int]) -> list[Section]:

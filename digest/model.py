@@ -177,6 +177,7 @@ class Ref:
     slug: str
     title: str
     url: str
+    lang: str = ""  # an item's: its language where it is not the site's (see ItemView.lang)
 
 
 @dataclass(frozen=True)
