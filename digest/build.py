@@ -32,7 +32,7 @@ from digest.outfolder import SHOWN, check_folder, refuse, strangers
 from digest.render import Job, Plan, plan, render_job
 from digest.search import FOLDER, index
 from digest.select import select
-from digest.state import read_state, source_health
+from digest.state import feed_languages, read_state, source_health
 from digest.theme import issue_titler, theme_dirs, translations
 from digest.workers import process_pool
 from digest.write import Entry, Manifest, Staging, put, scan, sha, sync_tree
@@ -87,8 +87,9 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     cache.save()
     selection = select(corpus, config)
     titles = issue_titler(translations(theme_dirs(config.site.theme), config.site.language))
+    state = read_state(config.state_dir)
     site = group(selection, corpus, config, titles, drafts=drafts,
-                 health=source_health(read_state(config.state_dir)))
+                 health=source_health(state), declared=feed_languages(state))
     made = plan(site, config)
     made = replace(made, files=(*made.files, *outputs(config, present(config))))
 

@@ -15,6 +15,7 @@ from babel import Locale, UnknownLocaleError
 
 from digest.cleanup import Cleanup, parse_rules
 from digest.errors import ConfigError, DigestError, did_you_mean, raise_all
+from digest.langtag import language_tag
 from digest.patterns import check_pattern
 from digest.rules import (
     FEED_RULE_KEYS,
@@ -65,6 +66,7 @@ class FeedConfig:
     homepage: str
     rules: FeedRules = field(default_factory=FeedRules)
     cleanup: Cleanup = field(default_factory=Cleanup)  # `remove` and `replace`
+    language: str = ""  # BCP 47; "": what the feed declares, else the site's language
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ _FEED: _Spec = {
     "homepage": (str, False),
     "remove": (list, False),
     "replace": (list, False),
+    "language": (str, False),
     **{key: (types, False) for key, types in FEED_RULE_KEYS.items()},
 }
 _SELECTION: _Spec = {key: (types, False) for key, types in SELECTION_KEYS.items()}
@@ -316,6 +319,10 @@ def _feeds(check: _Checker, data: Any, topics: set[str]) -> tuple[FeedConfig, ..
         homepage = f.get("homepage", "")
         if homepage and urlsplit(homepage).scheme not in ("http", "https"):
             check.error(f"{where}.homepage", f"'{homepage}' is not an http(s) URL")
+        language = language_tag(f.get("language", "")) or ""
+        if "language" in f and not language:
+            check.error(f"{where}.language", f"unknown language '{f['language']}'",
+                        "use a BCP 47 tag such as en, ru or pt-BR")
         problems = Problems()
         rules = feed_rules(f, where, problems)
         for key, message, fix in problems.found:
@@ -323,7 +330,7 @@ def _feeds(check: _Checker, data: Any, topics: set[str]) -> tuple[FeedConfig, ..
         cleanup = parse_rules(f, where, check.error)
         if {"slug", "title", "url"} <= f.keys():
             feeds.append(FeedConfig(f["slug"], f["title"], url, feed_topics,
-                                    f.get("homepage", ""), rules, cleanup))
+                                    f.get("homepage", ""), rules, cleanup, language))
     return tuple(feeds)
 
 

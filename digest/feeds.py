@@ -31,6 +31,7 @@ class FeedEntry:
     summary: str  # plain text
     html: str  # full content, absolute links
     categories: tuple[str, ...] = ()
+    lang: str = ""  # the language of the title, summary and text, where not the site's
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def issue_html(site: Site, issue: IssueView, other: str) -> str:
         parts.append(f"<h2>{escape(section.topic.title if section.topic else other)}</h2><ul>")
         for v in section.items:
             sources = ", ".join(escape(s.title) for s in v.sources or (v.source,))
-            parts.append(f'<li><a href="{escape(site.base_url + v.url)}">'
+            parts.append(f'<li><a href="{escape(site.base_url + v.url)}"{_lang_attr(v.lang)}>'
                          f"{escape(v.item.title)}</a> — {sources}{v.item.note_html}</li>")
         parts.append("</ul>")
     return "\n".join(p for p in parts if p)
@@ -111,13 +112,25 @@ def _entries(site: Site, views: Sequence[ItemView], full: bool) -> tuple[FeedEnt
             url=site.base_url + v.url, title=v.item.title, published=v.item.published,
             author=v.item.author or ", ".join(s.title for s in v.sources or (v.source,)),
             summary=v.item.excerpt,
-            html=absolute_links((v.item.note_html + v.item.html) if full else
-                                v.item.note_html + f"<p>{escape(v.item.excerpt)}</p>",
-                                site.base_url + v.url),
+            html=absolute_links(
+                v.item.note_html + (_in_lang(v.item.html, v.lang) if full else
+                                    f"<p{_lang_attr(v.lang)}>{escape(v.item.excerpt)}</p>"),
+                site.base_url + v.url),
             categories=tuple(t.title for t in v.topics),
+            lang=v.lang,
         )
         for v in views[:FEED_LENGTH]
     )
+
+
+def _lang_attr(lang: str) -> str:
+    return f' lang="{escape(lang)}"' if lang else ""
+
+
+def _in_lang(html: str, lang: str) -> str:
+    """An item's text marked with its language inside the entry's HTML, which may also hold
+    the editor's note (in the site's language): RSS has no other place for it."""
+    return f'<div lang="{escape(lang)}">{html}</div>' if lang else html
 
 
 def _issue_entry(site: Site, issue: IssueView, html: str) -> FeedEntry:
@@ -147,7 +160,10 @@ def _atom(site: Site, chan: Channel) -> bytes:
     _sub(root, "generator", "digest", uri="https://github.com/digest-ssg/digest")
     for e in chan.entries:
         entry = _sub(root, "entry")
-        _sub(entry, "title", e.title)
+        # xml:lang on the entry's own words, not on the entry: its categories (the site's
+        # topics) and the editor's note inside its content are in the site's language.
+        lang = {f"{{{XML}}}lang": e.lang} if e.lang else {}
+        _sub(entry, "title", e.title, **lang)
         _sub(entry, "id", e.url)
         _sub(entry, "link", rel="alternate", type="text/html", href=e.url)
         _sub(entry, "published", e.published.isoformat())
@@ -156,7 +172,7 @@ def _atom(site: Site, chan: Channel) -> bytes:
             _sub(_sub(entry, "author"), "name", e.author)
         for c in e.categories:
             _sub(entry, "category", term=c)
-        _sub(entry, "summary", e.summary)
+        _sub(entry, "summary", e.summary, **lang)
         _sub(entry, "content", e.html, type="html")
     return _xml(root)
 
@@ -196,6 +212,7 @@ def _json(site: Site, chan: Channel) -> bytes:
         "items": [{
             "id": e.url, "url": e.url, "title": e.title, "content_html": e.html,
             "summary": e.summary, "date_published": e.published.isoformat(),
+            **({"language": e.lang} if e.lang else {}),
             **({"authors": [{"name": e.author}]} if e.author else {}),
             **({"tags": list(e.categories)} if e.categories else {}),
         } for e in chan.entries],

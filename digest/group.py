@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from digest.config import Config
+from digest.langtag import same_language
 from digest.model import (
     Corpus,
     Decision,
@@ -34,11 +35,13 @@ def group(
     default_title: Callable[[str], str],
     drafts: bool = False,
     health: dict[str, Health] | None = None,
+    declared: Mapping[str, str] | None = None,
 ) -> Site:
     """Arrange the selected items into the site; rejected items, draft issues and weeks with
     no selected item (an introduction alone is no issue) stay out.
 
     `default_title` names an issue whose file gives no title ('2026-W11' -> 'Неделя 11, 2026').
+    `declared`: the language each feed declared when last fetched (by feed slug).
     """
     files = {f.week: f for f in corpus.issues}
     hidden = {w for w, f in files.items() if f.draft and not drafts}
@@ -54,11 +57,14 @@ def group(
     titles = {w: (files[w].title if w in files else "") or default_title(w) for w in weeks}
     issue_refs = {w: Ref(week_slug(w), titles[w], f"issues/{week_slug(w)}/") for w in weeks}
 
+    feed_langs = {f.slug: f.language or (declared or {}).get(f.slug, "") for f in config.feeds}
+
     def view(d: Decision) -> ItemView:
         sources = tuple(source_refs[s] for s in (d.sources or (d.item.source,)))
         return ItemView(d.item, f"items/{d.item.slug}/", source_refs[d.item.source],
                         tuple(topic_refs[t] for t in d.topics), issue_refs[d.week],
-                        sources=sources)
+                        sources=sources, lang=_lang(d.item.language or feed_langs[d.item.source],
+                                                    config.site.language))
 
     zone = ZoneInfo(config.site.timezone)
     views: dict[str, ItemView] = {}
@@ -107,8 +113,14 @@ def group(
     )
 
 
+def _lang(language: str, site: str) -> str:
+    """The tag an item's words are marked with: its language (the editor's, else its feed's
+    in digest.toml, else the one its feed declares) where that is not the site's."""
+    return language if language and not same_language(language, site) else ""
+
+
 def _ref(v: ItemView) -> Ref:
-    return Ref(v.item.slug, v.item.title, v.url)
+    return Ref(v.item.slug, v.item.title, v.url, v.lang)
 
 
 def _sections(views: list[ItemView], order: dict[str, int]) -> list[Section]:

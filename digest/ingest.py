@@ -247,6 +247,7 @@ class _Run:
             failures=0, throttled=0, wait_until="", wait_reason="",
             last_new_item=self.stamp if report and report.new else saved.last_new_item,
             warning=parsed.warning if parsed else saved.warning,
+            language=parsed.language if parsed else saved.language,
         )
         self._finish(FeedOutcome(feed, status, report, moved_to=result.moved_to,
                                  warning=new.warning if parsed else "",

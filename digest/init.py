@@ -211,6 +211,7 @@ _FEED_EXAMPLE = """
 # title = "Example blog"
 # url = "https://example.org/feed.xml"
 # topics = ["news"]
+# language = "en"                    # what its posts are written in, if the feed does not say
 """
 
 # The example introduction's first words: `digest check` finds them in an issue file that still

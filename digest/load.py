@@ -15,6 +15,7 @@ from digest.cache import FileEntry, RenderCache
 from digest.config import Config
 from digest.errors import ContentError, DigestError, did_you_mean, raise_all
 from digest.fingerprint import file_digest
+from digest.langtag import language_tag
 from digest.links import clean_link
 from digest.markup import count_words, excerpt, render_body, render_markdown
 from digest.media import locator, present
@@ -26,7 +27,8 @@ from digest.workers import process_pool
 
 ITEM_KEYS = {
     "id", "title", "link", "source", "author", "published", "fetched", "first_seen", "topics",
-    "tags", "status", "pinned", "note", "issue", "undated", "enclosures", legacy.FORMAT_KEY,
+    "tags", "status", "pinned", "note", "issue", "undated", "enclosures", "language",
+    legacy.FORMAT_KEY,
 }
 ISSUE_KEYS = {"title", "status"}
 PAGE_KEYS = {"title", "description"}
@@ -313,6 +315,10 @@ def _item(path: Path, text: tuple[dict[str, Any], str], config: Config, data: by
         f.fail("link", f"'{link[:60]}' is not an http(s) URL", "the original's web address")
     published = f.when("published", required=True)
     assert published is not None
+    language = f.text("language")
+    if language and not language_tag(language):
+        f.fail("language", f"unknown language '{language[:40]}'",
+               "use a BCP 47 tag such as en, ru or pt-BR, or remove the key")
     item = Item(
         id=f.text("id", required=True),
         slug=path.stem,
@@ -333,6 +339,7 @@ def _item(path: Path, text: tuple[dict[str, Any], str], config: Config, data: by
         html="",
         words=0,
         old_topics=legacy.evidence(data) if legacy.is_old(meta) else (),
+        language=language_tag(language) or "",
     )
     return item, body, f.text("note")
 

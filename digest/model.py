@@ -58,6 +58,7 @@ class ParsedFeed:
     entries: tuple[Entry, ...]
     warning: str = ""  # why feedparser found the feed malformed (its entries are still here)
     dropped: int = 0  # entries with neither a link nor a body (nor a file): not kept
+    language: str = ""  # the language the feed declares (BCP 47, checked), or ""
 
 
 # --- building: stages 4-8 ----------------------------------------------------------------
@@ -93,6 +94,7 @@ class Item:
     # and, once load compared them with what fetch wrote, whose they are.
     old_topics: tuple[str, ...] = ()
     topics_origin: str = ""  # "" (the editor's, when there are any), fetch, editor, unsure
+    language: str = ""  # the editor's `language:` (BCP 47, checked), or ""
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,7 @@ class Ref:
     slug: str
     title: str
     url: str
+    lang: str = ""  # an item's: its language where it is not the site's (see ItemView.lang)
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,7 @@ class ItemView:
     prev: Ref | None = None
     next: Ref | None = None
     sources: tuple[Ref, ...] = ()  # every source the story came from, `source` first
+    lang: str = ""  # the item's language where it is not the site's (BCP 47), else ""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from xml.sax import SAXParseException
 import feedparser
 
 from digest.errors import FeedError
+from digest.langtag import language_tag
 from digest.model import Enclosure, Entry, FetchResult, ParsedFeed
 from digest.sanitize import absolute_url, clean_html, clean_text, plain_text
 
@@ -52,14 +53,17 @@ def parse(result: FetchResult, base_url: str) -> ParsedFeed:
     home = absolute_url(parsed.feed.get("link", "") or "", base_url) or base_url or where
     same_page = (result.url, home, base_url, where)
     entries = [_entry(result.feed_slug, raw, home, same_page) for raw in parsed.entries]
-    return _kept(home, entries, _malformed(parsed))
+    # RSS <language> (or dc:language) and Atom xml:lang on <feed>, as feedparser reports them.
+    language = language_tag(str(parsed.feed.get("language") or "")) or ""
+    return _kept(home, entries, _malformed(parsed), language)
 
 
-def _kept(home: str, entries: list[Entry], warning: str = "") -> ParsedFeed:
+def _kept(home: str, entries: list[Entry], warning: str = "", language: str = ""
+          ) -> ParsedFeed:
     """The entries a reader can use: one with neither a link, nor a body, nor a file is
     only a title (often what is left of an entry cut off in a broken feed)."""
     kept = tuple(e for e in entries if e.link or e.enclosures or _has_body(e.html))
-    return ParsedFeed(home, kept, warning, len(entries) - len(kept))
+    return ParsedFeed(home, kept, warning, len(entries) - len(kept), language)
 
 
 def _has_body(html: str) -> bool:
@@ -210,7 +214,7 @@ def _json_feed(result: FetchResult, base_url: str) -> ParsedFeed:
                 if isinstance(a, dict) and (url := _http(a.get("url"), home))
             ),
         ))
-    return _kept(home, entries)
+    return _kept(home, entries, language=language_tag(str(data.get("language") or "")) or "")
 
 
 def _iso(value: Any) -> datetime | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from digest.atomic import write_text
 from digest.errors import DigestError
+from digest.langtag import language_tag
 from digest.model import Health
 
 VERSION = 1
@@ -35,6 +36,7 @@ class FeedState:
     wait_until: str = ""  # not asked before this time (UTC), unless `fetch --force`
     wait_reason: str = ""  # why: the server's Retry-After, or our back-off
     warning: str = ""  # why feedparser found the feed malformed on its last success
+    language: str = ""  # the language the feed declared on its last success (BCP 47), or ""
 
     def waiting_until(self, now: datetime) -> datetime | None:
         """The time this feed is not asked before, if it is still to come."""
@@ -71,6 +73,12 @@ def source_health(state: State) -> dict[str, Health]:
                      f.last_status, f.failures, str(f.warning))
         for slug, f in state.feeds.items()
     }
+
+
+def feed_languages(state: State) -> dict[str, str]:
+    """The language each feed declared, checked again: state.json may be edited by hand."""
+    return {slug: tag for slug, f in state.feeds.items()
+            if (tag := language_tag(str(f.language or "")))}
 
 
 def state_path(state_dir: Path) -> Path:
