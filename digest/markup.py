@@ -13,6 +13,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from digest.mathml import MathExtension
 from digest.sanitize import clean_html
 
 _TAG = re.compile(r"<[^>]+>")
@@ -29,6 +30,7 @@ def render_markdown(text: str) -> str:
             "sane_lists",
             TocExtension(slugify=slugify_unicode, permalink=False),
             CodeHiliteExtension(guess_lang=False, css_class="codehilite"),
+            MathExtension(),
         ],
         output_format="html",
     )
