@@ -60,7 +60,9 @@ _CODE_POINT = re.compile(r"^mjx-c([0-9A-Fa-f]{1,6})$")
 # How many children a MathML element must have: latex2mathml builds short ones from bad TeX.
 _ARITY = {"mfrac": 2, "msub": 2, "msup": 2, "mroot": 2, "munder": 2, "mover": 2,
           "msubsup": 3, "munderover": 3}
-_MJ2_FRAME = frozenset({"MathJax", "MathJax_CHTML", "MathJax_SVG", "MathJax_PHTML"})
+# MathJax 2's frames; "mjx-chtml" alone is what its server-side renderer writes.
+_MJ2_FRAME = frozenset({"MathJax", "MathJax_CHTML", "MathJax_SVG", "MathJax_PHTML",
+                        "mjx-chtml"})
 _MJ2_DISPLAY = frozenset({"MathJax_Display", "MJXc-display", "MathJax_SVG_Display"})
 
 
@@ -120,7 +122,7 @@ class _TexPattern(InlineProcessor):
 
 def _tex_element(tex: str, display: bool) -> Element | None:
     source = tex.strip()
-    if not source:
+    if not source or not _balanced(source):
         return None
     try:
         converted = latex2mathml.converter.convert(source,
@@ -136,11 +138,22 @@ def _tex_element(tex: str, display: bool) -> Element | None:
     return _annotated(math, source, display)
 
 
+def _balanced(tex: str) -> bool:
+    """Braces that close what they open (latex2mathml closes a missing one silently)."""
+    depth = 0
+    for m in re.finditer(r"\\.|[{}]", tex, re.DOTALL):
+        depth += {"{": 1, "}": -1}.get(m.group(), 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _valid(math: Element) -> bool:
     """latex2mathml turns what it does not know into text: an unknown `\\command` or a stray
     brace becomes an `<mi>`, a `\\frac` with one argument an `<mfrac>` with one child."""
     for el in math.iter():
-        if el.tag in _TOKENS and el.text and ("\\" in el.text or el.text in ("{", "}")):
+        text = el.text or ""
+        if el.tag in _TOKENS and ("\\" in text or (el.tag == "mi" and text in ("{", "}"))):
             return False
         if el.tag in _ARITY and len(el) != _ARITY[el.tag]:
             return False
@@ -228,8 +241,8 @@ def _mathjax2(root: Element) -> None:
     """MathJax 2: a frame (CommonHTML, HTML-CSS or SVG output) with its assistive MathML,
     and the TeX it came from left in a script beside it."""
     for frame in list(_frames(root)):
-        if frame.getparent() is None:
-            continue
+        if root not in frame.iterancestors():
+            continue  # inside a frame already replaced
         outer = frame
         parent = frame.getparent()
         if parent is not None and parent is not root and _classes(parent) & _MJ2_DISPLAY:
@@ -263,8 +276,8 @@ def _mathjax2_math(frame: Element, tex: str | None, display: bool) -> Element:
         if parsed is not None and parsed.tag == "math":
             return _annotated(parsed, None, display)
     chtml = next(_with_class(frame, "mjx-math"), None)
-    if chtml is not None:
-        return _annotated(_rebuild(chtml, mj3=False), None, display)
+    if chtml is not None:  # the server-side renderer keeps the TeX in an aria-label
+        return _annotated(_rebuild(chtml, mj3=False), chtml.get("aria-label"), display)
     return _annotated(_flatten(frame), None, display)
 
 
@@ -510,6 +523,8 @@ def _with_class(root: Element, name: str) -> Iterator[Element]:
 
 def _frames(root: Element) -> Iterator[Element]:
     for el in root.iter():
+        if _classes(el) & _MJ2_DISPLAY:
+            continue  # the box around a displayed formula's frame
         if _classes(el) & _MJ2_FRAME or (
                 isinstance(el.tag, str) and (el.get("id") or "").startswith("MathJax-Element-")
                 and (el.get("id") or "").endswith("-Frame")):
