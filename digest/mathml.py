@@ -32,7 +32,7 @@ TEX_ENCODING = "application/x-tex"
 ERROR_CLASS = "tex-error"  # TeX that did not convert, shown as code (the theme adds a note)
 
 # Cheap test first: most bodies have no math and are returned untouched, unparsed.
-_MARKERS = ("mjx-", "MathJax", "katex", "math/tex", "\\(", "\\[", "$$", 'class="tex"')
+_MARKERS = ("mjx-", "MathJax", "katex", "math/tex", "\\(", "\\[", "$$", 'class="tex"', "<math")
 # Single $…$ is no delimiter: prose has too many prices.
 _DELIMITED = re.compile(r"\$\$(.+?)\$\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 # Where a TeX delimiter is text, not math.
@@ -80,6 +80,8 @@ def convert_html(html: str) -> str:
     _tex_scripts(root)
     _stored_tex(root)
     _delimited(root)
+    for math in root.iter("math"):  # MathML a feed wrote itself, or a stored body
+        _core(math, math.get("display") == "block")
     out = html_lib.escape(root.text or "", quote=False)
     return out + "".join(etree.tostring(child, encoding="unicode", method="html")
                          for child in root)
@@ -162,6 +164,7 @@ def _valid(math: Element) -> bool:
 
 def _annotated(math: Element, tex: str | None, display: bool) -> Element:
     """`math` cleaned for the page: display set, the TeX kept as an annotation."""
+    _core(math, display)
     for name in list(math.attrib):
         if name != "display":
             del math.attrib[name]
@@ -189,6 +192,44 @@ def _annotated(math: Element, tex: str | None, display: bool) -> Element:
         semantics.append(row)
     semantics.append(_annotation(tex))
     return math
+
+
+# MathML Core draws only mathvariant="normal": other variants become the Unicode letters.
+_VARIANTS = {"bold": "BOLD", "italic": "ITALIC", "bold-italic": "BOLD ITALIC",
+             "double-struck": "DOUBLE-STRUCK", "script": "SCRIPT", "bold-script": "BOLD SCRIPT",
+             "fraktur": "FRAKTUR", "bold-fraktur": "BOLD FRAKTUR", "sans-serif": "SANS-SERIF",
+             "monospace": "MONOSPACE"}
+_LETTERLIKE = {"FRAKTUR": "BLACK-LETTER"}  # the letters Unicode had before (ℭ, ℜ, …)
+_LIMITS = frozenset({"lim", "max", "min", "sup", "inf", "limsup", "liminf", "argmax", "argmin",
+                     "det", "gcd", "Pr"})
+
+
+def _core(math: Element, display: bool) -> None:
+    """What MathML Core does not draw, said in what it does: letters of a mathvariant as
+    their Unicode forms, and (in a displayed formula) `\\lim_x` with its limit below."""
+    for el in math.iter():
+        variant = _VARIANTS.get(el.get("mathvariant") or "")
+        if variant and el.tag in _TOKENS and el.text:
+            el.text = "".join(_styled(ch, variant) for ch in el.text)
+            del el.attrib["mathvariant"]
+        if (display and el.tag == "msub" and len(el) == 2 and el[0].tag == "mo"
+                and (el[0].text or "").strip() in _LIMITS):
+            el.tag = "munder"
+
+
+def _styled(ch: str, variant: str) -> str:
+    if ch.isdigit():
+        name = f"DIGIT {unicodedata.name(ch).split()[-1]}"
+    elif ch.isascii() and ch.isalpha():
+        name = f"{'CAPITAL' if ch.isupper() else 'SMALL'} {ch.upper()}"
+    else:
+        return ch
+    for full in (f"MATHEMATICAL {variant} {name}", f"{_LETTERLIKE.get(variant, variant)} {name}"):
+        try:
+            return unicodedata.lookup(full)
+        except KeyError:
+            continue
+    return ch
 
 
 def _annotation(tex: str) -> Element:

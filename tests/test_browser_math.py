@@ -195,3 +195,32 @@ def test_the_example_post_shows_all_its_formulas(chromium: Browser, example_site
         assert set(colours) == {body}
         assert watch.problems() == []
         page.context.close()
+
+
+@pytest.mark.parametrize(("device", "width"), [("desktop", 1440), ("phone", 360)])
+def test_screenshots_of_formulas(chromium: Browser, example_site: Path, tmp_path: Path,
+                                 device: str, width: int) -> None:
+    """The example's post with formulas, light and dark, its TERM loss section in view. With
+    DIGEST_SCREENSHOTS=DIR the pictures go to DIR (the README's are in docs/screenshots/)."""
+    import os
+
+    folder = Path(os.environ.get("DIGEST_SCREENSHOTS") or tmp_path)
+    (tmp_path / "docroot").mkdir()
+    with static_site(example_site, tmp_path / "docroot") as origin:
+        for scheme in ("light", "dark"):
+            context = chromium.new_context(viewport={"width": width, "height": 900},
+                                           color_scheme=scheme)  # type: ignore[arg-type]
+            watch = Watch(origin).attach(context)
+            page = context.new_page()
+            page.goto(origin + PREFIX + EXAMPLE_ITEM, wait_until="load")
+            page.evaluate("() => window.scrollTo(0, [...document.querySelectorAll('h2')]"
+                          ".find(h => h.textContent.includes('TERM loss')).offsetTop - 16)")
+            page.wait_for_timeout(300)  # let a sticky header settle
+            # Nothing of a formula sticks out of a phone's screen: wide ones scroll in their box.
+            overflow = page.evaluate("() => document.documentElement.scrollWidth")
+            assert overflow <= width
+            path = folder / f"math-{device}-{scheme}.png"
+            page.screenshot(path=str(path))
+            assert path.stat().st_size > 10_000
+            assert watch.problems() == []
+            context.close()

@@ -246,3 +246,26 @@ def test_fetch_stores_mathml_and_build_shows_old_and_new_items_with_formulas(
 
 def test_render_body_of_an_html_body_converts_its_formulas() -> None:
     assert "<math" in render_body('<p>Old <script type="math/tex">x</script></p>')
+
+
+def test_excerpts_and_word_counts_read_a_formula_once() -> None:
+    from digest.markup import count_words, excerpt
+
+    html = clean_html("<p>Energy \\(E = mc^2\\) is conserved.</p>")
+    assert excerpt(html).split() == ["Energy", "E", "=", "m", "c", "2", "is", "conserved."]
+    assert count_words(html) == count_words("<p>Energy E = m c 2 is conserved.</p>")
+
+
+def test_what_mathml_core_does_not_draw_is_said_in_what_it_does() -> None:
+    """Chromium draws mathvariant="normal" only: \\mathbb{R} would be a plain R."""
+    out = clean_html('<span class="katex"><math><semantics><mrow><mi mathvariant="double-struck">'
+                     'R</mi><mi mathvariant="script">L</mi><mi mathvariant="bold">x</mi>'
+                     '<mi mathvariant="normal">d</mi></mrow></semantics></math></span>'
+                     "<p>\\[\\lim_{n} a_n\\] and \\(\\lim_{n} a_n\\)</p>")
+    assert '<mi>ℝ</mi><mi>ℒ</mi><mi>𝐱</mi><mi mathvariant="normal">d</mi>' in out
+    assert "<munder><mo>lim</mo>" in out and "<msub><mo>lim</mo>" in out  # display, inline
+
+
+def test_a_stored_body_with_mathml_is_brought_up_to_date_at_load() -> None:
+    stored = '<p>The reals <math><mi mathvariant="double-struck">R</mi></math>.</p>'
+    assert render_body(stored) == "<p>The reals <math><mi>ℝ</mi></math>.</p>"
