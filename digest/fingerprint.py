@@ -119,7 +119,7 @@ def tree_stats(folders: Iterable[Path], skip: Path | None = None) -> list[tuple[
 
 # The libraries whose output ends up in pages: an upgrade of one of them is a new digest too.
 RENDERING_LIBRARIES = ("jinja2", "markdown", "pygments", "nh3", "babel", "css-inline",
-                       "python-slugify")
+                       "python-slugify", "latex2mathml", "lxml", "selectolax")
 
 
 @functools.cache

@@ -13,9 +13,12 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from digest.mathml import MathExtension
 from digest.sanitize import clean_html
 
 _TAG = re.compile(r"<[^>]+>")
+# A formula's TeX, kept for search and copy, would read as its letters twice in plain text.
+_ANNOTATION = re.compile(r"<annotation\b[^>]*>.*?</annotation>", re.DOTALL)
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 
 
@@ -29,6 +32,7 @@ def render_markdown(text: str) -> str:
             "sane_lists",
             TocExtension(slugify=slugify_unicode, permalink=False),
             CodeHiliteExtension(guess_lang=False, css_class="codehilite"),
+            MathExtension(),
         ],
         output_format="html",
     )
@@ -69,7 +73,7 @@ def _highlight(match: re.Match[str]) -> str:
 
 def strip_tags(html: str) -> str:
     """The text of an HTML fragment, for matching and counting (entities left as they are)."""
-    return _TAG.sub(" ", html)
+    return _TAG.sub(" ", _ANNOTATION.sub(" ", html))
 
 
 def count_words(html: str) -> int:

@@ -12,6 +12,7 @@ import nh3
 from pygments.token import STANDARD_TYPES
 
 from digest.links import clean_link
+from digest.mathml import ERROR_CLASS, convert_html
 
 # MathML, so that formulas stay formulas (the old site lost every one of them).
 MATHML = frozenset({
@@ -20,9 +21,6 @@ MATHML = frozenset({
     "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom", "menclose", "mfenced",
     "mmultiscripts", "mprescripts", "none",
 })
-# MathJax 2 keeps a formula's TeX in a script element, which is dropped: show it as code.
-_TEX_SCRIPT = re.compile(r'<script[^>]*type=["\']?math/tex[^>]*>(.*?)</script>',
-                         re.IGNORECASE | re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # An allow-list: what a reader needs to read a post, nothing that runs or restyles the page.
@@ -58,13 +56,24 @@ ATTRIBUTES: dict[str, set[str]] = {
     "code": {"class"},
     "span": {"class"},
     "sup": {"class"},
+    # MathML (digest/mathml.py): layout only, no href, no style, nothing that runs.
     "math": {"display"},
     "annotation": {"encoding"},
     "mi": {"mathvariant"},
-    "mo": {"stretchy", "fence", "separator", "lspace", "rspace"},
+    "mn": {"mathvariant"},
+    "mtext": {"mathvariant"},
+    "mo": {"stretchy", "fence", "separator", "lspace", "rspace", "form", "largeop",
+           "movablelimits", "symmetric", "minsize", "maxsize", "accent"},
+    "mover": {"accent"},
+    "munder": {"accentunder"},
+    "munderover": {"accent", "accentunder"},
     "mfrac": {"linethickness"},
-    "mtd": {"columnspan", "rowspan"},
-    "mstyle": {"displaystyle", "scriptlevel"},
+    "mspace": {"width", "height", "depth"},
+    "mpadded": {"width", "height", "depth", "lspace", "voffset"},
+    "mtable": {"columnalign", "rowalign", "columnspacing", "rowspacing"},
+    "mtd": {"columnspan", "rowspan", "columnalign"},
+    "mstyle": {"displaystyle", "scriptlevel", "mathvariant"},
+    "menclose": {"notation"},
 }
 THEME_IDS = frozenset({"main", "content", "top", "header", "footer", "nav", "search", "skip"})
 _IMG_WITHOUT_ALT = re.compile(r"<img (?![^>]*\balt=)")
@@ -75,7 +84,7 @@ _HTML_TAG = re.compile(
     r"th|tr|u|ul|video|audio|source|button|base)\b[^>]*>", re.IGNORECASE)
 KEPT_CLASSES = frozenset(
     {"codehilite", "highlight", "footnote", "footnotes", "footnote-ref", "footnote-backref",
-     "tex"} | {c for c in STANDARD_TYPES.values() if c}
+     "tex", ERROR_CLASS} | {c for c in STANDARD_TYPES.values() if c}
 )
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
@@ -107,12 +116,14 @@ def clean_html(html: str, base_url: str = "", same_page: tuple[str, ...] = (),
             return None if value.lower() in THEME_IDS else value
         if attribute == "class":
             return _classes(value, tag)
+        if tag in MATHML:
+            return value  # lengths such as "0.5em"; no MathML attribute we allow is a URL
         if attribute in ("width", "height"):
             return value if value.strip().isdigit() else None  # "80%" is not valid HTML
         return value
 
-    html = _TEX_SCRIPT.sub(lambda m: f'<code class="tex">{html_lib.escape(m.group(1))}</code>',
-                           html)
+    # Formulas become MathML first: the renderers' markup and scripts would be dropped.
+    html = convert_html(html)
     cleaned = nh3.clean(
         _CONTROL.sub("", html),
         tags=set(TAGS),
