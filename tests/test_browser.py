@@ -733,7 +733,9 @@ def test_the_desk_by_keyboard_reaches_the_preview_site(open_page: Opener,
 
     focus_row(page, REJECT_ID)
     page.keyboard.press("r")
-    sync_api.expect(status).to_have_text(f"Отклонено: {REJECT_TITLE}")
+    # what was done, then what it moved: the rejected item leaves the issue
+    sync_api.expect(status).to_contain_text(f"Отклонено: {REJECT_TITLE} «{REJECT_TITLE}» "
+                                            "больше не в выпуске")
     row = page.locator(f".row[data-id='{REJECT_ID}']")
     sync_api.expect(row).to_have_attribute("data-state", "out")
     sync_api.expect(row.locator(".reason")).to_contain_text("rejected by the editor")
@@ -795,7 +797,8 @@ def test_the_desk_works_without_javascript(open_page: Opener,
     with page.expect_navigation():
         row.locator(".act-reject").click()
     assert "show=selected" in page.url and "flash=" in page.url
-    sync_api.expect(page.locator("#status")).to_have_text(f"Отклонено: {REJECT_TITLE}")
+    sync_api.expect(page.locator("#status")).to_contain_text(
+        f"Отклонено: {REJECT_TITLE} «{REJECT_TITLE}» больше не в выпуске")
     sync_api.expect(row).to_have_attribute("data-state", "out")
     sync_api.expect(row).to_be_hidden()  # the filter still applies
     with page.expect_navigation():

@@ -373,8 +373,8 @@ def test_images_fit_a_phone_and_a_desktop_and_load_from_the_sub_path(
     ok(run(root, "fetch"))
     sha = hashlib.sha256(wide).hexdigest()
     item = next((root / "content" / "items").rglob("*.md"))
-    item.write_text(item.read_text("utf-8").replace(
-        "topics:", f"note: '![in the note]({PREFIX}media/{sha[:2]}/{sha}.png)'\ntopics:", 1),
+    item.write_text(item.read_text("utf-8").replace(  # the editor's note, last in the front matter
+        "\n---\n", f"\nnote: '![in the note]({PREFIX}media/{sha[:2]}/{sha}.png)'\n---\n", 1),
         encoding="utf-8")
     ok(run(root, "build"))
     page_path = next((root / "output" / "items").iterdir()).name
