@@ -147,3 +147,16 @@ def test_every_full_week_has_an_editors_introduction_in_russian(
     page = (example_site / "issues" / week.lower() / "index.html").read_text(encoding="utf-8")
     assert title.group(1) in page
     assert " ".join(sentences[0].split()[:3]) in page  # the introduction, rendered
+
+
+def test_no_link_of_the_example_holds_a_character_a_url_never_holds(example_site: Path) -> None:
+    """Pastie's feed writes `href=http://obiefernandez.com/""`: the quotes end up in the value.
+    The Nu Html Checker (test_validity) calls such a page invalid; browsers percent-encode
+    them, and so does the sanitizer."""
+    page = example_site / "items" / \
+        "survive-hard-economic-times-in-the-bahamas-at-railsbizconf-619d11" / "index.html"
+    assert 'href="http://obiefernandez.com/%22%22"' in page.read_text(encoding="utf-8")
+    bad = re.compile(r'(?:href|src)="([^"]*(?:&quot;|&lt;|&gt;|[\s<>\\^`{|}])[^"]*)"')
+    for path in example_site.rglob("*.html"):
+        if "pagefind" not in path.parts:
+            assert not bad.findall(path.read_text(encoding="utf-8")), path
