@@ -30,7 +30,7 @@ from digest.model import Item
 
 # Bump when rendering changes (sanitizer rules, Markdown extensions): old entries are dropped.
 # (Any change of digest's code drops them too, bumped or not: see fingerprint.code.)
-FORMAT = 6
+FORMAT = 7
 # A file changed this close to the moment it was recorded may change again unseen.
 RACY_NS = 2_000_000_000
 

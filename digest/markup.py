@@ -37,7 +37,7 @@ def render_markdown(text: str) -> str:
         output_format="html",
     )
     # Raw HTML and javascript: links pass through Markdown, so sanitize after rendering.
-    return clean_html(md.convert(text), keep_relative=True)
+    return under_the_title(clean_html(md.convert(text), keep_relative=True))
 
 
 def looks_like_html(body: str) -> bool:
@@ -51,8 +51,35 @@ def render_body(body: str) -> str:
         safe = clean_html(body)
         highlighted, count = _CODE_BLOCK.subn(_highlight, safe)
         # Pygments' markup is cleaned too (its classes and spans pass the allow-list).
-        return clean_html(highlighted) if count else safe
+        return under_the_title(clean_html(highlighted) if count else safe)
     return render_markdown(body)
+
+
+# An opening or closing heading tag of sanitized HTML (where no attribute or text holds a raw
+# '<': nh3 escapes them), so a pattern finds exactly the elements.
+_HEADING = re.compile(r"<(/?)h([1-6])\b")
+
+
+def under_the_title(html: str) -> str:
+    """A body's headings as sections of the page it is shown on, whose own title is the h1:
+    the body's highest heading becomes an h2, and no heading is more than one level below
+    the one before it (an author's <h1> or a feed's <h3> after the title skipped levels)."""
+    tags = list(_HEADING.finditer(html))
+    if not tags:
+        return html
+    ranks = {level: 2 + i for i, level in
+             enumerate(sorted({int(m.group(2)) for m in tags if not m.group(1)}))}
+    out, last, previous, opened = [], 0, 1, []
+    for m in tags:
+        if m.group(1):  # a closing tag: the level its opening tag got
+            level = opened.pop() if opened else min(6, ranks.get(int(m.group(2)), 2))
+        else:
+            level = min(6, ranks[int(m.group(2))], previous + 1)
+            previous = level
+            opened.append(level)
+        out.append(html[last:m.start()] + f"<{m.group(1)}h{level}")
+        last = m.end()
+    return "".join(out) + html[last:]
 
 
 # Fenced code from feeds: <pre><code class="language-python">…</code></pre> (already sanitized)

@@ -6,7 +6,7 @@ import html as html_lib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import quote, urldefrag, urljoin, urlsplit
 
 import nh3
 from pygments.token import STANDARD_TYPES
@@ -77,6 +77,9 @@ ATTRIBUTES: dict[str, set[str]] = {
 }
 THEME_IDS = frozenset({"main", "content", "top", "header", "footer", "nav", "search", "skip"})
 _IMG_WITHOUT_ALT = re.compile(r"<img (?![^>]*\balt=)")
+# ASCII characters a URL never holds as they are (WHATWG URL: browsers percent-encode
+# them); a feed's `href=http://x/""` keeps its quotes in the value.
+_NOT_IN_URL = re.compile(r'[\s"<>\\^`{|}]')
 _LANGUAGE_CLASS = re.compile(r"^language-[a-z0-9_+#-]{1,30}$")  # <code class="language-py">
 _HTML_TAG = re.compile(
     r"</?(?:a|abbr|b|body|br|code|del|div|em|embed|font|form|h[1-6]|head|html|i|iframe|img|"
@@ -167,7 +170,7 @@ def absolute_url(value: str, base_url: str) -> str | None:
         return "#" + urldefrag(joined).fragment
     if scheme not in URL_SCHEMES:
         return None  # unsafe, or relative with no base: it would point into our own site
-    return joined
+    return _NOT_IN_URL.sub(lambda m: quote(m.group()), joined)
 
 
 def _srcset(value: str, base_url: str) -> str | None:

@@ -27,17 +27,20 @@ def test_every_kind_of_page_exists(example_site: Path) -> None:
                 "topics/index.html", "sources/index.html", "404.html", "feed.xml",
                 "pages/about/index.html", "static/style.css", "static/pygments.css"]:
         assert (example_site / rel).is_file(), rel
-    for slug in ["ai-safety", "rationality", "software", "software-research"]:
+    for slug in ["ai-safety", "ai-society", "rationality", "software-research", "software",
+                 "infrastructure", "work", "open-web"]:
         assert (example_site / "topics" / slug / "index.html").is_file(), slug
-    for slug in ["lesswrong", "neverworkintheory", "qemu", "ongoing", "fowler"]:
+    for slug in ["lesswrong", "neverworkintheory", "qemu", "ongoing", "fowler", "daveverse",
+                 "joel", "aws", "landsman", "pastie", "pauldix"]:
         assert (example_site / "sources" / slug / "index.html").is_file(), slug
     config = load_config(ROOT / "digest.toml")
     selection = select(load(config), config)
     chosen = {d.item.slug for d in selection.decisions if d.selected}
     pages = {p.parent.name for p in (example_site / "items").glob("*/index.html")}
     assert pages == chosen
-    # The example's rules leave some items out: a rejected one, an excluded one, short ones.
-    assert 60 < len(pages) < len(selection.decisions) == 80
+    # The example's rules leave some items out: a rejected one, an excluded one, short ones,
+    # ones of no topic, ones past a cap.
+    assert 90 < len(pages) < len(selection.decisions) == 152
 
 
 def test_home_shows_the_latest_issue_with_russian_dates(example_site: Path) -> None:
@@ -191,3 +194,25 @@ def test_a_missing_template_is_one_clear_line(project: Callable[..., Path],
     assert result.exit_code == 1
     assert "nope.html" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_items_headings_become_sections_under_its_title(project: Callable[..., Path],
+                                                          run: Callable[..., Result]) -> None:
+    """The item page's title is its h1: a feed's <h1> and <h4> become h2 and h3, so a
+    screen reader's outline skips no level."""
+    root = project({"content/items/2026/03/a-post-aaaaaa.md": """\
+        ---
+        id: aaaa
+        title: A post about alignment
+        link: https://example.org/a
+        source: blog
+        published: '2026-03-10T10:00:00+00:00'
+        status: selected
+        ---
+        <h1>Intro</h1><p>Text.</p><h4>Deep</h4><p>More.</p><h1>Outro</h1>
+        """, "feeds/blog.xml": ""})
+    assert run(root, "build").exit_code == 0
+    page = next((root / "output" / "items").glob("*/index.html")).read_text("utf-8")
+    body = page[page.index('class="content"'):]
+    assert "<h2>Intro</h2>" in body and "<h3>Deep</h3>" in body and "<h2>Outro</h2>" in body
+    assert "<h1>" not in body and "<h4>" not in body

@@ -138,7 +138,7 @@ def test_the_page_lists_every_candidate_of_the_newest_week(served: Served) -> No
     page = body.decode()
     assert f"Неделя {WEEK}" in page and '<html lang="ru">' in page
     assert page.count('<li class="row ') == 20
-    assert "В выпуске: 10 · 20 кандидатов" in page
+    assert "В выпуске: 14 · 20 кандидатов" in page
     # title, source, date, topics, score, reason and excerpt of a candidate
     assert "Selectively reducing eval awareness and murder in Gemma 3 27B via steering" in page
     assert "10 марта 2026, 22:51" in page and "Безопасность ИИ" in page and "балл 1,14" in page
@@ -156,7 +156,7 @@ def test_a_chosen_week_and_the_filters(served: Served) -> None:
     page = served.page(f"?week={WEEK}&show=selected")
     hidden = re.findall(r'<li class="row state-(\w+)"[^>]*?( hidden)?>', page)
     assert {state for state, h in hidden if not h} == {"selected"}
-    assert sum(1 for _, h in hidden if not h) == 10
+    assert sum(1 for _, h in hidden if not h) == 14
     page = served.page(f"?week={WEEK}&show=out&source=lesswrong")
     assert {state for state, h in re.findall(r'<li class="row state-(\w+)"[^>]*?( hidden)?>',
                                              page) if not h} == {"out"}
@@ -187,7 +187,7 @@ def test_the_desk_speaks_the_sites_language(served: Served) -> None:
                                                                  'language = "en"'),
                       encoding="utf-8")
     page = served.page()
-    assert f"The week {WEEK}" in page and "In the issue: 10 · 20 candidates" in page
+    assert f"The week {WEEK}" in page and "In the issue: 14 · 20 candidates" in page
     assert "March 10, 2026" in page and "score 1.14" in page
 
 
@@ -475,7 +475,8 @@ def test_an_introduction_names_its_week_and_nothing_else(served: Served) -> None
     status, _, _ = served.request("POST", f"{PREFIX}_review/intro",
                                   {**form, "week": "2025-w35\n"})
     assert status == 303
-    assert sorted(p.name for p in issues.iterdir() if "2025" in p.name) == ["2025-W35.md"]
+    assert sorted(p.name for p in issues.iterdir() if "2025" in p.name) == [
+        "2025-W35.md", "2025-W42.md"]  # W42: the example's own introduction
 
 
 def test_another_site_may_link_to_the_desk_but_not_load_it(served: Served) -> None:
