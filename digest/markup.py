@@ -69,7 +69,9 @@ def under_the_title(html: str) -> str:
         return html
     ranks = {level: 2 + i for i, level in
              enumerate(sorted({int(m.group(2)) for m in tags if not m.group(1)}))}
-    out, last, previous, opened = [], 0, 1, []
+    out: list[str] = []
+    opened: list[int] = []  # the levels given to the headings open at this point
+    last, previous = 0, 1
     for m in tags:
         if m.group(1):  # a closing tag: the level its opening tag got
             level = opened.pop() if opened else min(6, ranks.get(int(m.group(2)), 2))
