@@ -435,8 +435,8 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
     writes each decision into the item's front matter (the preview then rebuilds)."""
     import threading
 
+    from digest.desk.review import Desk
     from digest.preview import Preview
-    from digest.review import Desk
     from digest.serve import APP, LOOPBACK, make_server
 
     config = ctx.load_config()

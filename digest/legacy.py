@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from digest import frontedit
-from digest.frontedit import FrontMatterError
+from digest.desk import frontedit
+from digest.desk.frontedit import FrontMatterError
 
 FORMAT_KEY = "content_format"
 CONTENT_FORMAT = 2

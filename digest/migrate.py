@@ -10,8 +10,8 @@ from pathlib import Path
 from digest import contentfile, legacy
 from digest.atomic import write_bytes
 from digest.config import Config
+from digest.desk.frontedit import FrontMatterError
 from digest.errors import ContentError
-from digest.frontedit import FrontMatterError
 from digest.ingest import fetch_lock
 from digest.state import read_state, write_state
 

@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 from digest import cleanup, contentfile, legacy
 from digest.atomic import write_text
 from digest.cleanup import NO_RULES, Cleanup
+from digest.desk.frontedit import FrontMatterError
 from digest.errors import ContentError
-from digest.frontedit import FrontMatterError
 from digest.model import Entry
 from digest.slug import item_id, item_slug
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.review import UNDO, Desk
+from digest.desk.review import UNDO, Desk
 from tests.conftest import ROOT
 from tests.test_review import PLAIN, PREFIX, WEEK, Served, running, sha256, snapshot
 

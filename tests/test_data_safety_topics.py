@@ -16,7 +16,7 @@ import pytest
 import yaml
 from click.testing import Result
 
-from digest.review import Desk
+from digest.desk.review import Desk
 from tests.test_review import Served, running
 
 Run = Callable[..., Result]

@@ -1,4 +1,4 @@
-"""The editor's desk (digest/review.py, digest/reviewpage.py) over real HTTP on 127.0.0.1:
+"""The editor's desk (digest/desk/review.py, digest/desk/reviewpage.py) over real HTTP on 127.0.0.1:
 the page, every action as a byte-level diff of the item's file, undo, the introduction, and
 every refusal."""
 
@@ -22,7 +22,7 @@ import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
-from digest.review import DESK, Desk
+from digest.desk.review import DESK, Desk
 from digest.serve import App, AppRequest, AppResponse, Status, make_server
 from tests.conftest import ROOT
 from tests.test_frontedit import diff
@@ -195,7 +195,7 @@ def test_every_string_of_the_desk_has_a_russian_translation() -> None:
     keywords = {"gettext": None, "g": None, "ngettext": (1, 2)}
     found = {m[1] if isinstance(m[1], str) else m[1][0]
              for module in ("review.py", "reviewpage.py")
-             for m in extract_from_file("python", str(ROOT / "digest" / module),
+             for m in extract_from_file("python", str(ROOT / "digest" / "desk" / module),
                                         keywords=keywords)}
     for template in sorted((DESK / "templates").glob("*.html")):
         found |= {m[1] if isinstance(m[1], str) else m[1][0] for m in extract_from_file(

@@ -28,13 +28,12 @@ from urllib.parse import urlencode
 
 from babel.support import NullTranslations
 
-from digest import frontedit, legacy
+from digest import legacy
 from digest.atomic import write_bytes
 from digest.config import Config, load_config
-from digest.errors import DigestError, DigestErrors
-from digest.frontedit import FrontMatterError
-from digest.model import Selection
-from digest.reviewpage import (
+from digest.desk import frontedit
+from digest.desk.frontedit import FrontMatterError
+from digest.desk.reviewpage import (
     ABSENT,
     DESK,
     SHOW,
@@ -54,6 +53,8 @@ from digest.reviewpage import (
     sha,
     week_rows,
 )
+from digest.errors import DigestError, DigestErrors
+from digest.model import Selection
 from digest.serve import AppRequest, AppResponse
 from digest.store import scan_ids
 from digest.weeks import is_week

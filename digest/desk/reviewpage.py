@@ -22,11 +22,11 @@ import jinja2
 from babel.numbers import format_decimal
 from babel.support import NullTranslations
 
-from digest import frontedit
 from digest.cache import RenderCache
 from digest.config import Config
 from digest.dates import Dates
-from digest.frontedit import FrontMatterError
+from digest.desk import frontedit
+from digest.desk.frontedit import FrontMatterError
 from digest.load import load
 from digest.markup import render_markdown
 from digest.model import Decision, Selection
@@ -36,7 +36,7 @@ from digest.slug import week_slug
 from digest.theme import translations
 from digest.weeks import is_week, window_start
 
-DESK = Path(__file__).resolve().parent / "desk"
+DESK = Path(__file__).resolve().parent
 SHOW = ("all", "selected", "out", "duplicates")
 ABSENT = "absent"  # the "sha" of a file that does not exist
 SEEN = 4096  # file versions remembered, to show what changed behind a page
