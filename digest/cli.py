@@ -436,8 +436,8 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
     import threading
 
     from digest.desk.review import Desk
-    from digest.preview import Preview
-    from digest.serve import APP, LOOPBACK, make_server
+    from digest.preview.loop import Preview
+    from digest.preview.serve import APP, LOOPBACK, make_server
 
     config = ctx.load_config()
     loopback = host in LOOPBACK

@@ -23,7 +23,7 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from digest.desk.review import DESK, Desk
-from digest.serve import App, AppRequest, AppResponse, Status, make_server
+from digest.preview.serve import App, AppRequest, AppResponse, Status, make_server
 from tests.conftest import ROOT
 from tests.test_frontedit import diff
 from tests.test_serve import get

@@ -55,7 +55,7 @@ from digest.desk.reviewpage import (
 )
 from digest.errors import DigestError, DigestErrors
 from digest.model import Selection
-from digest.serve import AppRequest, AppResponse
+from digest.preview.serve import AppRequest, AppResponse
 from digest.store import scan_ids
 from digest.weeks import is_week
 

@@ -15,9 +15,9 @@ from digest.cache import RenderCache
 from digest.config import load_config
 from digest.errors import DigestError, DigestErrors
 from digest.outfolder import FolderRefused
-from digest.serve import Status
+from digest.preview.serve import Status
+from digest.preview.watch import watch
 from digest.theme import default_theme
-from digest.watch import watch
 
 
 class Preview:
