@@ -197,7 +197,7 @@ def init(ctx: Context, directory: Path, title: str | None, language: str | None,
          timezone: str | None, base_url: str | None, feeds: tuple[str, ...],
          opml: Path | None, review: bool, yes: bool, force: bool) -> None:
     """Create a new digest project in DIRECTORY."""
-    from digest import init as project
+    from digest.project import init as project
 
     project.check_folder(directory, force)  # before any question
     ask = not yes and sys.stdin.isatty()
@@ -284,7 +284,7 @@ def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool,
                               for p in (*o.report.new, *o.report.updated)])
     moved = {o.feed.url: o.moved_to for o in outcomes if o.moved_to}
     if moved and update_config:
-        from digest.editconfig import replace_urls
+        from digest.project.editconfig import replace_urls
 
         replace_urls(config.path, moved)
         ctx.say(f"Updated {len(moved)} feed URL(s) in {config.path.name}")
@@ -352,7 +352,7 @@ def add(ctx: Context, url: str, topics: tuple[str, ...], slug: str | None) -> No
       digest add https://www.lesswrong.com/
       digest add https://example.org/feed.xml --topic news --slug example
     """
-    from digest.add import add_feed
+    from digest.project.add import add_feed
 
     added = add_feed(ctx.load_config(), url, tuple(topics), slug)
     ctx.say(f"Added feed '{added.slug}' ({added.title}): {added.url}")
@@ -511,8 +511,8 @@ def opml() -> None:
 def opml_import(ctx: Context, file: Path) -> None:
     """Add the feeds of an OPML FILE to digest.toml (categories become topics)."""
     from digest.config import load_config
-    from digest.editconfig import append
-    from digest.opml import import_opml
+    from digest.project.editconfig import append
+    from digest.project.opml import import_opml
 
     config = ctx.load_config()
     imported = import_opml(file, config)
@@ -528,7 +528,7 @@ def opml_import(ctx: Context, file: Path) -> None:
 @reports_errors
 def opml_export(ctx: Context) -> None:
     """Print the feeds of digest.toml as OPML."""
-    from digest.opml import export_opml
+    from digest.project.opml import export_opml
 
     sys.stdout.buffer.write(export_opml(ctx.load_config()))
 
@@ -552,8 +552,8 @@ def publish(ctx: Context, remote: str, branch: str, no_build: bool, no_push: boo
     from digest.build import build as run_build
     from digest.build import check_built
     from digest.errors import ConfigError, DigestError
-    from digest.publish import preflight
-    from digest.publish import publish as run_publish
+    from digest.project.publish import preflight
+    from digest.project.publish import publish as run_publish
 
     config = _with_base_url(ctx.load_config(), base_url)
     if no_build and clean:
@@ -584,8 +584,8 @@ def publish(ctx: Context, remote: str, branch: str, no_build: bool, no_push: boo
 @reports_errors
 def check(ctx: Context, online: bool) -> None:
     """Check config, content, output/ (and feeds, with --online) before publishing."""
-    from digest.audit import audit, placeholders, stale_items
     from digest.load import load
+    from digest.project.audit import audit, placeholders, stale_items
     from digest.select import select
 
     config = ctx.load_config()
@@ -682,7 +682,7 @@ def migrate(ctx: Context, dry_run: bool) -> None:
 
     Only where the fetch state shows that fetch wrote them; every other byte stays, and
     files where that cannot be told are listed with what to do."""
-    from digest.migrate import migrate as run_migrate
+    from digest.project.migrate import migrate as run_migrate
 
     config = ctx.load_config()
     done = run_migrate(config, dry_run=dry_run)

@@ -23,7 +23,7 @@ from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, channels, feed_bytes, feed_path, issue_html
 from digest.fingerprint import Fingerprints, Unhashable, code
 from digest.model import IssueView, ItemView, Output, Site
-from digest.opml import export_opml
+from digest.project.opml import export_opml
 from digest.reads import Reads
 from digest.sitemap import machine_files
 from digest.theme import plural_forms, theme_dirs, translations

@@ -13,7 +13,7 @@ import pytest
 from click.testing import Result
 from pytest_httpserver import HTTPServer
 
-from digest.init import PLACEHOLDER
+from digest.project.init import PLACEHOLDER
 from tests.conftest import ROOT
 
 

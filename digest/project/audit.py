@@ -85,7 +85,7 @@ def stale_items(output: Path, expected: set[str]) -> list[str]:
 def placeholders(issues: Iterable[IssueFile]) -> list[tuple[Path, bool]]:
     """The issue files whose introduction still holds `digest init`'s example text, each with
     whether it is a draft."""
-    from digest.init import PLACEHOLDER
+    from digest.project.init import PLACEHOLDER
 
     return [(f.path, f.draft) for f in issues
             if PLACEHOLDER in f.path.read_text(encoding="utf-8", errors="replace")]

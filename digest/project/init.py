@@ -16,7 +16,7 @@ from slugify import slugify
 
 from digest.atomic import write_text
 from digest.errors import ConfigError, raise_all
-from digest.workflow import workflow
+from digest.project.workflow import workflow
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ import listparser
 from slugify import slugify
 
 from digest.config import Config
-from digest.editconfig import toml_string
 from digest.errors import ConfigError
+from digest.project.editconfig import toml_string
 
 
 @dataclass(frozen=True)
