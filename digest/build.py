@@ -22,13 +22,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from digest.cache import RACY_NS, RenderCache
 from digest.config import Config
-from digest.fingerprint import code, tree_stats
 from digest.group import group
+from digest.incremental.fingerprint import code, tree_stats
+from digest.incremental.loadcache import RACY_NS, RenderCache
+from digest.incremental.outfolder import SHOWN, check_folder, refuse, strangers
 from digest.load import load
 from digest.media import outputs, present
-from digest.outfolder import SHOWN, check_folder, refuse, strangers
 from digest.render import Job, Plan, plan, render_job
 from digest.search import FOLDER, index
 from digest.select import select

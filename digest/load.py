@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from digest import contentfile, legacy
-from digest.cache import FileEntry, RenderCache
 from digest.config import Config
 from digest.errors import ContentError, DigestError, did_you_mean, raise_all
-from digest.fingerprint import file_digest
+from digest.incremental.fingerprint import file_digest
+from digest.incremental.loadcache import FileEntry, RenderCache
 from digest.langtag import language_tag
 from digest.links import clean_link
 from digest.markup import count_words, excerpt, render_body, render_markdown

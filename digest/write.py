@@ -20,7 +20,7 @@ from typing import Any
 
 from digest.atomic import write_bytes
 from digest.errors import DigestError
-from digest.outfolder import SHOWN, refuse, strangers
+from digest.incremental.outfolder import SHOWN, refuse, strangers
 
 # Entries of the old output/ that belong to the user, not to the build: a git worktree of a
 # gh-pages branch, and the placeholder that keeps output/ in the repository.

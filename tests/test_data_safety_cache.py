@@ -79,7 +79,7 @@ def append(path: Path, text: str) -> None:
 # --- edits of digest's own code, each with what it must show in the pages ------------------
 
 def bodies_change_with_a_format_bump(code: Path) -> None:
-    """What cache.py asks for: the body renderer changed, and cache.FORMAT bumped."""
+    """What loadcache.py asks for: the body renderer changed, and cache.FORMAT bumped."""
     append(code / "digest" / "markup.py", f"""
 
 _render_body_before = render_body
@@ -88,7 +88,8 @@ _render_body_before = render_body
 def render_body(body: str) -> str:
     return _render_body_before(body) + '<p class="{MARK}">{MARK}</p>'
 """)
-    replace_once(code / "digest" / "cache.py", r"^FORMAT = (\d+)$", "FORMAT = 1\\g<1>")
+    replace_once(code / "digest" / "incremental" / "loadcache.py", r"^FORMAT = (\d+)$",
+                 "FORMAT = 1\\g<1>")
 
 
 def bodies_change_without_a_format_bump(code: Path) -> None:

@@ -21,7 +21,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from digest.cli import main
-from digest.outfolder import FolderRefused
+from digest.incremental.outfolder import FolderRefused
 from digest.write import sync_tree
 from tests.conftest import MINIMAL_CONFIG, write_project
 

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
-from digest.fingerprint import Fingerprints
+from digest.incremental.fingerprint import Fingerprints
 from digest.model import Item, ItemView, Ref
 
 

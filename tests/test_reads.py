@@ -6,8 +6,8 @@ from pathlib import Path
 
 import jinja2
 
+from digest.incremental.reads import Reads
 from digest.model import Ref
-from digest.reads import Reads
 
 
 def reads(tmp_path: Path, **templates: str) -> Reads:

@@ -22,11 +22,11 @@ import jinja2
 from babel.numbers import format_decimal
 from babel.support import NullTranslations
 
-from digest.cache import RenderCache
 from digest.config import Config
 from digest.dates import Dates
 from digest.desk import frontedit
 from digest.desk.frontedit import FrontMatterError
+from digest.incremental.loadcache import RenderCache
 from digest.load import load
 from digest.markup import render_markdown
 from digest.model import Decision, Selection

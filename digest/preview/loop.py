@@ -11,10 +11,10 @@ from pathlib import Path
 from watchdog.observers.api import BaseObserver
 
 from digest.build import build, refresh_search
-from digest.cache import RenderCache
 from digest.config import load_config
 from digest.errors import DigestError, DigestErrors
-from digest.outfolder import FolderRefused
+from digest.incremental.loadcache import RenderCache
+from digest.incremental.outfolder import FolderRefused
 from digest.preview.serve import Status
 from digest.preview.watch import watch
 from digest.theme import default_theme

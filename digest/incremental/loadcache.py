@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.atomic import write_bytes
-from digest.fingerprint import code
+from digest.incremental.fingerprint import code
 from digest.model import Item
 
 # Bump when rendering changes (sanitizer rules, Markdown extensions): old entries are dropped.
