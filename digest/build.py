@@ -24,16 +24,16 @@ from typing import Any
 
 from digest.config import Config
 from digest.group import group
+from digest.html.media import outputs, present
+from digest.html.theme import issue_titler, theme_dirs, translations
 from digest.incremental.fingerprint import code, tree_stats
 from digest.incremental.loadcache import RACY_NS, RenderCache
 from digest.incremental.outfolder import SHOWN, check_folder, refuse, strangers
 from digest.load import load
-from digest.media import outputs, present
 from digest.render import Job, Plan, plan, render_job
 from digest.search import FOLDER, index
 from digest.select import select
 from digest.state import feed_languages, read_state, source_health
-from digest.theme import issue_titler, theme_dirs, translations
 from digest.workers import process_pool
 from digest.write import Entry, Manifest, Staging, put, scan, sha, sync_tree
 

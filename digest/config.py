@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
 
-from digest.cleanup import Cleanup, parse_rules
 from digest.errors import ConfigError, DigestError, did_you_mean, raise_all
+from digest.html.cleanup import Cleanup, parse_rules
 from digest.langtag import language_tag
 from digest.patterns import check_pattern
 from digest.rules import (

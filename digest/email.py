@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import css_inline
 
-from digest.links import absolute_links
+from digest.html.links import absolute_links
 
 _INLINER = css_inline.CSSInliner(
     load_remote_stylesheets=False,  # never fetch anything while building

@@ -13,7 +13,7 @@ from email.utils import format_datetime
 from html import escape
 from urllib.parse import urljoin
 
-from digest.links import absolute_links
+from digest.html.links import absolute_links
 from digest.model import IssueView, ItemView, Output, Site
 
 ATOM = "http://www.w3.org/2005/Atom"

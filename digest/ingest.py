@@ -16,10 +16,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from digest.atomic import clean_tmp
-from digest.cleanup import NO_RULES, Cleanup
 from digest.config import Config, FeedConfig
 from digest.errors import DigestError, FeedError
 from digest.fetch import FetchRequest, Limits, Throttled, fetch_all, local_path, next_ask
+from digest.html.cleanup import NO_RULES, Cleanup
 from digest.model import Entry, FetchResult, ParsedFeed
 from digest.parse import parse
 from digest.state import FeedState, State, read_state, write_state

@@ -13,14 +13,14 @@ from typing import Any
 from digest import contentfile, legacy
 from digest.config import Config
 from digest.errors import ContentError, DigestError, did_you_mean, raise_all
+from digest.html.links import clean_link
+from digest.html.markup import count_words, excerpt, render_body, render_markdown
+from digest.html.media import locator, present
+from digest.html.sanitize import LocalImage, images
 from digest.incremental.fingerprint import file_digest
 from digest.incremental.loadcache import FileEntry, RenderCache
 from digest.langtag import language_tag
-from digest.links import clean_link
-from digest.markup import count_words, excerpt, render_body, render_markdown
-from digest.media import locator, present
 from digest.model import Corpus, IssueFile, Item, PageFile
-from digest.sanitize import LocalImage, images
 from digest.state import read_state
 from digest.weeks import is_week
 from digest.workers import process_pool

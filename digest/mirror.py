@@ -28,10 +28,10 @@ from digest.atomic import write_bytes
 from digest.config import Config
 from digest.errors import DigestError, FeedError
 from digest.fetch import FetchRequest, Limits, fetch_one, http_client
+from digest.html.markup import render_body
+from digest.html.media import EXTENSIONS, FOLDER, Mirrored, name, read_index, write_index
+from digest.html.sanitize import image_urls
 from digest.ingest import fetch_lock
-from digest.markup import render_body
-from digest.media import EXTENSIONS, FOLDER, Mirrored, name, read_index, write_index
-from digest.sanitize import image_urls
 
 LIMITS = Limits(deadline=30.0, max_bytes=10 * 2**20, max_redirects=5, max_retry_after=0.0)
 AT_ONCE = 8

@@ -13,9 +13,9 @@ from xml.sax import SAXParseException
 import feedparser
 
 from digest.errors import FeedError
+from digest.html.sanitize import absolute_url, clean_html, clean_text, plain_text
 from digest.langtag import language_tag
 from digest.model import Enclosure, Entry, FetchResult, ParsedFeed
-from digest.sanitize import absolute_url, clean_html, clean_text, plain_text
 
 # An internal DTD subset is where entity bombs (billion laughs) and external entities live;
 # feeds have no use for one. Removed before any XML parser sees the bytes.

@@ -21,12 +21,12 @@ from digest.dates import Dates
 from digest.email import email_edition
 from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, channels, feed_bytes, feed_path, issue_html
+from digest.html.theme import plural_forms, theme_dirs, translations
 from digest.incremental.fingerprint import Fingerprints, Unhashable, code
 from digest.incremental.reads import Reads
 from digest.model import IssueView, ItemView, Output, Site
 from digest.project.opml import export_opml
 from digest.sitemap import machine_files
-from digest.theme import plural_forms, theme_dirs, translations
 
 WORDS_PER_MINUTE = 200
 

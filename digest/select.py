@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 from digest import legacy
 from digest.config import Config
-from digest.links import canonical
-from digest.markup import strip_tags
+from digest.html.links import canonical
+from digest.html.markup import strip_tags
 from digest.model import Corpus, Decision, Item, Selection
 from digest.patterns import Matcher
 from digest.rules import Rules

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from digest import cleanup, contentfile, legacy
+from digest import contentfile, legacy
 from digest.atomic import write_text
-from digest.cleanup import NO_RULES, Cleanup
 from digest.desk.frontedit import FrontMatterError
 from digest.errors import ContentError
+from digest.html import cleanup
+from digest.html.cleanup import NO_RULES, Cleanup
 from digest.model import Entry
 from digest.slug import item_id, item_slug
 

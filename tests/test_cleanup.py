@@ -17,7 +17,7 @@ from pytest_httpserver import HTTPServer
 from selectolax.lexbor import LexborHTMLParser
 
 from digest import contentfile
-from digest.sanitize import clean_html
+from digest.html.sanitize import clean_html
 from tests.conftest import FIXTURES, ROOT
 
 Run = Callable[..., Result]

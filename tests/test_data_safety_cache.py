@@ -80,7 +80,7 @@ def append(path: Path, text: str) -> None:
 
 def bodies_change_with_a_format_bump(code: Path) -> None:
     """What loadcache.py asks for: the body renderer changed, and cache.FORMAT bumped."""
-    append(code / "digest" / "markup.py", f"""
+    append(code / "digest" / "html" / "markup.py", f"""
 
 _render_body_before = render_body
 
@@ -94,7 +94,7 @@ def render_body(body: str) -> str:
 
 def bodies_change_without_a_format_bump(code: Path) -> None:
     """The same change, by a developer who forgot to bump cache.FORMAT."""
-    append(code / "digest" / "markup.py", f"""
+    append(code / "digest" / "html" / "markup.py", f"""
 
 _render_body_before = render_body
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.links import canonical, clean_link
+from digest.html.links import canonical, clean_link
 
 CLEANED = {
     "utm_* of every kind": ("https://example.org/post?utm_source=rss&utm_medium=feed"

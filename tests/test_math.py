@@ -15,8 +15,8 @@ import lxml.html
 import pytest
 from click.testing import Result
 
-from digest.markup import render_body, render_markdown
-from digest.sanitize import clean_html
+from digest.html.markup import render_body, render_markdown
+from digest.html.sanitize import clean_html
 from tests.conftest import FIXTURES
 
 MATH = FIXTURES / "math"
@@ -249,7 +249,7 @@ def test_render_body_of_an_html_body_converts_its_formulas() -> None:
 
 
 def test_excerpts_and_word_counts_read_a_formula_once() -> None:
-    from digest.markup import count_words, excerpt
+    from digest.html.markup import count_words, excerpt
 
     html = clean_html("<p>Energy \\(E = mc^2\\) is conserved.</p>")
     assert excerpt(html).split() == ["Energy", "E", "=", "m", "c", "2", "is", "conserved."]

@@ -16,7 +16,7 @@ from click.testing import Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digest.sanitize import clean_html
+from digest.html.sanitize import clean_html
 from tests.conftest import FIXTURES
 
 Run = Callable[..., Result]

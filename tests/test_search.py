@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from babel import Locale
 
-from digest.theme import plural_forms, theme_dirs, translations
+from digest.html.theme import plural_forms, theme_dirs, translations
 from tests.browser import CHROMIUM, LAUNCH_ARGS, PREFIX, Watch, static_site
 from tests.conftest import write_project
 

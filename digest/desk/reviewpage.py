@@ -26,14 +26,14 @@ from digest.config import Config
 from digest.dates import Dates
 from digest.desk import frontedit
 from digest.desk.frontedit import FrontMatterError
+from digest.html.markup import render_markdown
+from digest.html.sanitize import images
+from digest.html.theme import translations
 from digest.incremental.loadcache import RenderCache
 from digest.load import load
-from digest.markup import render_markdown
 from digest.model import Decision, Selection
-from digest.sanitize import images
 from digest.select import select
 from digest.slug import week_slug
-from digest.theme import translations
 from digest.weeks import is_week, window_start
 
 DESK = Path(__file__).resolve().parent

@@ -13,11 +13,11 @@ from watchdog.observers.api import BaseObserver
 from digest.build import build, refresh_search
 from digest.config import load_config
 from digest.errors import DigestError, DigestErrors
+from digest.html.theme import default_theme
 from digest.incremental.loadcache import RenderCache
 from digest.incremental.outfolder import FolderRefused
 from digest.preview.serve import Status
 from digest.preview.watch import watch
-from digest.theme import default_theme
 
 
 class Preview:

@@ -13,8 +13,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from digest.mathml import MathExtension
-from digest.sanitize import clean_html
+from digest.html.mathml import MathExtension
+from digest.html.sanitize import clean_html
 
 _TAG = re.compile(r"<[^>]+>")
 # A formula's TeX, kept for search and copy, would read as its letters twice in plain text.

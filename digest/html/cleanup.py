@@ -136,7 +136,7 @@ def apply(html: str, rules: Cleanup, where: str = "") -> str:
         return html
     from selectolax.lexbor import LexborHTMLParser
 
-    from digest.sanitize import clean_html
+    from digest.html.sanitize import clean_html
 
     tree = LexborHTMLParser(html)
     body = tree.body

@@ -19,8 +19,8 @@ from typing import Any
 from digest.atomic import write_bytes
 from digest.config import Config
 from digest.errors import ContentError
+from digest.html.sanitize import LocalImage
 from digest.model import Output
-from digest.sanitize import LocalImage
 
 FOLDER = "media"  # under content/, and under the site
 INDEX = "index.json"

@@ -11,8 +11,8 @@ from urllib.parse import quote, urldefrag, urljoin, urlsplit
 import nh3
 from pygments.token import STANDARD_TYPES
 
-from digest.links import clean_link
-from digest.mathml import ERROR_CLASS, convert_html
+from digest.html.links import clean_link
+from digest.html.mathml import ERROR_CLASS, convert_html
 
 # MathML, so that formulas stay formulas (the old site lost every one of them).
 MATHML = frozenset({

@@ -13,7 +13,7 @@ from babel.support import NullTranslations, Translations
 
 from digest.errors import ThemeError
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # digest/
 
 
 def default_theme() -> Path:
