@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from digest.config import load_config
-from digest.contentfile import dumps
+from digest.content.contentfile import dumps
 from digest.group import group
 from digest.load import load
 from digest.model import Corpus, Item

@@ -33,8 +33,8 @@ from digest.load import load
 from digest.render import Job, Plan, plan, render_job
 from digest.search import FOLDER, index
 from digest.select import select
-from digest.state import feed_languages, read_state, source_health
-from digest.workers import process_pool
+from digest.system.state import feed_languages, read_state, source_health
+from digest.system.workers import process_pool
 from digest.write import Entry, Manifest, Staging, put, scan, sha, sync_tree
 
 NO_RECORD = ("no record of an earlier build is there (.digest/cache deleted or damaged, or the "

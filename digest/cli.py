@@ -252,7 +252,7 @@ def fetch(ctx: Context, jobs: int, only: tuple[str, ...], update_config: bool,
 
     from digest.errors import ConfigError, did_you_mean
     from digest.ingest import ingest
-    from digest.report import FetchProgress, fetch_summary
+    from digest.system.report import FetchProgress, fetch_summary
 
     config = ctx.load_config()
     feeds = config.feeds
@@ -372,9 +372,9 @@ def select_command(ctx: Context, week: str | None, explain: bool, fmt: str) -> N
     """Show what goes into an issue, and why."""
     from digest.errors import ConfigError
     from digest.load import load
-    from digest.report import selection_json, selection_table
     from digest.select import select
-    from digest.weeks import is_week
+    from digest.system.report import selection_json, selection_table
+    from digest.text.weeks import is_week
 
     config = ctx.load_config()
     selection = select(load(config), config)
@@ -660,7 +660,7 @@ def _count(n: int, noun: str) -> str:
 def _old_topics(ctx: Context, config: Any, items: Any) -> None:
     """Warn about item files of the old content format: whose their `topics:` are taken to
     be, and what to do."""
-    from digest.legacy import advice
+    from digest.content.legacy import advice
 
     old = [item for item in items if item.old_topics]
     for item in old:

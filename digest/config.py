@@ -15,8 +15,6 @@ from babel import Locale, UnknownLocaleError
 
 from digest.errors import ConfigError, DigestError, did_you_mean, raise_all
 from digest.html.cleanup import Cleanup, parse_rules
-from digest.langtag import language_tag
-from digest.patterns import check_pattern
 from digest.rules import (
     FEED_RULE_KEYS,
     SELECTION_KEYS,
@@ -26,6 +24,8 @@ from digest.rules import (
     feed_rules,
     selection,
 )
+from digest.text.langtag import language_tag
+from digest.text.patterns import check_pattern
 
 # What the site's own feeds carry: "full" texts or a "summary".
 FEED_CONTENT = {"issues": "full", "items": "summary", "topics": "summary", "sources": "summary"}

@@ -9,7 +9,6 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from digest.config import Config
-from digest.langtag import same_language
 from digest.model import (
     Corpus,
     Decision,
@@ -24,8 +23,9 @@ from digest.model import (
     SourceView,
     TopicView,
 )
-from digest.slug import week_slug
-from digest.weeks import window_start
+from digest.text.langtag import same_language
+from digest.text.slug import week_slug
+from digest.text.weeks import window_start
 
 
 def group(

@@ -15,16 +15,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from digest.atomic import clean_tmp
 from digest.config import Config, FeedConfig
 from digest.errors import DigestError, FeedError
 from digest.fetch import FetchRequest, Limits, Throttled, fetch_all, local_path, next_ask
 from digest.html.cleanup import NO_RULES, Cleanup
 from digest.model import Entry, FetchResult, ParsedFeed
 from digest.parse import parse
-from digest.state import FeedState, State, read_state, write_state
 from digest.store import NewFile, ReprocessReport, Store, StoreReport, new_files
-from digest.workers import process_pool
+from digest.system.atomic import clean_tmp
+from digest.system.state import FeedState, State, read_state, write_state
+from digest.system.workers import process_pool
 
 DEAD_AFTER = 3  # consecutive failed runs before a feed is reported as dead
 CHECKPOINT_SECONDS = 2.0

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from digest import contentfile, legacy
 from digest.config import Config
+from digest.content import contentfile, legacy
 from digest.errors import ContentError, DigestError, did_you_mean, raise_all
 from digest.html.links import clean_link
 from digest.html.markup import count_words, excerpt, render_body, render_markdown
@@ -19,11 +19,11 @@ from digest.html.media import locator, present
 from digest.html.sanitize import LocalImage, images
 from digest.incremental.fingerprint import file_digest
 from digest.incremental.loadcache import FileEntry, RenderCache
-from digest.langtag import language_tag
 from digest.model import Corpus, IssueFile, Item, PageFile
-from digest.state import read_state
-from digest.weeks import is_week
-from digest.workers import process_pool
+from digest.system.state import read_state
+from digest.system.workers import process_pool
+from digest.text.langtag import language_tag
+from digest.text.weeks import is_week
 
 ITEM_KEYS = {
     "id", "title", "link", "source", "author", "published", "fetched", "first_seen", "topics",

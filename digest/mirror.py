@@ -23,15 +23,15 @@ from pathlib import Path
 
 from PIL import Image
 
-from digest import contentfile
-from digest.atomic import write_bytes
 from digest.config import Config
+from digest.content import contentfile
 from digest.errors import DigestError, FeedError
 from digest.fetch import FetchRequest, Limits, fetch_one, http_client
 from digest.html.markup import render_body
 from digest.html.media import EXTENSIONS, FOLDER, Mirrored, name, read_index, write_index
 from digest.html.sanitize import image_urls
 from digest.ingest import fetch_lock
+from digest.system.atomic import write_bytes
 
 LIMITS = Limits(deadline=30.0, max_bytes=10 * 2**20, max_redirects=5, max_retry_after=0.0)
 AT_ONCE = 8

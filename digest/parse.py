@@ -14,8 +14,8 @@ import feedparser
 
 from digest.errors import FeedError
 from digest.html.sanitize import absolute_url, clean_html, clean_text, plain_text
-from digest.langtag import language_tag
 from digest.model import Enclosure, Entry, FetchResult, ParsedFeed
+from digest.text.langtag import language_tag
 
 # An internal DTD subset is where entity bombs (billion laughs) and external entities live;
 # feeds have no use for one. Removed before any XML parser sees the bytes.

@@ -17,7 +17,6 @@ from babel.support import NullTranslations
 from pygments.formatters import HtmlFormatter
 
 from digest.config import Config
-from digest.dates import Dates
 from digest.email import email_edition
 from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, channels, feed_bytes, feed_path, issue_html
@@ -27,6 +26,7 @@ from digest.incremental.reads import Reads
 from digest.model import IssueView, ItemView, Output, Site
 from digest.project.opml import export_opml
 from digest.sitemap import machine_files
+from digest.text.dates import Dates
 
 WORDS_PER_MINUTE = 200
 

@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from digest.errors import did_you_mean
-from digest.patterns import check_pattern
+from digest.text.patterns import check_pattern
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 

@@ -20,14 +20,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from digest import legacy
 from digest.config import Config
+from digest.content import legacy
 from digest.html.links import canonical
 from digest.html.markup import strip_tags
 from digest.model import Corpus, Decision, Item, Selection
-from digest.patterns import Matcher
 from digest.rules import Rules
-from digest.weeks import next_week, week_of, window_start
+from digest.text.patterns import Matcher
+from digest.text.weeks import next_week, week_of, window_start
 
 # Two items with the same title are one story when published at most this far apart.
 TITLE_WINDOW = timedelta(days=7)

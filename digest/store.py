@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from digest import contentfile, legacy
-from digest.atomic import write_text
+from digest.content import contentfile, legacy
 from digest.desk.frontedit import FrontMatterError
 from digest.errors import ContentError
 from digest.html import cleanup
 from digest.html.cleanup import NO_RULES, Cleanup
 from digest.model import Entry
-from digest.slug import item_id, item_slug
+from digest.system.atomic import write_text
+from digest.text.slug import item_id, item_slug
 
 ITEMS = "items"
 # A line break after each closing block tag, so that editors read and diff the body by lines.

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from digest.atomic import write_bytes
 from digest.errors import DigestError
 from digest.incremental.outfolder import SHOWN, refuse, strangers
+from digest.system.atomic import write_bytes
 
 # Entries of the old output/ that belong to the user, not to the build: a git worktree of a
 # gh-pages branch, and the placeholder that keeps output/ in the repository.

@@ -16,7 +16,7 @@ from click.testing import Result
 from pytest_httpserver import HTTPServer
 from selectolax.lexbor import LexborHTMLParser
 
-from digest import contentfile
+from digest.content import contentfile
 from digest.html.sanitize import clean_html
 from tests.conftest import FIXTURES, ROOT
 

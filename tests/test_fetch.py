@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 from digest.config import load_config
 from digest.load import load
 from digest.select import select
-from digest.slug import item_slug
+from digest.text.slug import item_slug
 from tests.conftest import FIXTURES
 
 Run = Callable[..., Result]

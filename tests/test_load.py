@@ -186,7 +186,7 @@ def test_an_issue_week_with_a_line_break_is_no_week(project: Project, run: Run) 
 
 
 def test_an_edited_file_keeps_its_permissions(tmp_path: Path) -> None:
-    from digest.atomic import write_bytes
+    from digest.system.atomic import write_bytes
 
     path = tmp_path / "post.md"
     path.write_text("old")

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from digest.config import load_config
 from digest.load import load
 from digest.model import Decision, Selection
-from digest.patterns import Matcher, compile_pattern
 from digest.select import select
+from digest.text.patterns import Matcher, compile_pattern
 from tests.conftest import write_project
 
 Run = Callable[..., Result]

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from digest import contentfile
+from digest.content import contentfile
 from digest.errors import ContentError
 
 Value = str | bool | int | list[str]

@@ -28,9 +28,8 @@ from urllib.parse import urlencode
 
 from babel.support import NullTranslations
 
-from digest import legacy
-from digest.atomic import write_bytes
 from digest.config import Config, load_config
+from digest.content import legacy
 from digest.desk import frontedit
 from digest.desk.frontedit import FrontMatterError
 from digest.desk.reviewpage import (
@@ -57,7 +56,8 @@ from digest.errors import DigestError, DigestErrors
 from digest.model import Selection
 from digest.preview.serve import AppRequest, AppResponse
 from digest.store import scan_ids
-from digest.weeks import is_week
+from digest.system.atomic import write_bytes
+from digest.text.weeks import is_week
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: "
        "data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")

@@ -23,7 +23,6 @@ from babel.numbers import format_decimal
 from babel.support import NullTranslations
 
 from digest.config import Config
-from digest.dates import Dates
 from digest.desk import frontedit
 from digest.desk.frontedit import FrontMatterError
 from digest.html.markup import render_markdown
@@ -33,8 +32,9 @@ from digest.incremental.loadcache import RenderCache
 from digest.load import load
 from digest.model import Decision, Selection
 from digest.select import select
-from digest.slug import week_slug
-from digest.weeks import is_week, window_start
+from digest.text.dates import Dates
+from digest.text.slug import week_slug
+from digest.text.weeks import is_week, window_start
 
 DESK = Path(__file__).resolve().parent
 SHOW = ("all", "selected", "out", "duplicates")

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from digest.errors import DigestError
-from digest.patterns import check_pattern, compile_pattern
+from digest.text.patterns import check_pattern, compile_pattern
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborNode

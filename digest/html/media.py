@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from digest.atomic import write_bytes
 from digest.config import Config
 from digest.errors import ContentError
 from digest.html.sanitize import LocalImage
 from digest.model import Output
+from digest.system.atomic import write_bytes
 
 FOLDER = "media"  # under content/, and under the site
 INDEX = "index.json"

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from digest.atomic import write_bytes
 from digest.incremental.fingerprint import code
 from digest.model import Item
+from digest.system.atomic import write_bytes
 
 # Bump when rendering changes (sanitizer rules, Markdown extensions): old entries are dropped.
 # (Any change of digest's code drops them too, bumped or not: see fingerprint.code.)

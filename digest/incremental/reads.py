@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 
-from digest.atomic import write_bytes
+from digest.system.atomic import write_bytes
 
 COUNTED = "|length"  # suffix of an attribute read only through `|length` or `|count`
 

@@ -18,13 +18,13 @@ from urllib.parse import urljoin, urlsplit
 
 from slugify import slugify
 
-from digest.atomic import write_text
 from digest.config import Config, load_config
 from digest.errors import ConfigError, DigestError, FeedError, did_you_mean
 from digest.fetch import FetchRequest, Limits, fetch_all, local_path
 from digest.model import FetchResult
 from digest.parse import parse
 from digest.project.editconfig import toml_string
+from digest.system.atomic import write_text
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
               "application/json", "application/rdf+xml", "application/xml", "text/xml")

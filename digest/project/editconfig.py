@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from digest.atomic import write_text
+from digest.system.atomic import write_text
 
 
 def replace_urls(path: Path, moved: dict[str, str]) -> None:

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 from babel import Locale, UnknownLocaleError
 from slugify import slugify
 
-from digest.atomic import write_text
 from digest.errors import ConfigError, raise_all
 from digest.project.workflow import workflow
+from digest.system.atomic import write_text
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from digest import contentfile, legacy
-from digest.atomic import write_bytes
 from digest.config import Config
+from digest.content import contentfile, legacy
 from digest.desk.frontedit import FrontMatterError
 from digest.errors import ContentError
 from digest.ingest import fetch_lock
-from digest.state import read_state, write_state
+from digest.system.atomic import write_bytes
+from digest.system.state import read_state, write_state
 
 
 @dataclass(frozen=True)

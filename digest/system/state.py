@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from digest.atomic import write_text
 from digest.errors import DigestError
-from digest.langtag import language_tag
 from digest.model import Health
+from digest.system.atomic import write_text
+from digest.text.langtag import language_tag
 
 VERSION = 1
 

@@ -1,0 +1,1 @@
+"""The content file format (YAML front matter, then a body) and its older shape."""
