@@ -22,6 +22,7 @@ from pathlib import Path
 from digest.config import load_config
 from digest.content.contentfile import dumps
 from digest.group import group
+from digest.html.theme import load_theme
 from digest.load import load
 from digest.model import Corpus, Item
 from digest.render import render
@@ -139,7 +140,9 @@ def main() -> None:
         chosen = sum(d.selected for d in selection.decisions)
 
         def site() -> None:
-            render(group(selection, corpus, config, lambda w: w), config)
+            theme = load_theme(config.site.theme, config.site.language,
+                               config.state_dir / "cache" / "templates")
+            render(group(selection, corpus, config, lambda w: w), theme)
 
         seconds, peak = timed(site, args.repeat)
         print(f"{f'group + render ({chosen} selected)':38} {n:10d} {seconds:9.2f} "

@@ -25,11 +25,13 @@ from typing import Any
 from digest.config import Config
 from digest.group import group
 from digest.html.media import outputs, present
-from digest.html.theme import issue_titler, theme_dirs, translations
+from digest.html.theme import issue_titler, load_theme, theme_dirs
 from digest.incremental.fingerprint import code, tree_stats
 from digest.incremental.loadcache import RACY_NS, RenderCache
 from digest.incremental.outfolder import SHOWN, check_folder, refuse, strangers
 from digest.load import load
+from digest.model import Output, Urls
+from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
 from digest.search import FOLDER, index
 from digest.select import select
@@ -86,12 +88,13 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     corpus = load(config, cache, jobs)
     cache.save()
     selection = select(corpus, config)
-    titles = issue_titler(translations(theme_dirs(config.site.theme), config.site.language))
+    theme = load_theme(config.site.theme, config.site.language,
+                       config.state_dir / "cache" / "templates")
     state = read_state(config.state_dir)
-    site = group(selection, corpus, config, titles, drafts=drafts,
+    site = group(selection, corpus, config, issue_titler(theme.translation), drafts=drafts,
                  health=source_health(state), declared=feed_languages(state))
-    made = plan(site, config)
-    made = replace(made, files=(*made.files, *outputs(config, present(config))))
+    made = plan(site, theme)
+    made = replace(made, files=(*made.files, *_beside(config)))
 
     keep_search = (FOLDER + "/",) if config.site.search else ()
     proving = _unrecorded(target, unknown, made, keep_search)
@@ -111,6 +114,13 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
         refresh_search(config, target)
         manifest = Manifest.read(manifest.path)
     return _report(target, manifest, written, rendered)
+
+
+def _beside(config: Config) -> list[Output]:
+    """The files a build writes beside the rendered site: the sources as OPML, and the
+    mirrored images."""
+    return [Output(Urls.OPML, export_opml(config, public=True)),
+            *outputs(config, present(config))]
 
 
 def _unrecorded(target: Path, unknown: list[str], made: Plan, keep: tuple[str, ...]

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import click
 from rich.console import Console
@@ -146,7 +145,7 @@ def preview_address(config_path: Path) -> str:
     from digest.config import load_config
 
     try:
-        return f"http://127.0.0.1:8000{load_config(config_path).site.base_path}"
+        return load_config(config_path).site.urls.served("127.0.0.1", 8000)
     except (DigestError, DigestErrors, OSError):
         return PREVIEW
 
@@ -446,7 +445,7 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
     # The port first: a busy one refuses the command before it builds anything. Connections
     # are accepted once the site is built and watched: an open port means a ready preview.
     try:
-        server = make_server(config.output_dir, host, port, config.site.base_path,
+        server = make_server(config.output_dir, host, port, config.site.urls.base_path,
                              preview.status, app, listen=False)
     except OSError as exc:
         raise _cannot_listen(host, port, exc) from exc
@@ -460,8 +459,7 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
     except OSError as exc:
         observer.stop()
         raise _cannot_listen(host, port, exc) from exc
-    shown = f"[{host}]" if ":" in host else host
-    address = f"http://{shown}:{server.server_address[1]}{config.site.base_path}"
+    address = config.site.urls.served(host, server.server_address[1])
     ctx.say(f"Serving {address} (Ctrl-C to stop)")
     if app is not None:
         ctx.say(f"Editor's desk: {address}{APP}")
@@ -585,6 +583,7 @@ def publish(ctx: Context, remote: str, branch: str, no_build: bool, no_push: boo
 def check(ctx: Context, online: bool) -> None:
     """Check config, content, output/ (and feeds, with --online) before publishing."""
     from digest.load import load
+    from digest.model import Urls
     from digest.project.audit import audit, placeholders, stale_items
     from digest.select import select
 
@@ -595,7 +594,7 @@ def check(ctx: Context, online: bool) -> None:
             f"{len(corpus.pages)} pages")
     _old_topics(ctx, config, corpus.items)
     problems: dict[str, list[str]] = {"project": [], "output": [], "feeds": []}
-    if config.site.cname and urlsplit(config.site.base_url).netloc != config.site.cname:
+    if config.site.cname and config.site.urls.host != config.site.cname:
         problems["project"].append(f"site.cname: {config.site.cname} is not the host of "
                                    f"site.base_url {config.site.base_url}")
     for issue, draft in placeholders(corpus.issues):
@@ -609,9 +608,9 @@ def check(ctx: Context, online: bool) -> None:
                 "not a draft: write your own, or add `status: draft`")
     if (config.output_dir / "index.html").is_file():
         problems["output"] += [f"output/{f.page}: {f.url}: {f.problem}"
-                               for f in audit(config.output_dir, config.site.base_url)]
+                               for f in audit(config.output_dir, config.site.urls)]
         chosen = {d.item.slug for d in select(corpus, config).decisions if d.selected}
-        problems["output"] += [f"output/items/{slug}/: stale: no such item any more"
+        problems["output"] += [f"output/{Urls.item(slug)}: stale: no such item any more"
                                for slug in stale_items(config.output_dir, chosen)]
     if online:
         from digest.ingest import reachable

@@ -15,6 +15,7 @@ from babel import Locale, UnknownLocaleError
 
 from digest.errors import ConfigError, DigestError, did_you_mean, raise_all
 from digest.html.cleanup import Cleanup, parse_rules
+from digest.model import Settings, Urls
 from digest.rules import (
     FEED_RULE_KEYS,
     SELECTION_KEYS,
@@ -51,10 +52,16 @@ class SiteConfig:
     images: str = "remote"  # "remote": hotlinked; "mirror": fetch copies them into content/
 
     @property
-    def base_path(self) -> str:
-        """The path part of base_url, always starting and ending with '/'."""
-        path = urlsplit(self.base_url).path or "/"
-        return path if path.endswith("/") else path + "/"
+    def urls(self) -> Urls:
+        """Every address of the site (its routes, links and absolute URLs)."""
+        return Urls(self.base_url)
+
+    @property
+    def settings(self) -> Settings:
+        """What rendering needs of these settings besides the data."""
+        full = tuple(sorted(k for k, v in self.feed_content.items() if v == "full"))
+        return Settings(self.page_size, self.item_text, self.date_format, self.search, full,
+                        self.cname)
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,24 @@
-"""Stage 7 (beside render): the site's own feeds, Atom, RSS 2.0 and JSON Feed 1.1, for the
-issues, the selected items, each topic and each source. Built with ElementTree and json, so
-every value is escaped by construction; dates come from the data, so builds are reproducible."""
+"""Stage 7 (beside render): the site's own feeds, for the issues, the selected items, each
+topic and each source, each written in every registered format (Atom, RSS 2.0, JSON Feed
+1.1). Built with ElementTree and json, so every value is escaped by construction; dates come
+from the data, so builds are reproducible.
+
+A new format is one function `(site, channel, its own URL) -> bytes` and one line
+`FORMATS.register(FeedFormat(label, media type, file name), name, priority)`."""
 
 from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
-from urllib.parse import urljoin
 
 from digest.html.links import absolute_links
-from digest.model import IssueView, ItemView, Output, Site
+from digest.model import IssueView, ItemView, Site
+from digest.system.registry import Registry
 
 ATOM = "http://www.w3.org/2005/Atom"
 XML = "http://www.w3.org/XML/1998/namespace"
@@ -36,41 +40,72 @@ class FeedEntry:
 
 @dataclass(frozen=True)
 class Channel:
-    """One feed in three formats: where they go, what they are about, their entries."""
+    """One feed, whatever its format: the page it belongs to, what it is about, its
+    entries."""
 
-    folder: str  # "" for the site, "topics/ai/" …
+    kind: str  # "issues", "items", "topics" or "sources" ([site] feed_content's keys)
+    page: str  # the route of the page it belongs to: "" for the site's, "topics/ai/" …
     stem: str  # "feed" -> feed.xml, rss.xml, feed.json; "items" -> items.xml …
     title: str
-    page: str  # the page the feed belongs to, site-relative
     description: str
     entries: tuple[FeedEntry, ...]
 
-    @property
-    def atom(self) -> str:
-        return f"{self.folder}{self.stem}.xml"
 
-    @property
-    def rss(self) -> str:
-        name = "rss" if self.stem == "feed" else f"{self.stem}-rss"
-        return f"{self.folder}{name}.xml"
+@dataclass(frozen=True)
+class Feeds:
+    """The site's feeds: its own two (the issues, every selected item), and each topic's
+    and source's by the route of its page."""
 
-    @property
-    def json(self) -> str:
-        return f"{self.folder}{self.stem}.json"
+    issues: Channel
+    items: Channel
+    pages: Mapping[str, Channel]
+
+    def __iter__(self) -> Iterator[Channel]:
+        yield self.issues
+        yield self.items
+        yield from self.pages.values()
 
 
-def channels(site: Site, full: Callable[[str], bool], issue_html: Callable[[IssueView], str],
-             items_title: str) -> list[Channel]:
-    """The feeds of a site; `full(kind)` says whether a kind of feed carries whole texts."""
-    issues = tuple(_issue_entry(site, i, issue_html(i)) for i in site.issues[:FEED_LENGTH])
-    result = [Channel("", "feed", site.title, "", site.description, issues),
-              Channel("", "items", f"{site.title}: {items_title}", "", site.description,
-                      _entries(site, site.items, full("items")))]
-    result += [Channel(t.url, "feed", f"{t.title} — {site.title}", t.url, t.description,
-                       _entries(site, t.items, full("topics"))) for t in site.topics]
-    result += [Channel(s.url, "feed", f"{s.title} — {site.title}", s.url, "",
-                       _entries(site, s.items, full("sources"))) for s in site.sources]
-    return result
+Writer = Callable[[Site, Channel, str], bytes]  # (site, channel, the file's absolute URL)
+
+
+@dataclass(frozen=True)
+class FeedFormat:
+    """A format every feed is written in."""
+
+    label: str  # what a page calls it: "Atom"
+    media_type: str  # "application/atom+xml"
+    file: Callable[[str], str]  # the file's name from the feed's stem: "feed" -> "feed.xml"
+    write: Writer
+
+
+FORMATS: Registry[FeedFormat] = Registry()
+
+
+def channels(site: Site, _: Callable[[str], str]) -> Feeds:
+    """The feeds of a site; `_` translates the words they add ("Selected items")."""
+    full = site.settings.full_feeds
+    issues = tuple(_issue_entry(site, i, issue_html(site, i, _("Other")))
+                   for i in site.issues[:FEED_LENGTH])
+    own = [Channel("topics", t.url, "feed", f"{t.title} — {site.title}", t.description,
+                   _entries(site, t.items, "topics" in full)) for t in site.topics]
+    own += [Channel("sources", s.url, "feed", f"{s.title} — {site.title}", "",
+                    _entries(site, s.items, "sources" in full)) for s in site.sources]
+    return Feeds(
+        Channel("issues", site.urls.HOME, "feed", site.title, site.description, issues),
+        Channel("items", site.urls.HOME, "items", f"{site.title}: {_('Selected items')}",
+                site.description, _entries(site, site.items, "items" in full)),
+        {c.page: c for c in own})
+
+
+def feed_path(site: Site, chan: Channel, name: str) -> str:
+    """The route of a channel's file in the format registered as `name`."""
+    return site.urls.feed(chan.page, FORMATS[name].file(chan.stem))
+
+
+def feed_bytes(site: Site, chan: Channel, name: str) -> bytes:
+    """A channel's file in the format registered as `name`."""
+    return FORMATS[name].write(site, chan, site.urls.absolute(feed_path(site, chan, name)))
 
 
 def issue_html(site: Site, issue: IssueView, other: str) -> str:
@@ -81,46 +116,26 @@ def issue_html(site: Site, issue: IssueView, other: str) -> str:
         parts.append(f"<h2>{escape(section.topic.title if section.topic else other)}</h2><ul>")
         for v in section.items:
             sources = ", ".join(escape(s.title) for s in v.sources or (v.source,))
-            parts.append(f'<li><a href="{escape(site.base_url + v.url)}"{_lang_attr(v.lang)}>'
-                         f"{escape(v.item.title)}</a> — {sources}{v.item.note_html}</li>")
+            parts.append(f'<li><a href="{escape(site.urls.absolute(v.url))}"'
+                         f"{_lang_attr(v.lang)}>{escape(v.item.title)}</a> — {sources}"
+                         f"{v.item.note_html}</li>")
         parts.append("</ul>")
     return "\n".join(p for p in parts if p)
 
 
-FORMATS = ("atom", "rss", "json")
-
-
-def write_feeds(site: Site, chans: list[Channel]) -> list[Output]:
-    return [Output(feed_path(chan, kind), feed_bytes(site, chan, kind))
-            for chan in chans for kind in FORMATS]
-
-
-def feed_path(chan: Channel, kind: str) -> str:
-    return {"atom": chan.atom, "rss": chan.rss, "json": chan.json}[kind]
-
-
-def feed_bytes(site: Site, chan: Channel, kind: str) -> bytes:
-    """One of a channel's three files: kind is "atom", "rss" or "json"."""
-    return {"atom": _atom, "rss": _rss, "json": _json}[kind](site, chan)
-
-
 def _entries(site: Site, views: Sequence[ItemView], full: bool) -> tuple[FeedEntry, ...]:
-    # base_url ends with "/" (config) and views' URLs are site-relative paths: joining them
-    # is concatenation, and urljoin's parsing was a tenth of a rebuild of 10,000 items.
-    return tuple(
-        FeedEntry(
-            url=site.base_url + v.url, title=v.item.title, published=v.item.published,
-            author=v.item.author or ", ".join(s.title for s in v.sources or (v.source,)),
-            summary=v.item.excerpt,
-            html=absolute_links(
-                v.item.note_html + (_in_lang(v.item.html, v.lang) if full else
-                                    f"<p{_lang_attr(v.lang)}>{escape(v.item.excerpt)}</p>"),
-                site.base_url + v.url),
-            categories=tuple(t.title for t in v.topics),
-            lang=v.lang,
-        )
-        for v in views[:FEED_LENGTH]
-    )
+    return tuple(_item_entry(site, v, full) for v in views[:FEED_LENGTH])
+
+
+def _item_entry(site: Site, v: ItemView, full: bool) -> FeedEntry:
+    url = site.urls.absolute(v.url)
+    text = _in_lang(v.item.html, v.lang) if full else \
+        f"<p{_lang_attr(v.lang)}>{escape(v.item.excerpt)}</p>"
+    return FeedEntry(
+        url=url, title=v.item.title, published=v.item.published,
+        author=v.item.author or ", ".join(s.title for s in v.sources or (v.source,)),
+        summary=v.item.excerpt, html=absolute_links(v.item.note_html + text, url),
+        categories=tuple(t.title for t in v.topics), lang=v.lang)
 
 
 def _lang_attr(lang: str) -> str:
@@ -135,7 +150,7 @@ def _in_lang(html: str, lang: str) -> str:
 
 def _issue_entry(site: Site, issue: IssueView, html: str) -> FeedEntry:
     newest = max((v.item.published for v in issue.items), default=issue.end)
-    url = urljoin(site.base_url, issue.url)
+    url = site.urls.absolute(issue.url)
     return FeedEntry(url, issue.title, newest, site.author or site.title,
                      f"{len(issue.items)}", absolute_links(html, url))
 
@@ -144,50 +159,54 @@ def _updated(chan: Channel) -> datetime:
     return max((e.published for e in chan.entries), default=EPOCH)
 
 
-def _atom(site: Site, chan: Channel) -> bytes:
+# --- the formats ------------------------------------------------------------------------
+
+def atom(site: Site, chan: Channel, url: str) -> bytes:
+    """Atom 1.0 (RFC 4287)."""
     ET.register_namespace("", ATOM)
     root = ET.Element(f"{{{ATOM}}}feed", {f"{{{XML}}}lang": site.language})
     _sub(root, "title", chan.title)
     if chan.description:
         _sub(root, "subtitle", chan.description)
-    _sub(root, "id", urljoin(site.base_url, chan.atom))
-    _sub(root, "link", rel="self", type="application/atom+xml",
-         href=urljoin(site.base_url, chan.atom))
-    _sub(root, "link", rel="alternate", type="text/html", href=urljoin(site.base_url, chan.page))
+    _sub(root, "id", url)
+    _sub(root, "link", rel="self", type="application/atom+xml", href=url)
+    _sub(root, "link", rel="alternate", type="text/html", href=site.urls.absolute(chan.page))
     _sub(root, "updated", _updated(chan).isoformat())
-    author = _sub(root, "author")
-    _sub(author, "name", site.author or site.title)
+    _sub(_sub(root, "author"), "name", site.author or site.title)
     _sub(root, "generator", "digest", uri="https://github.com/digest-ssg/digest")
     for e in chan.entries:
-        entry = _sub(root, "entry")
-        # xml:lang on the entry's own words, not on the entry: its categories (the site's
-        # topics) and the editor's note inside its content are in the site's language.
-        lang = {f"{{{XML}}}lang": e.lang} if e.lang else {}
-        _sub(entry, "title", e.title, **lang)
-        _sub(entry, "id", e.url)
-        _sub(entry, "link", rel="alternate", type="text/html", href=e.url)
-        _sub(entry, "published", e.published.isoformat())
-        _sub(entry, "updated", e.published.isoformat())
-        if e.author:
-            _sub(_sub(entry, "author"), "name", e.author)
-        for c in e.categories:
-            _sub(entry, "category", term=c)
-        _sub(entry, "summary", e.summary, **lang)
-        _sub(entry, "content", e.html, type="html")
+        _atom_entry(_sub(root, "entry"), e)
     return _xml(root)
 
 
-def _rss(site: Site, chan: Channel) -> bytes:
+def _atom_entry(entry: ET.Element, e: FeedEntry) -> None:
+    # xml:lang on the entry's own words, not on the entry: its categories (the site's
+    # topics) and the editor's note inside its content are in the site's language.
+    lang = {f"{{{XML}}}lang": e.lang} if e.lang else {}
+    _sub(entry, "title", e.title, **lang)
+    _sub(entry, "id", e.url)
+    _sub(entry, "link", rel="alternate", type="text/html", href=e.url)
+    _sub(entry, "published", e.published.isoformat())
+    _sub(entry, "updated", e.published.isoformat())
+    if e.author:
+        _sub(_sub(entry, "author"), "name", e.author)
+    for c in e.categories:
+        _sub(entry, "category", term=c)
+    _sub(entry, "summary", e.summary, **lang)
+    _sub(entry, "content", e.html, type="html")
+
+
+def rss(site: Site, chan: Channel, url: str) -> bytes:
+    """RSS 2.0, with an atom:link to itself."""
     ET.register_namespace("atom", ATOM)
     root = ET.Element("rss", version="2.0")
     channel = ET.SubElement(root, "channel")
     _plain(channel, "title", chan.title)
-    _plain(channel, "link", urljoin(site.base_url, chan.page))
+    _plain(channel, "link", site.urls.absolute(chan.page))
     _plain(channel, "description", chan.description or chan.title)
     _plain(channel, "language", site.language)
     _plain(channel, "lastBuildDate", format_datetime(_updated(chan).astimezone(UTC), usegmt=True))
-    ET.SubElement(channel, f"{{{ATOM}}}link", rel="self", type="application/rss+xml",
-                  href=urljoin(site.base_url, chan.rss))
+    ET.SubElement(channel, f"{{{ATOM}}}link", rel="self", type="application/rss+xml", href=url)
     _plain(channel, "generator", "digest")
     for e in chan.entries:
         item = ET.SubElement(channel, "item")
@@ -201,25 +220,41 @@ def _rss(site: Site, chan: Channel) -> bytes:
     return _xml(root)
 
 
-def _json(site: Site, chan: Channel) -> bytes:
+def json_feed(site: Site, chan: Channel, url: str) -> bytes:
+    """JSON Feed 1.1."""
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": chan.title,
-        "home_page_url": urljoin(site.base_url, chan.page),
-        "feed_url": urljoin(site.base_url, chan.json),
+        "home_page_url": site.urls.absolute(chan.page),
+        "feed_url": url,
         "language": site.language,
         "authors": [{"name": site.author or site.title}],
-        "items": [{
-            "id": e.url, "url": e.url, "title": e.title, "content_html": e.html,
-            "summary": e.summary, "date_published": e.published.isoformat(),
-            **({"language": e.lang} if e.lang else {}),
-            **({"authors": [{"name": e.author}]} if e.author else {}),
-            **({"tags": list(e.categories)} if e.categories else {}),
-        } for e in chan.entries],
+        "items": [_json_item(e) for e in chan.entries],
     }
     if chan.description:
         feed["description"] = chan.description
     return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def _json_item(e: FeedEntry) -> dict[str, object]:
+    return {
+        "id": e.url, "url": e.url, "title": e.title, "content_html": e.html,
+        "summary": e.summary, "date_published": e.published.isoformat(),
+        **({"language": e.lang} if e.lang else {}),
+        **({"authors": [{"name": e.author}]} if e.author else {}),
+        **({"tags": list(e.categories)} if e.categories else {}),
+    }
+
+
+def _rss_file(stem: str) -> str:
+    """rss.xml beside feed.xml; items-rss.xml beside items.xml."""
+    return "rss.xml" if stem == "feed" else f"{stem}-rss.xml"
+
+
+FORMATS.register(FeedFormat("Atom", "application/atom+xml", "{}.xml".format, atom), "atom", 30)
+FORMATS.register(FeedFormat("RSS", "application/rss+xml", _rss_file, rss), "rss", 20)
+FORMATS.register(FeedFormat("JSON Feed", "application/feed+json", "{}.json".format, json_feed),
+                 "json", 10)
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:

@@ -1,10 +1,10 @@
-"""Stage 6: Selection -> Site: issues, topics, sources, items and pages with their URLs."""
+"""Stage 6: Selection -> Site: issues, topics, sources, items and pages, each at its route."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from digest.model import (
     Corpus,
     Decision,
     Health,
+    IssueFile,
     IssueView,
     ItemView,
     PageView,
@@ -22,6 +23,7 @@ from digest.model import (
     Site,
     SourceView,
     TopicView,
+    Urls,
 )
 from digest.text.langtag import same_language
 from digest.text.slug import week_slug
@@ -44,73 +46,123 @@ def group(
     `declared`: the language each feed declared when last fetched (by feed slug).
     """
     files = {f.week: f for f in corpus.issues}
-    hidden = {w for w, f in files.items() if f.draft and not drafts}
-    chosen = [d for d in selection.decisions if d.selected and d.week not in hidden]
+    by_week = _weeks(selection, {w for w, f in files.items() if f.draft and not drafts})
+    refs = _Refs.of(config, sorted(by_week, reverse=True), files, default_title, declared or {})
+    issues = _issues(by_week, refs, files, config)
+    items = sorted((v for i in issues for v in i.items),
+                   key=lambda v: (-v.item.published.timestamp(), v.item.slug))
+    site, urls = config.site, config.site.urls
+    return Site(
+        title=site.title, description=site.description, urls=urls,
+        language=site.language, timezone=site.timezone, author=site.author,
+        issues=tuple(issues), topics=_topics(config, items),
+        sources=_sources(config, items, health or {}), items=tuple(items),
+        pages=tuple(PageView(p.slug, p.title, urls.page(p.slug), p.html) for p in corpus.pages),
+        updated=max((v.item.published for v in items), default=None), settings=site.settings,
+    )
+
+
+def _weeks(selection: Selection, hidden: set[str]) -> dict[str, list[Decision]]:
+    """The selected decisions of each week that is published (not a hidden draft)."""
     by_week: dict[str, list[Decision]] = defaultdict(list)
-    for d in chosen:
-        by_week[d.week].append(d)
-    weeks = sorted(by_week, reverse=True)  # an issue with no selected item is not published
+    for d in selection.decisions:
+        if d.selected and d.week not in hidden:
+            by_week[d.week].append(d)
+    return by_week
 
-    topic_order = {t.slug: i for i, t in enumerate(config.topics)}
-    topic_refs = {t.slug: Ref(t.slug, t.title, f"topics/{t.slug}/") for t in config.topics}
-    source_refs = {f.slug: Ref(f.slug, f.title, f"sources/{f.slug}/") for f in config.feeds}
-    titles = {w: (files[w].title if w in files else "") or default_title(w) for w in weeks}
-    issue_refs = {w: Ref(week_slug(w), titles[w], f"issues/{week_slug(w)}/") for w in weeks}
 
-    feed_langs = {f.slug: f.language or (declared or {}).get(f.slug, "") for f in config.feeds}
+@dataclass(frozen=True)
+class _Refs:
+    """The links every view is made of: to each topic, source and issue (newest first)."""
 
-    def view(d: Decision) -> ItemView:
-        sources = tuple(source_refs[s] for s in (d.sources or (d.item.source,)))
-        return ItemView(d.item, f"items/{d.item.slug}/", source_refs[d.item.source],
-                        tuple(topic_refs[t] for t in d.topics), issue_refs[d.week],
-                        sources=sources, lang=_lang(d.item.language or feed_langs[d.item.source],
-                                                    config.site.language))
+    weeks: list[str]
+    topics: dict[str, Ref]
+    sources: dict[str, Ref]
+    issues: dict[str, Ref]
+    languages: dict[str, str]  # each feed's: digest.toml's, else the one it declared
+    site_language: str
+    urls: Urls
 
+    @classmethod
+    def of(cls, config: Config, weeks: list[str], files: Mapping[str, IssueFile],
+           default_title: Callable[[str], str], declared: Mapping[str, str]) -> _Refs:
+        urls = config.site.urls
+        titles = {w: (files[w].title if w in files else "") or default_title(w) for w in weeks}
+        return cls(
+            weeks,
+            {t.slug: Ref(t.slug, t.title, urls.topic(t.slug)) for t in config.topics},
+            {f.slug: Ref(f.slug, f.title, urls.source(f.slug)) for f in config.feeds},
+            {w: Ref(week_slug(w), titles[w], urls.issue(w)) for w in weeks},
+            {f.slug: f.language or declared.get(f.slug, "") for f in config.feeds},
+            config.site.language, urls)
+
+    def view(self, d: Decision) -> ItemView:
+        """A selected item as the site shows it (prev and next are set by its issue)."""
+        item = d.item
+        return ItemView(item, self.urls.item(item.slug), self.sources[item.source],
+                        tuple(self.topics[t] for t in d.topics), self.issues[d.week],
+                        sources=tuple(self.sources[s] for s in (d.sources or (item.source,))),
+                        lang=_lang(item.language or self.languages[item.source],
+                                   self.site_language))
+
+
+def _issues(by_week: Mapping[str, list[Decision]], refs: _Refs,
+            files: Mapping[str, IssueFile], config: Config) -> list[IssueView]:
+    """Each week's issue, newest first, linked to the older and the newer one."""
+    order = {t.slug: i for i, t in enumerate(config.topics)}
     zone = ZoneInfo(config.site.timezone)
-    views: dict[str, ItemView] = {}
+    weeks = refs.weeks
     issues = []
     for i, week in enumerate(weeks):
-        sections = _sections([view(d) for d in by_week[week]], topic_order)
-        ordered = [v for s in sections for v in s.items]
-        for n, v in enumerate(ordered):
-            views[v.item.id] = replace(
-                v,
-                prev=_ref(ordered[n - 1]) if n > 0 else None,
-                next=_ref(ordered[n + 1]) if n + 1 < len(ordered) else None,
-            )
-        sections = [Section(s.topic, tuple(views[v.item.id] for v in s.items)) for s in sections]
+        sections = _chained(_sections([refs.view(d) for d in by_week[week]], order))
         start = window_start(week, zone, config.selection.week_starts)
         f = files.get(week)
         issues.append(IssueView(
-            week=week, slug=week_slug(week), url=issue_refs[week].url,
-            title=titles[week], intro_html=f.intro_html if f else "",
+            week=week, slug=week_slug(week), url=refs.issues[week].url,
+            title=refs.issues[week].title, intro_html=f.intro_html if f else "",
             start=start, end=start + timedelta(days=6),
-            items=tuple(views[v.item.id] for v in ordered), sections=tuple(sections),
-            prev=issue_refs[weeks[i + 1]] if i + 1 < len(weeks) else None,
-            next=issue_refs[weeks[i - 1]] if i > 0 else None,
+            items=tuple(v for s in sections for v in s.items), sections=tuple(sections),
+            prev=refs.issues[weeks[i + 1]] if i + 1 < len(weeks) else None,
+            next=refs.issues[weeks[i - 1]] if i > 0 else None,
         ))
+    return issues
 
-    items = sorted(views.values(), key=lambda v: (-v.item.published.timestamp(), v.item.slug))
-    by_topic: dict[str, list[ItemView]] = defaultdict(list)
-    by_source: dict[str, list[ItemView]] = defaultdict(list)
-    for v in items:  # newest first, as each topic and source lists them
-        for r in dict.fromkeys(v.topics):
-            by_topic[r.slug].append(v)
-        for r in dict.fromkeys(v.sources):
-            by_source[r.slug].append(v)
-    topics = tuple(TopicView(t.slug, t.title, t.description, f"topics/{t.slug}/",
-                             tuple(by_topic[t.slug])) for t in config.topics)
-    sources = tuple(SourceView(f.slug, f.title, f"sources/{f.slug}/", f.homepage, f.url,
-                               tuple(by_source[f.slug]), (health or {}).get(f.slug))
-                    for f in config.feeds)
-    pages = tuple(PageView(p.slug, p.title, f"pages/{p.slug}/", p.html) for p in corpus.pages)
-    site = config.site
-    return Site(
-        title=site.title, description=site.description, base_url=site.base_url,
-        language=site.language, timezone=site.timezone, author=site.author,
-        issues=tuple(issues), topics=topics, sources=sources, items=tuple(items), pages=pages,
-        updated=max((v.item.published for v in items), default=None),
-    )
+
+def _chained(sections: list[Section]) -> list[Section]:
+    """The sections with each item linked to the one before and after it in the issue."""
+    ordered = [v for s in sections for v in s.items]
+    linked = {v.item.id: replace(v, prev=_ref(ordered[n - 1]) if n > 0 else None,
+                                 next=_ref(ordered[n + 1]) if n + 1 < len(ordered) else None)
+              for n, v in enumerate(ordered)}
+    return [Section(s.topic, tuple(linked[v.item.id] for v in s.items)) for s in sections]
+
+
+def _topics(config: Config, items: Iterable[ItemView]) -> tuple[TopicView, ...]:
+    """Each topic of digest.toml, in its order, with its items newest first."""
+    by_topic = _by(items, lambda v: v.topics)
+    urls = config.site.urls
+    return tuple(TopicView(t.slug, t.title, t.description, urls.topic(t.slug),
+                           tuple(by_topic[t.slug])) for t in config.topics)
+
+
+def _sources(config: Config, items: Iterable[ItemView], health: Mapping[str, Health]
+             ) -> tuple[SourceView, ...]:
+    """Each feed of digest.toml, in its order, with every item it brought (newest first)."""
+    by_source = _by(items, lambda v: v.sources)
+    urls = config.site.urls
+    return tuple(SourceView(f.slug, f.title, urls.source(f.slug), f.homepage, f.url,
+                            tuple(by_source[f.slug]), health.get(f.slug))
+                 for f in config.feeds)
+
+
+def _by(items: Iterable[ItemView], refs: Callable[[ItemView], tuple[Ref, ...]]
+        ) -> dict[str, list[ItemView]]:
+    """The items under each slug their `refs` name, in the items' order."""
+    found: dict[str, list[ItemView]] = defaultdict(list)
+    for v in items:
+        for r in dict.fromkeys(refs(v)):
+            found[r.slug].append(v)
+    return found
 
 
 def _lang(language: str, site: str) -> str:

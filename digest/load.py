@@ -158,7 +158,7 @@ Local = Callable[[str], LocalImage | None]
 def _local_images(config: Config, errors: list[DigestError]) -> Local:
     """Where each mirrored image is served ([site] images = "mirror")."""
     try:
-        return locator(present(config), config.site.base_path)
+        return locator(present(config), config.site.urls)
     except DigestError as exc:
         errors.append(exc)
         return lambda url: None

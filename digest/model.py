@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+from digest.text.slug import week_slug
 
 # --- ingestion: stages 1-3 -------------------------------------------------------------
 
@@ -171,8 +174,116 @@ class Output:
 
 
 # --- the site: stage 6 -------------------------------------------------------------------
-# Every `url` below is relative to the site root ("issues/2026-w11/", "" for the home page);
-# templates turn it into a link with `url(...)` (sub-path aware) or `abs_url(...)`.
+# Every `url` below is a route, relative to the site root ("issues/2026-w11/", "" for the
+# home page); templates turn it into a link with `url(...)` (sub-path aware) or `abs_url(...)`.
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Every address of the site, made from `base_url`: the one place a route is written.
+
+    A route is site-relative ("items/some-post-1a2b3c/", "" for the home page): `link` makes
+    it what a page writes (under the site's sub-path), `absolute` what a feed or a mail
+    writes, `file` the file of output/ that serves it."""
+
+    base_url: str  # absolute; "/" is added when it does not end with one
+
+    # The lists' routes (ISSUES: the archive), and those of the files beside the pages.
+    HOME, ISSUES, TOPICS, SOURCES, ITEMS, PAGES, SEARCH = (
+        "", "issues/", "topics/", "sources/", "items/", "pages/", "search/")
+    NOT_FOUND, SITEMAP, ROBOTS, OPML = "404.html", "sitemap.xml", "robots.txt", "feeds.opml"
+    MEDIA, STATIC = "media/", "static/"  # mirrored images; the theme's files
+
+    def __post_init__(self) -> None:
+        if not self.base_url.endswith("/"):
+            object.__setattr__(self, "base_url", self.base_url + "/")
+
+    @staticmethod  # the routes (static: the same whatever base_url is)
+    def issue(week: str) -> str:
+        return f"{Urls.ISSUES}{week_slug(week)}/"  # '2026-W11' -> 'issues/2026-w11/'
+
+    @staticmethod
+    def email(week: str) -> str:
+        return f"{Urls.issue(week)}email.html"  # the issue's email edition
+
+    @staticmethod
+    def topic(slug: str) -> str:
+        return f"{Urls.TOPICS}{slug}/"
+
+    @staticmethod
+    def source(slug: str) -> str:
+        return f"{Urls.SOURCES}{slug}/"
+
+    @staticmethod
+    def item(slug: str) -> str:
+        return f"{Urls.ITEMS}{slug}/"
+
+    @staticmethod
+    def page(slug: str) -> str:
+        return f"{Urls.PAGES}{slug}/"
+
+    @staticmethod
+    def numbered(route: str, number: int) -> str:
+        """Page `number` of a list (a topic's items); the first is the list's own route."""
+        return route if number == 1 else f"{route}page/{number}/"
+
+    @staticmethod
+    def feed(route: str, name: str) -> str:
+        return route + name  # beside the page it belongs to: 'topics/ai/' + 'feed.xml'
+
+    @staticmethod
+    def media(file: str) -> str:
+        return Urls.MEDIA + file
+
+    @staticmethod
+    def static(file: str) -> str:
+        return Urls.STATIC + file
+
+    @staticmethod
+    def file(route: str) -> str:
+        """The file of output/ that serves a route: 'topics/' -> 'topics/index.html'."""
+        return f"{route}index.html" if route.endswith("/") or not route else route
+
+    @property  # what a page, a feed, a mail or a browser writes
+    def base_path(self) -> str:
+        """The path part of base_url: '/digest/' (at least '/')."""
+        return urlsplit(self.base_url).path or "/"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    def link(self, route: str) -> str:
+        """An internal link: '/digest/topics/' (404.html is served anywhere: no '../')."""
+        return self.base_path + route
+
+    def absolute(self, route: str) -> str:
+        """The absolute URL of a route (by concatenation: urljoin's parsing was a tenth of a
+        rebuild of 10,000 items); anything else ('https://…', '/x', '../x') as a browser
+        resolves it."""
+        if route.startswith(("/", ".")) or ":" in route.split("/", 1)[0]:
+            return urljoin(self.base_url, route)
+        return self.base_url + route
+
+    def route(self, path: str) -> str | None:
+        """The route of a link's path ('/digest/topics/' -> 'topics/'); None outside."""
+        return path[len(self.base_path):] if path.startswith(self.base_path) else None
+
+    def served(self, host: str, port: int) -> str:
+        """Where `digest serve` shows the site: 'http://127.0.0.1:8000/digest/'."""
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}{self.base_path}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The [site] settings rendering needs besides the data (config.py: defaults, checks)."""
+
+    page_size: int  # items on each page of a topic or a source
+    item_text: str  # what an issue page shows of each item: "excerpt" or "full"
+    date_format: str | None  # a Babel pattern, else the language's own
+    search: bool  # the site has a search page and index
+    full_feeds: tuple[str, ...]  # the kinds of feed that carry whole texts ("issues", …)
+    cname: str | None  # a custom domain for GitHub Pages
 
 
 @dataclass(frozen=True)
@@ -267,7 +378,7 @@ class Site:
 
     title: str
     description: str
-    base_url: str
+    urls: Urls
     language: str
     timezone: str
     author: str
@@ -277,6 +388,11 @@ class Site:
     items: tuple[ItemView, ...]
     pages: tuple[PageView, ...]
     updated: datetime | None
+    settings: Settings
+
+    @property
+    def base_url(self) -> str:
+        return self.urls.base_url
 
     @property
     def latest(self) -> IssueView | None:

@@ -1,32 +1,31 @@
-"""Stage 7: Site + theme -> Outputs (path, bytes). Templates only read ready data."""
+"""Stage 7: Site + theme -> Outputs (path, bytes). Templates only read ready data.
+
+Which pages a site has is the registry PAGES: a new kind of page is one function
+`(site, shared) -> pages` and one line `PAGES.register(function, name, priority)`."""
 
 from __future__ import annotations
 
 import hashlib
 import math
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import jinja2
-from babel.support import NullTranslations
-from pygments.formatters import HtmlFormatter
 
-from digest.config import Config
 from digest.email import email_edition
 from digest.errors import ThemeError
-from digest.feeds import FORMATS, Channel, channels, feed_bytes, feed_path, issue_html
-from digest.html.theme import plural_forms, theme_dirs, translations
+from digest.feeds import FORMATS, Channel, Feeds, channels, feed_bytes, feed_path
+from digest.html.theme import Theme, plural_forms, static_files
 from digest.incremental.fingerprint import Fingerprints, Unhashable, code
 from digest.incremental.reads import Reads
-from digest.model import IssueView, ItemView, Output, Site
-from digest.project.opml import export_opml
+from digest.model import IssueView, ItemView, Output, Site, SourceView, TopicView, Urls
 from digest.sitemap import machine_files
+from digest.system.registry import Registry
 from digest.text.dates import Dates
+from digest.text.langtag import og_locale
 
 WORDS_PER_MINUTE = 200
 
@@ -60,17 +59,27 @@ class Page:
     crumbs: tuple[tuple[str, str], ...] = ()
     updated: datetime | None = None  # for the sitemap
     own_feed: Channel | None = None  # a topic's or a source's own feed
+    file: str = ""  # the file it is written to, when not its route's (an email edition)
+    listed: bool = True  # in the sitemap
+    email: bool = False  # an issue's email edition: its CSS inlined, its links absolute
+
+    @property
+    def path(self) -> str:
+        return self.file or Urls.file(self.url)
 
 
 @dataclass(frozen=True)
 class Job:
-    """One file to render: a page from a template, or (`email`) an issue's email edition,
-    or one of a feed's three files (`feed`: the channel and "atom", "rss" or "json")."""
+    """One file to render: a page from a template, or one of a feed's files (`feed`: the
+    channel and the name of its format in FORMATS)."""
 
     path: str
     page: Page | None
-    email: bool = False
     feed: tuple[Channel, str] | None = None
+
+    @property
+    def email(self) -> bool:
+        return self.page is not None and self.page.email
 
 
 @dataclass(frozen=True)
@@ -83,30 +92,42 @@ class Plan:
     jobs: tuple[Job, ...]
     keys: dict[str, str | None]
     files: tuple[Output, ...]
+    site_feeds: tuple[FeedLink, ...]  # the site's own feeds, every page shows them
 
 
-def plan(site: Site, config: Config) -> Plan:
+@dataclass(frozen=True)
+class Shared:
+    """What every kind of page may use besides the site: the theme's words and the feeds of
+    topic and source pages (by their route)."""
+
+    _: Callable[[str], str]
+    feeds: Feeds
+
+    @property
+    def home(self) -> tuple[str, str]:
+        """The first breadcrumb of every page but the home page."""
+        return (self._("Home"), Urls.HOME)
+
+
+Producer = Callable[[Site, Shared], Iterable[Page]]
+PAGES: Registry[Producer] = Registry()
+
+
+def plan(site: Site, theme: Theme) -> Plan:
     """What the site is made of; nothing is rendered from a template yet."""
-    themes = theme_dirs(config.site.theme)
-    translation = translations(themes, site.language)
-    env = _environment(themes, site, config, translation)
-    kinds = config.site.feed_content
-    chans = channels(site, lambda kind: kinds.get(kind, "summary") == "full",
-                     lambda issue: issue_html(site, issue, translation.gettext("Other")),
-                     translation.gettext("Selected items"))
-    own = {c.page: c for c in chans[2:]}
-    env.globals["site_feeds"] = _links(chans[0]) + _links(chans[1])
-    listed = list(pages(site, config, translation.gettext, own))
-    jobs = [Job(_file(p.url), p) for p in listed]
-    jobs.append(Job("404.html", Page("404.html", "404.html", {})))
-    jobs += [Job(f"{i.url}email.html", Page(i.url, "email.html", {"issue": i}), email=True)
-             for i in site.issues]
-    jobs += [Job(feed_path(c, kind), None, feed=(c, kind)) for c in chans for kind in FORMATS]
-    files = [Output("feeds.opml", export_opml(config, public=True))]
-    files += machine_files(site.base_url, [(p.url, p.updated) for p in listed],
-                           config.site.cname)
-    files += _static(themes)
-    return Plan(env, site, tuple(jobs), _keys(jobs, site, config, themes, env), tuple(files))
+    feeds = channels(site, theme.translation.gettext)
+    issue_feeds, item_feeds = _links(site, feeds.issues), _links(site, feeds.items)
+    env = _environment(theme, site, issue_feeds, item_feeds)
+    shared = Shared(theme.translation.gettext, feeds)
+    listed = [page for produce in PAGES for page in produce(site, shared)]
+    jobs = [Job(p.path, p) for p in listed]
+    jobs += [Job(feed_path(site, c, name), None, feed=(c, name))
+             for c in feeds for name in FORMATS.names()]
+    files = machine_files(site.urls, [(p.url, p.updated) for p in listed if p.listed],
+                          site.settings.cname)
+    files += static_files(theme.dirs)
+    return Plan(env, site, tuple(jobs), _keys(jobs, site, theme, env), tuple(files),
+                tuple(issue_feeds + item_feeds))
 
 
 def render_job(plan: Plan, job: Job) -> bytes:
@@ -114,37 +135,37 @@ def render_job(plan: Plan, job: Job) -> bytes:
     if job.feed is not None:
         return feed_bytes(plan.site, *job.feed)
     assert job.page is not None
-    data = _render(plan.env, job.page)
+    data = _render(plan, job.page)
     if job.email:
-        data = email_edition(data, urljoin(plan.site.base_url, job.page.url))
+        data = email_edition(data, plan.site.urls.absolute(job.page.url))
     return data
 
 
-def render(site: Site, config: Config) -> list[Output]:
+def render(site: Site, theme: Theme) -> list[Output]:
     """Every file of the site, in memory; nothing is written here."""
-    made = plan(site, config)
+    made = plan(site, theme)
     return [Output(j.path, render_job(made, j)) for j in made.jobs] + list(made.files)
 
 
-def _keys(jobs: list[Job], site: Site, config: Config, themes: list[Path],
-          env: jinja2.Environment) -> dict[str, str | None]:
+def _keys(jobs: list[Job], site: Site, theme_: Theme, env: jinja2.Environment
+          ) -> dict[str, str | None]:
     """Each job's fingerprint: what its templates read of its own variables (reads.py),
-    and what every page shares: digest's own code, the theme's files, the configuration, and
+    and what every page shares: digest's own code, the theme's files, the settings, and
     what the templates read of `site`. When a shared part changes, every page is rendered
     again."""
     prints = Fingerprints()
     theme = hashlib.sha256()
-    for folder in themes:
+    for folder in theme_.dirs:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 theme.update(path.relative_to(folder).as_posix().encode() + b"\0")
                 theme.update(hashlib.sha256(path.read_bytes()).digest())
-    reads = Reads(env, config.state_dir / "cache" / "templates",
-                  prints.of((code(), theme.hexdigest())))
+    reads = Reads(env, theme_.cache, prints.of((code(), theme.hexdigest())))
+    settings = repr((site.urls, site.language, site.timezone, site.settings))
     try:
-        shared = prints.of((code(), theme.hexdigest(), repr(config),
+        shared = prints.of((code(), theme.hexdigest(), settings,
                             reads.view("site", site), env.globals["site_feeds"]))
-        feeds = prints.of((code(), repr(config), site.title, site.description,
+        feeds = prints.of((code(), settings, site.title, site.description,
                            site.base_url, site.language, site.author))
     except Unhashable:
         return {job.path: None for job in jobs}
@@ -155,7 +176,7 @@ def _keys(jobs: list[Job], site: Site, config: Config, themes: list[Path],
             if page is None:
                 keys[job.path] = prints.of((feeds, job.feed))
                 continue
-            own = _links(page.own_feed) if page.own_feed else []
+            own = _links(site, page.own_feed) if page.own_feed else []
             shown = {name: reads.view(name, value) for name, value in page.context.items()}
             keys[job.path] = prints.of((shared, job.email, page.url, page.template, shown,
                                         page.crumbs, own))
@@ -164,56 +185,120 @@ def _keys(jobs: list[Job], site: Site, config: Config, themes: list[Path],
     return keys
 
 
-def pages(site: Site, config: Config, _: Callable[[str], str], own: dict[str, Channel]
-          ) -> Iterator[Page]:
-    """The HTML pages of the site, each with its breadcrumbs and last change."""
-    home = (_("Home"), "")
-    archive = (_("Archive"), "issues/")
+# --- the kinds of page, in the order they are made ----------------------------------------
+
+def home(site: Site, shared: Shared) -> Iterator[Page]:
+    """The latest issue (the archive, empty, before the first one)."""
     if site.latest is not None:
-        yield Page("", "issue.html", {"issue": site.latest, "is_home": True}, (), site.updated)
+        yield Page(Urls.HOME, "issue.html", {"issue": site.latest, "is_home": True}, (),
+                   site.updated)
     else:
-        yield Page("", "archive.html", {"years": []})
+        yield Page(Urls.HOME, "archive.html", {"years": []})
+
+
+def issues(site: Site, shared: Shared) -> Iterator[Page]:
+    crumbs = (shared.home, (shared._("Archive"), Urls.ISSUES))
     for issue in site.issues:
-        yield Page(issue.url, "issue.html", {"issue": issue, "is_home": False}, (home, archive),
+        yield Page(issue.url, "issue.html", {"issue": issue, "is_home": False}, crumbs,
                    _newest(issue.items))
-    yield Page("issues/", "archive.html", {"years": _years(site.issues)}, (home,), site.updated)
-    yield Page("topics/", "topics.html", {"topics": site.topics}, (home,), site.updated)
-    topics_crumb = (_("Topics"), "topics/")
-    for topic in site.topics:
-        for pager, items in _paginate(topic.url, topic.items, config.site.page_size):
-            yield Page(_page_url(topic.url, pager.number), "topic.html",
-                       {"topic": topic, "items": items, "pager": pager}, (home, topics_crumb),
-                       _newest(items), own.get(topic.url))
-    yield Page("sources/", "sources.html", {"sources": site.sources}, (home,), site.updated)
-    sources_crumb = (_("Sources"), "sources/")
-    for source in site.sources:
-        for pager, items in _paginate(source.url, source.items, config.site.page_size):
-            yield Page(_page_url(source.url, pager.number), "source.html",
-                       {"source": source, "items": items, "pager": pager},
-                       (home, sources_crumb), _newest(items), own.get(source.url))
+
+
+def archive(site: Site, shared: Shared) -> Iterator[Page]:
+    yield Page(Urls.ISSUES, "archive.html", {"years": _years(site.issues)}, (shared.home,),
+               site.updated)
+
+
+def topics(site: Site, shared: Shared) -> Iterator[Page]:
+    yield Page(Urls.TOPICS, "topics.html", {"topics": site.topics}, (shared.home,), site.updated)
+
+
+def topic(site: Site, shared: Shared) -> Iterator[Page]:
+    """Each topic's items, a page of them at a time."""
+    crumbs = (shared.home, (shared._("Topics"), Urls.TOPICS))
+    for t in site.topics:
+        yield from _paged(site, shared, "topic.html", "topic", t, crumbs)
+
+
+def sources(site: Site, shared: Shared) -> Iterator[Page]:
+    yield Page(Urls.SOURCES, "sources.html", {"sources": site.sources}, (shared.home,),
+               site.updated)
+
+
+def source(site: Site, shared: Shared) -> Iterator[Page]:
+    """Each source's items, a page of them at a time."""
+    crumbs = (shared.home, (shared._("Sources"), Urls.SOURCES))
+    for s in site.sources:
+        yield from _paged(site, shared, "source.html", "source", s, crumbs)
+
+
+def item(site: Site, shared: Shared) -> Iterator[Page]:
+    archive = (shared._("Archive"), Urls.ISSUES)
     for entry in site.items:
         yield Page(entry.url, "item.html", {"entry": entry},
-                   (home, archive, (entry.issue.title, entry.issue.url)), entry.item.published)
-    for page in site.pages:
-        yield Page(page.url, "page.html", {"page": page}, (home,))
-    if config.site.search:
-        yield Page("search/", "search.html", {}, (home,))
+                   (shared.home, archive, (entry.issue.title, entry.issue.url)),
+                   entry.item.published)
+
+
+def page(site: Site, shared: Shared) -> Iterator[Page]:
+    """The free pages (content/pages/)."""
+    for p in site.pages:
+        yield Page(p.url, "page.html", {"page": p}, (shared.home,))
+
+
+def search(site: Site, shared: Shared) -> Iterator[Page]:
+    if site.settings.search:
+        yield Page(Urls.SEARCH, "search.html", {}, (shared.home,))
+
+
+def not_found(site: Site, shared: Shared) -> Iterator[Page]:
+    """Served for every missing address: no breadcrumbs, not in the sitemap."""
+    yield Page(Urls.NOT_FOUND, "404.html", {}, listed=False)
+
+
+def email(site: Site, shared: Shared) -> Iterator[Page]:
+    """Each issue's email edition, at the issue's address (its links are absolute)."""
+    for i in site.issues:
+        yield Page(i.url, "email.html", {"issue": i}, file=Urls.email(i.week), listed=False,
+                   email=True)
+
+
+PAGES.register(home, "home", 120)
+PAGES.register(issues, "issues", 110)
+PAGES.register(archive, "archive", 100)
+PAGES.register(topics, "topics", 90)
+PAGES.register(topic, "topic", 80)
+PAGES.register(sources, "sources", 70)
+PAGES.register(source, "source", 60)
+PAGES.register(item, "item", 50)
+PAGES.register(page, "page", 40)
+PAGES.register(search, "search", 30)
+PAGES.register(not_found, "404", 20)
+PAGES.register(email, "email", 10)
+
+
+def _paged(site: Site, shared: Shared, template: str, name: str, owner: TopicView | SourceView,
+           crumbs: tuple[tuple[str, str], ...]) -> Iterator[Page]:
+    """A topic's or a source's pages (`name`: "topic" or "source", its variable)."""
+    for pager, shown in _paginate(owner.url, owner.items, site.settings.page_size):
+        yield Page(Urls.numbered(owner.url, pager.number), template,
+                   {name: owner, "items": shown, "pager": pager}, crumbs, _newest(shown),
+                   shared.feeds.pages.get(owner.url))
 
 
 def _newest(items: Sequence[ItemView]) -> datetime | None:
     return max((v.item.published for v in items), default=None)
 
 
-def _links(chan: Channel) -> list[FeedLink]:
-    return [FeedLink(chan.title, chan.atom, "application/atom+xml", "Atom"),
-            FeedLink(chan.title, chan.rss, "application/rss+xml", "RSS"),
-            FeedLink(chan.title, chan.json, "application/feed+json", "JSON Feed")]
+def _links(site: Site, chan: Channel) -> list[FeedLink]:
+    return [FeedLink(chan.title, feed_path(site, chan, name), f.media_type, f.label)
+            for name, f in zip(FORMATS.names(), FORMATS, strict=True)]
 
 
-def _environment(themes: list[Path], site: Site, config: Config,
-                 translation: NullTranslations) -> jinja2.Environment:
+def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
+                 item_feeds: list[FeedLink]) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(t / "templates") for t in themes]),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(t / "templates")
+                                    for t in theme.dirs]),
         autoescape=True,  # every template, whatever its name: HTML, XML, email
         undefined=jinja2.StrictUndefined,
         extensions=["jinja2.ext.i18n"],
@@ -221,43 +306,30 @@ def _environment(themes: list[Path], site: Site, config: Config,
         # Compiled templates, kept by the hash of their source and of digest's code (which
         # sets the options they are compiled with): a rebuild does not parse and compile the
         # theme again (a third of a one-page rebuild otherwise).
-        bytecode_cache=_bytecode_cache(config.state_dir / "cache" / "templates"),
+        bytecode_cache=_bytecode_cache(theme.cache),
     )
+    translation = theme.translation
     env.install_gettext_translations(translation, newstyle=True)  # type: ignore[attr-defined]
-    dates = Dates(site.language, site.timezone, config.site.date_format)
-    base_path = config.site.base_path
+    dates = Dates(site.language, site.timezone, site.settings.date_format)
     env.filters.update(datetime=dates.datetime, date=dates.date, number=dates.number,
                        isodate=lambda d: d.isoformat())
     env.globals.update(
-        url=lambda rel: base_path + rel,
-        abs_url=lambda rel: urljoin(site.base_url, rel),
+        url=site.urls.link,
+        abs_url=site.urls.absolute,
         daterange=dates.range,
         reading_minutes=lambda words: max(1, math.ceil(words / WORDS_PER_MINUTE)),
-        item_text=config.site.item_text,
-        search=config.site.search,
+        item_text=site.settings.item_text,
+        search=site.settings.search,
         plural_forms=lambda singular, plural, **variables: plural_forms(
             translation, site.language, singular, plural, **variables),
         site=site,
-        base_host=urlsplit(site.base_url).netloc,
+        base_host=site.urls.host,
         og_locale=og_locale(site.language),
+        site_feeds=issue_feeds + item_feeds,
+        issue_feeds=issue_feeds,
+        item_feeds=item_feeds,
     )
     return env
-
-
-# Open Graph wants a territory: the usual one for a bare language.
-_OG_TERRITORY = {"ru": "RU", "en": "US", "uk": "UA", "be": "BY", "kk": "KZ", "de": "DE",
-                 "fr": "FR", "es": "ES", "it": "IT", "pt": "BR", "pl": "PL", "cs": "CZ",
-                 "nl": "NL", "sv": "SE", "fi": "FI", "da": "DK", "nb": "NO", "tr": "TR",
-                 "ja": "JP", "zh": "CN", "ko": "KR", "he": "IL", "ar": "AR"}
-
-
-def og_locale(language: str) -> str:
-    """'ru' -> 'ru_RU', 'pt-BR' -> 'pt_BR', 'eo' -> 'eo' (og:locale)."""
-    parts = language.replace("_", "-").split("-")
-    if len(parts) > 1 and len(parts[-1]) == 2:
-        return f"{parts[0].lower()}_{parts[-1].upper()}"
-    lang = parts[0].lower()
-    return f"{lang}_{_OG_TERRITORY[lang]}" if lang in _OG_TERRITORY else lang
 
 
 def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
@@ -274,13 +346,12 @@ def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
     return jinja2.FileSystemBytecodeCache(str(folder), prefix + "%s.cache")
 
 
-def _render(env: jinja2.Environment, page: Page) -> bytes:
-    own = _links(page.own_feed) if page.own_feed else []
-    feeds: list[FeedLink] = [*env.globals["site_feeds"], *own]  # type: ignore[misc]
+def _render(plan: Plan, page: Page) -> bytes:
+    own = _links(plan.site, page.own_feed) if page.own_feed else []
     try:
-        template = env.get_template(page.template)
+        template = plan.env.get_template(page.template)
         text = template.render(page.context, page_url=page.url, breadcrumbs=list(page.crumbs),
-                               feeds=feeds, own_feeds=own)
+                               feeds=[*plan.site_feeds, *own], own_feeds=own)
     except jinja2.TemplateNotFound as exc:
         raise ThemeError(f"template '{exc.name}' not found", key="site.theme",
                          hint="add it to your theme or remove site.theme to use the default"
@@ -312,15 +383,11 @@ def _template_line(exc: BaseException) -> str | None:
 def _paginate(url: str, items: Sequence[ItemView], size: int
               ) -> Iterator[tuple[Pager, tuple[ItemView, ...]]]:
     count = max(1, math.ceil(len(items) / size))
-    links = tuple((n, _page_url(url, n)) for n in range(1, count + 1))
+    links = tuple((n, Urls.numbered(url, n)) for n in range(1, count + 1))
     for n in range(1, count + 1):
         yield (Pager(n, count, links[n - 2][1] if n > 1 else None,
                      links[n][1] if n < count else None, links),
                tuple(items[(n - 1) * size: n * size]))
-
-
-def _page_url(url: str, number: int) -> str:
-    return url if number == 1 else f"{url}page/{number}/"
 
 
 def _years(issues: Sequence[IssueView]) -> list[tuple[int, list[IssueView]]]:
@@ -328,31 +395,3 @@ def _years(issues: Sequence[IssueView]) -> list[tuple[int, list[IssueView]]]:
     for issue in issues:
         years.setdefault(int(issue.week[:4]), []).append(issue)
     return sorted(years.items(), reverse=True)
-
-
-def _file(url: str) -> str:
-    return f"{url}index.html"
-
-
-def _static(themes: list[Path]) -> list[Output]:
-    """The themes' static files (the project's theme wins by name) and the Pygments CSS."""
-    files: dict[str, bytes] = {}
-    for theme in reversed(themes):
-        static = theme / "static"
-        for path in sorted(static.rglob("*")) if static.is_dir() else []:
-            if path.is_file():
-                files[f"static/{path.relative_to(static).as_posix()}"] = path.read_bytes()
-    light, dark = (HtmlFormatter(style=s).get_style_defs(".codehilite")  # type: ignore[no-untyped-call]
-                   for s in ("default", "monokai"))
-    css = f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
-    files.setdefault("static/pygments.css", css.encode("utf-8"))
-    return [Output(path, _minify(data) if path.endswith(".css") else data)
-            for path, data in sorted(files.items())]
-
-
-def _minify(css: bytes) -> bytes:
-    """Comments out, whitespace collapsed: a third of the bytes, the same rules."""
-    text = re.sub(r"/\*.*?\*/", "", css.decode("utf-8"), flags=re.DOTALL)
-    text = re.sub(r"\s+", " ", text)
-    text = re.sub(r"\s*([{};])\s*", r"\1", text)
-    return text.strip().encode("utf-8") + b"\n"

@@ -5,8 +5,12 @@ Pure: no I/O, no formatting of dates. For every item, one decision with one reas
      older fetch wrote into a file are not the editor's: digest/legacy.py tells them apart);
   2. duplicates (same link without tracking parameters, or the same title within a week)
      fold into one;
-  3. per week: the editor's overrides, then the rules' filters, then ranking by score and
-     the caps applied in rank order.
+  3. per week: the editor's overrides, then the rules' filters (RULES, in order: the first
+     that leaves an item out gives the reason), then ranking by score and the caps applied
+     in rank order.
+
+A new filter is one function `(Seen) -> reason or None` and one line
+`RULES.register(function, name, priority)`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import itertools
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -26,6 +31,7 @@ from digest.html.links import canonical
 from digest.html.markup import strip_tags
 from digest.model import Corpus, Decision, Item, Selection
 from digest.rules import Rules
+from digest.system.registry import Registry
 from digest.text.patterns import Matcher
 from digest.text.weeks import next_week, week_of, window_start
 
@@ -66,6 +72,58 @@ def select(corpus: Corpus, config: Config) -> Selection:
     position = {id(d): i for i, d in enumerate(decisions)}
     decisions.sort(key=lambda d: (order[d.week], not d.selected, position[id(d)]))
     return Selection(tuple(decisions))
+
+
+Fields = tuple[tuple[str, str, str], ...]  # (name, text, text casefolded) of what is matched
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An item as a selection rule sees it."""
+
+    item: Item
+    topics: tuple[str, ...]  # the editor's, else the computed ones
+    fields: Fields  # its title, tags, body (plain text) and author
+    rules: Rules  # its feed's rules over [selection]'s
+    matcher: Callable[[tuple[str, ...]], Matcher]  # patterns, compiled once a build
+
+
+Rule = Callable[[Seen], str | None]  # why the rule leaves the item out, or None
+RULES: Registry[Rule] = Registry()
+
+
+def exclude(seen: Seen) -> str | None:
+    """Out when any field matches an exclude pattern."""
+    matcher = seen.matcher(seen.rules.exclude)
+    for name, text, folded in seen.fields if matcher else ():
+        if pattern := matcher.first(text, folded):
+            return f"excluded: matches exclude {pattern} in {name}"
+    return None
+
+
+def include(seen: Seen) -> str | None:
+    """With include patterns, out when no field matches one."""
+    matcher = seen.matcher(seen.rules.include)
+    if matcher and not any(matcher.first(t, f) for _, t, f in seen.fields):
+        return "not included: matches none of the include patterns"
+    return None
+
+
+def min_words(seen: Seen) -> str | None:
+    words, least = seen.item.words, seen.rules.min_words
+    return f"too short: {words} words, min_words = {least}" if words < least else None
+
+
+def require_topics(seen: Seen) -> str | None:
+    if seen.rules.require_topics and not seen.topics:
+        return "no topic matched (require_topics = true)"
+    return None
+
+
+RULES.register(exclude, "exclude", 40)
+RULES.register(include, "include", 30)
+RULES.register(min_words, "min_words", 20)
+RULES.register(require_topics, "require_topics", 10)
 
 
 class _Judge:
@@ -114,7 +172,7 @@ class _Judge:
     def week_of(self, when: datetime) -> str:
         return week_of(when, self.zone, self.sel.week_starts)
 
-    def topics(self, item: Item, fields: tuple[tuple[str, str, str], ...]
+    def topics(self, item: Item, fields: Fields
                ) -> tuple[tuple[str, ...], bool]:
         """The editor's `topics:` when the file has them (legacy.editors: not those an older
         fetch wrote); else the feed's plus every topic whose tags or keywords match."""
@@ -132,7 +190,7 @@ class _Judge:
         return tuple(ordered), False
 
     def base_score(self, item: Item, topics: tuple[str, ...],
-                   fields: tuple[tuple[str, str, str], ...]) -> tuple[float, tuple[str, ...]]:
+                   fields: Fields) -> tuple[float, tuple[str, ...]]:
         w = self.sel.weights
         parts: list[tuple[str, float]] = []
         feed = self.feeds.get(item.source)
@@ -196,23 +254,10 @@ class _Judge:
             return True, f'selected: every item of {item.source} is (select = "all")'
         return None
 
-    def filters(self, item: Item, topics: tuple[str, ...],
-                fields: tuple[tuple[str, str, str], ...]) -> str | None:
-        """Why the rules leave an item out, or None."""
-        rules = self.rules(item)
-        exclude = self.matcher(rules.exclude)
-        if exclude:
-            for name, text, folded in fields:
-                if pattern := exclude.first(text, folded):
-                    return f"excluded: matches exclude {pattern} in {name}"
-        include = self.matcher(rules.include)
-        if include and not any(include.first(t, f) for _, t, f in fields):
-            return "not included: matches none of the include patterns"
-        if item.words < rules.min_words:
-            return f"too short: {item.words} words, min_words = {rules.min_words}"
-        if rules.require_topics and not topics:
-            return "no topic matched (require_topics = true)"
-        return None
+    def filters(self, item: Item, topics: tuple[str, ...], fields: Fields) -> str | None:
+        """Why the first of the RULES that leaves an item out does, or None."""
+        seen = Seen(item, topics, fields, self.rules(item), self.matcher)
+        return next((why for rule in RULES if (why := rule(seen)) is not None), None)
 
     def caps(self, forced: list[Decision],
              eligible: list[tuple[_Candidate, tuple[str, ...], float, str]]

@@ -30,10 +30,9 @@ from digest.html.sanitize import images
 from digest.html.theme import translations
 from digest.incremental.loadcache import RenderCache
 from digest.load import load
-from digest.model import Decision, Selection
+from digest.model import Decision, Selection, Urls
 from digest.select import select
 from digest.text.dates import Dates
-from digest.text.slug import week_slug
 from digest.text.weeks import is_week, window_start
 
 DESK = Path(__file__).resolve().parent
@@ -183,7 +182,7 @@ def _row(d: Decision, data: bytes, meta: dict[str, Any], position: int,
         reason = reason.replace(d.duplicate_of, f"“{titles[d.duplicate_of]}”", 1)
     return Row(
         id=item.id, anchor=anchor(item.id), title=item.title, link=item.link,
-        preview=f"{base}items/{item.slug}/" if d.selected else None,
+        preview=base + Urls.item(item.slug) if d.selected else None,
         sources=tuple((s, feeds.get(s, s)) for s in (d.sources or (item.source,))),
         date=when(item.published), date_iso=item.published.isoformat(),
         topics=tuple((t, topics.get(t, t)) for t in d.topics),
@@ -242,7 +241,7 @@ def render_page(env: jinja2.Environment, config: Config, selection: Selection, w
     return env.get_template("desk.html").render(
         week=week, weeks=weeks, rows=rows, filters=filters, flash=flash, intro=intro,
         week_range=dates.range(start, start + timedelta(days=6)),
-        issue_url=f"{context['base']}issues/{week_slug(week)}/",
+        issue_url=context["base"] + Urls.issue(week),
         prev_week=weeks[at - 1] if at > 0 else None,
         next_week=weeks[at + 1] if at + 1 < len(weeks) else None,
         sources=[(f.slug, f.title) for f in config.feeds],

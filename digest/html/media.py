@@ -19,10 +19,10 @@ from typing import Any
 from digest.config import Config
 from digest.errors import ContentError
 from digest.html.sanitize import LocalImage
-from digest.model import Output
+from digest.model import Output, Urls
 from digest.system.atomic import write_bytes
 
-FOLDER = "media"  # under content/, and under the site
+FOLDER = "media"  # under content/ (on the site: Urls.MEDIA)
 INDEX = "index.json"
 FORMAT = 1
 # The extension of each type we keep: from the bytes (checked by Pillow), never the feed.
@@ -103,10 +103,10 @@ def present(config: Config) -> dict[str, Mirrored]:
             if (folder / m.file).is_file()}
 
 
-def locator(mirrored: Mapping[str, Mirrored], base_path: str
+def locator(mirrored: Mapping[str, Mirrored], urls: Urls
             ) -> Callable[[str], LocalImage | None]:
     """remote URL -> its copy's URL on the site (under the site's sub-path) and size."""
-    local = {url: LocalImage(f"{base_path}{FOLDER}/{m.file}", m.width, m.height)
+    local = {url: LocalImage(urls.link(urls.media(m.file)), m.width, m.height)
              for url, m in mirrored.items()}
     return local.get
 
@@ -115,4 +115,4 @@ def outputs(config: Config, mirrored: Mapping[str, Mirrored]) -> list[Output]:
     """The copies, as files of the site (media/ab/ab12….png)."""
     folder = config.content_dir / FOLDER
     files = sorted({m.file for m in mirrored.values()})
-    return [Output(f"{FOLDER}/{file}", (folder / file).read_bytes()) for file in files]
+    return [Output(Urls.media(file), (folder / file).read_bytes()) for file in files]

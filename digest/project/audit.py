@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from digest.model import IssueFile
+from digest.model import IssueFile, Urls
 
 URL_ATTRIBUTES = {"href", "src", "action", "poster", "data"}
 
@@ -37,11 +37,10 @@ class _Links(HTMLParser):
                 self.urls += [c.split()[0] for c in value.split(",") if c.strip()]
 
 
-def audit(output: Path, base_url: str) -> list[Finding]:
-    """Every bare root-relative link outside `base_url`'s path, and every broken internal
+def audit(output: Path, urls: Urls) -> list[Finding]:
+    """Every bare root-relative link outside the site's path, and every broken internal
     link, in the HTML files under `output`."""
-    base_path = urlsplit(base_url).path or "/"
-    host = urlsplit(base_url).netloc
+    base_path, host = urls.base_path, urls.host
     findings = []
     for page in sorted(output.rglob("*.html")):
         rel = page.relative_to(output).as_posix()
@@ -49,7 +48,7 @@ def audit(output: Path, base_url: str) -> list[Finding]:
             continue
         parser = _Links()
         parser.feed(page.read_text(encoding="utf-8", errors="replace"))
-        page_url = base_path + re.sub(r"index\.html$", "", rel)
+        page_url = urls.link(re.sub(r"index\.html$", "", rel))
         for url in dict.fromkeys(parser.urls):
             parts = urlsplit(url)
             if parts.scheme or url.startswith("#") or not url:
@@ -63,21 +62,21 @@ def audit(output: Path, base_url: str) -> list[Finding]:
                 findings.append(Finding(rel, url, f"escapes the site's path {base_path}"))
                 continue
             target = urlsplit(urljoin(page_url, url)).path
-            if not _exists(output, base_path, unquote(target)):
+            if not _exists(output, urls.route(unquote(target))):
                 findings.append(Finding(rel, url, "points to nothing in the site"))
     return findings
 
 
-def _exists(output: Path, base_path: str, path: str) -> bool:
-    if not path.startswith(base_path):
+def _exists(output: Path, route: str | None) -> bool:
+    if route is None:  # outside the site's path
         return False
-    local = output / path[len(base_path):]
+    local = output / route
     return local.is_file() or (local / "index.html").is_file()
 
 
 def stale_items(output: Path, expected: set[str]) -> list[str]:
     """Item pages in `output` for items that are no longer selected or no longer exist."""
-    folder = output / "items"
+    folder = output / Urls.ITEMS
     found = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
     return sorted(found - expected)
 

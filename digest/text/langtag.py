@@ -43,3 +43,19 @@ def same_language(a: str, b: str) -> bool:
     x, y = a.lower().replace("_", "-").split("-"), b.lower().replace("_", "-").split("-")
     n = min(len(x), len(y))
     return x[:n] == y[:n]
+
+
+# Open Graph wants a territory: the usual one for a bare language.
+_OG_TERRITORY = {"ru": "RU", "en": "US", "uk": "UA", "be": "BY", "kk": "KZ", "de": "DE",
+                 "fr": "FR", "es": "ES", "it": "IT", "pt": "BR", "pl": "PL", "cs": "CZ",
+                 "nl": "NL", "sv": "SE", "fi": "FI", "da": "DK", "nb": "NO", "tr": "TR",
+                 "ja": "JP", "zh": "CN", "ko": "KR", "he": "IL", "ar": "AR"}
+
+
+def og_locale(language: str) -> str:
+    """'ru' -> 'ru_RU', 'pt-BR' -> 'pt_BR', 'eo' -> 'eo' (og:locale)."""
+    parts = language.replace("_", "-").split("-")
+    if len(parts) > 1 and len(parts[-1]) == 2:
+        return f"{parts[0].lower()}_{parts[-1].upper()}"
+    lang = parts[0].lower()
+    return f"{lang}_{_OG_TERRITORY[lang]}" if lang in _OG_TERRITORY else lang

@@ -1,0 +1,135 @@
+"""Stage 7, render: Site + theme -> files. A short specification, on a real project in a temp
+folder (load, select and group real, the default theme real): which files a site is made
+of, where each goes, and what a page links to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from digest.config import load_config
+from digest.errors import ThemeError
+from digest.group import group
+from digest.html.theme import load_theme
+from digest.load import load
+from digest.render import Plan, plan, render_job
+from digest.select import select
+
+CONFIG = """\
+[site]
+title = "Render test"
+description = "d"
+base_url = "https://user.github.io/sub/"
+language = "en"
+timezone = "UTC"
+page_size = 2
+{extra}
+
+[[feeds]]
+slug = "blog"
+title = "A blog"
+url = "feeds/blog.xml"
+topics = ["notes"]
+
+[[topics]]
+slug = "notes"
+title = "Notes"
+description = ""
+keywords = []
+"""
+
+
+def post(n: int) -> str:
+    return (f"---\nid: id{n}\ntitle: Post {n}\nlink: https://example.org/{n}\nsource: blog\n"
+            f"published: '2026-03-{9 + n:02d}T10:00:00+00:00'\n---\n\nWords of post {n}.\n")
+
+
+FILES = {**{f"content/items/p{n}.md": post(n) for n in range(1, 4)},
+         "content/pages/about.md": "---\ntitle: About\n---\nUs.\n"}
+
+
+def planned(project: Callable[..., Path], extra: str = "",
+            files: dict[str, str] | None = None) -> Plan:
+    root = project({**FILES, **(files or {})}, config=CONFIG.format(extra=extra))
+    config = load_config(root / "digest.toml")
+    corpus = load(config)
+    site = group(select(corpus, config), corpus, config, lambda week: week)
+    return plan(site, load_theme(config.site.theme, "en", root / ".digest" / "templates"))
+
+
+def page(made: Plan, path: str) -> str:
+    (job,) = [j for j in made.jobs if j.path == path]
+    return render_job(made, job).decode("utf-8")
+
+
+def test_a_site_is_its_pages_its_feeds_and_its_machine_files(
+        project: Callable[..., Path]) -> None:
+    made = planned(project)
+    rendered = {j.path for j in made.jobs}
+    slugs = [v.item.slug for v in made.site.items]
+    assert rendered == {
+        "index.html", "issues/2026-w11/index.html", "issues/index.html", "topics/index.html",
+        "topics/notes/index.html", "topics/notes/page/2/index.html", "sources/index.html",
+        "sources/blog/index.html", "sources/blog/page/2/index.html",
+        *(f"items/{s}/index.html" for s in slugs), "pages/about/index.html",
+        "search/index.html", "404.html", "issues/2026-w11/email.html",
+        *(f"{folder}{name}" for folder in ("", "topics/notes/", "sources/blog/")
+          for name in ("feed.xml", "rss.xml", "feed.json")),
+        "items.xml", "items-rss.xml", "items.json"}
+    made_files = {f.path for f in made.files}
+    assert {"sitemap.xml", "robots.txt", ".nojekyll", "static/style.css",
+            "static/pygments.css"} <= made_files
+    assert "feeds.opml" not in made_files  # the build writes it, from digest.toml
+
+
+def test_the_sitemap_lists_every_page_but_the_404_and_the_email_editions(
+        project: Callable[..., Path]) -> None:
+    made = planned(project)
+    sitemap = next(f.data for f in made.files if f.path == "sitemap.xml").decode()
+    assert "<loc>https://user.github.io/sub/topics/notes/page/2/</loc>" in sitemap
+    assert "<loc>https://user.github.io/sub/</loc>" in sitemap
+    assert "404" not in sitemap and "email" not in sitemap
+
+
+def test_without_search_there_is_no_search_page(project: Callable[..., Path]) -> None:
+    made = planned(project, "search = false")
+    assert "search/index.html" not in {j.path for j in made.jobs}
+    assert "/sub/search/" not in page(made, "index.html")
+
+
+def test_links_stay_under_the_sites_path_and_canonical_ones_are_absolute(
+        project: Callable[..., Path]) -> None:
+    html = page(planned(project), "topics/notes/index.html")
+    assert 'href="/sub/static/style.css"' in html
+    assert 'rel="canonical" href="https://user.github.io/sub/topics/notes/"' in html
+    assert 'href="/sub/topics/notes/page/2/"' in html  # the pager
+    assert 'href="/topics/' not in html
+
+
+def test_a_topic_page_advertises_the_sites_feeds_and_its_own(
+        project: Callable[..., Path]) -> None:
+    made = planned(project)
+    topic = page(made, "topics/notes/index.html")
+    home = page(made, "index.html")
+    for html in (topic, home):
+        assert 'rel="alternate" type="application/atom+xml"' in html
+        assert 'href="/sub/items.json"' in html
+    assert 'href="/sub/topics/notes/feed.xml"' in topic
+    assert "topics/notes/feed.xml" not in home
+
+
+def test_the_email_edition_links_absolutely(project: Callable[..., Path]) -> None:
+    html = page(planned(project), "issues/2026-w11/email.html")
+    assert 'href="https://user.github.io/sub/issues/2026-w11/"' in html
+    assert 'href="https://user.github.io/sub/feed.xml"' in html
+    assert 'href="/sub/' not in html
+    assert "<style" not in html.split("<body", 1)[1]  # its CSS is inlined
+
+
+def test_a_template_that_fails_is_one_error_naming_it(project: Callable[..., Path]) -> None:
+    made = planned(project, 'theme = "mine"',
+                   {"mine/templates/page.html": "{{ page.no_such_thing }}"})
+    with pytest.raises(ThemeError, match=r"page\.html"):
+        page(made, "pages/about/index.html")
