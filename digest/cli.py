@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from digest import __version__
-from digest.errors import DigestError, DigestErrors
+from digest.errors import DigestError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,21 +61,21 @@ def _consoles() -> tuple[Console, Console]:
 
 
 def reports_errors(func: F) -> F:
-    """Turn DigestErrors into one line each and an exit code; tracebacks only with --debug."""
+    """A DigestError's problems as one line each, and its exit code; tracebacks only with
+    --debug."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx: Context = click.get_current_context().obj
         try:
             return func(*args, **kwargs)
-        except (DigestError, DigestErrors) as exc:
+        except DigestError as exc:
             if ctx.debug:
                 ctx.err.print_exception()
-            errors = exc.errors if isinstance(exc, DigestErrors) else [exc]
-            for error in errors:
+            for error in exc.errors:
                 ctx.error(error.format(relative_to=Path.cwd()))
-            if len(errors) > 1:
-                ctx.err.print(f"{len(errors)} problems found")
+            if len(exc.errors) > 1:
+                ctx.err.print(f"{len(exc.errors)} problems found")
             sys.exit(exc.exit_code)
         except OSError as exc:
             if ctx.debug:
@@ -147,7 +147,7 @@ def preview_address(config_path: Path) -> str:
 
     try:
         return f"http://127.0.0.1:8000{load_config(config_path).site.base_path}"
-    except (DigestError, DigestErrors, OSError):
+    except (DigestError, OSError):
         return PREVIEW
 
 

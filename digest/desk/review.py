@@ -52,7 +52,7 @@ from digest.desk.reviewpage import (
     sha,
     week_rows,
 )
-from digest.errors import DigestError, DigestErrors
+from digest.errors import DigestError
 from digest.model import Selection
 from digest.preview.serve import AppRequest, AppResponse
 from digest.store import scan_ids
@@ -127,8 +127,8 @@ class Desk:
                                 ("X-Content-Type-Options", "nosniff")))
         try:
             config = load_config(self.config_path)
-        except (DigestError, DigestErrors) as exc:
-            return _text(500, _problems(exc, self.config_path.parent))
+        except DigestError as exc:
+            return _text(500, exc.format(self.config_path.parent))
         env, tr = self.templates(config.site.language)
         wants_json = "application/json" in request.headers.get("accept", "")
         try:
@@ -148,8 +148,8 @@ class Desk:
             page = env.get_template("refused.html").render(
                 message=refusal.message, diff=refusal.diff, **self._context(request, config))
             return AppResponse(refusal.status, page.encode(), HTML_HEADERS)
-        except (DigestError, DigestErrors) as exc:
-            message = _problems(exc, config.root)
+        except DigestError as exc:
+            message = exc.format(config.root)
             if wants_json:
                 return _json(500, {"ok": False, "message": message, "diff": ""})
             return _text(500, message)
@@ -494,11 +494,6 @@ def _diff(before: bytes | None, after: bytes | None, tr: NullTranslations) -> st
         lines(before), lines(after), tr.gettext("as the desk showed it"),
         tr.gettext("on disk now"), n=2))
     return "\n".join(line[:400] for line in text.splitlines()[:400])
-
-
-def _problems(exc: DigestError | DigestErrors, root: Path) -> str:
-    errors = exc.errors if isinstance(exc, DigestErrors) else [exc]
-    return "\n".join(e.format(root) for e in errors)
 
 
 def _json(status: int, data: dict[str, Any]) -> AppResponse:
