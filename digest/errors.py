@@ -1,7 +1,8 @@
 """The one error type of digest: a user-facing problem with its place and its fix.
 
-Stages raise `DigestError` (or `DigestErrors` when they collected several); only the CLI
-prints them and picks the exit code.
+Stages raise `DigestError` (or `DigestErrors`, itself a `DigestError`, when they collected
+several): `except DigestError` catches both, and `exc.errors` lists the problems either way.
+Only the CLI prints them and picks the exit code.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class DigestError(Exception):
 
     def __str__(self) -> str:
         return self.format()
+
+    @property
+    def errors(self) -> list[DigestError]:
+        """The problems this error stands for, each with its place: here, itself alone."""
+        return [self]
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only fields survive pickling, so errors can cross process boundaries.
@@ -83,24 +89,36 @@ class ThemeError(DigestError):
     """A missing or broken template."""
 
 
-class DigestErrors(Exception):
-    """Several problems found in one pass, reported together."""
+class DigestErrors(DigestError):
+    """Several problems found in one pass, reported together; its exit code is the highest
+    of theirs."""
 
     def __init__(self, errors: Sequence[DigestError]) -> None:
-        super().__init__(f"{len(errors)} problem(s)")
-        self.errors = list(errors)
+        problems = [problem for error in errors for problem in error.errors]
+        super().__init__(f"{len(problems)} problems")
+        self._errors = problems
+        self.exit_code = max((e.exit_code for e in problems), default=1)
 
     @property
-    def exit_code(self) -> int:
-        return max(e.exit_code for e in self.errors)
+    def errors(self) -> list[DigestError]:
+        """The problems, in the order they were found."""
+        return list(self._errors)
+
+    def format(self, relative_to: Path | None = None) -> str:
+        """One line per problem."""
+        return "\n".join(e.format(relative_to) for e in self._errors)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (DigestErrors, (self._errors,))
 
 
 def raise_all(errors: Sequence[DigestError]) -> None:
     """Raise the collected errors, if any: one as itself, several as `DigestErrors`."""
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise DigestErrors(errors)
+    problems = [problem for error in errors for problem in error.errors]
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise DigestErrors(problems)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from digest.errors import did_you_mean
 from digest.text.patterns import check_pattern
@@ -84,29 +84,48 @@ class Problems:
         self.found.append((key, message, hint))
 
 
-def rule_values(data: Mapping[str, Any], where: str, problems: Problems) -> dict[str, Any]:
+class RuleValues(TypedDict, total=False):
+    """The rule keys a table of digest.toml sets, checked: fields of Rules."""
+
+    max_items: int
+    max_per_source: int
+    max_per_topic: int
+    min_words: int
+    require_topics: bool
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+
+CAPS: tuple[Literal["max_items", "max_per_source", "max_per_topic"], ...] = (
+    "max_items", "max_per_source", "max_per_topic")
+
+
+def rule_values(data: Mapping[str, object], where: str, problems: Problems) -> RuleValues:
     """Checked values of the rule keys present in `data` (types checked by the caller)."""
-    values: dict[str, Any] = {}
-    for key in ("max_items", "max_per_source", "max_per_topic"):
-        if key in data:
-            if data[key] < 1:
-                problems.add(f"{where}.{key}", f"must be a positive integer, not {data[key]}")
+    values: RuleValues = {}
+    for key in CAPS:
+        cap = data.get(key)
+        if isinstance(cap, int):
+            if cap < 1:
+                problems.add(f"{where}.{key}", f"must be a positive integer, not {cap}")
             else:
-                values[key] = data[key]
-    if "min_words" in data:
-        if data["min_words"] < 0:
+                values[key] = cap
+    min_words = data.get("min_words")
+    if isinstance(min_words, int):
+        if min_words < 0:
             problems.add(f"{where}.min_words", "must be 0 or more")
         else:
-            values["min_words"] = data["min_words"]
-    if "require_topics" in data:
-        values["require_topics"] = data["require_topics"]
-    for key in ("include", "exclude"):
-        if key in data:
-            values[key] = _patterns(data[key], f"{where}.{key}", problems)
+            values["min_words"] = min_words
+    if isinstance(require := data.get("require_topics"), bool):
+        values["require_topics"] = require
+    if isinstance(include := data.get("include"), list):
+        values["include"] = _patterns(include, f"{where}.include", problems)
+    if isinstance(exclude := data.get("exclude"), list):
+        values["exclude"] = _patterns(exclude, f"{where}.exclude", problems)
     return values
 
 
-def selection(data: Mapping[str, Any], topics: set[str], feeds: set[str],
+def selection(data: Mapping[str, object], topics: set[str], feeds: set[str],
               problems: Problems) -> SelectionConfig:
     """[selection], its types already checked."""
     week_starts = str(data.get("week_starts", "monday")).lower()
@@ -123,13 +142,15 @@ def selection(data: Mapping[str, Any], topics: set[str], feeds: set[str],
     )
 
 
-def feed_rules(data: Mapping[str, Any], where: str, problems: Problems) -> FeedRules:
+def feed_rules(data: Mapping[str, object], where: str, problems: Problems) -> FeedRules:
     """A [[feeds]] table's selection keys, their types already checked."""
     select = data.get("select", "rules")
     if select not in ("all", "rules"):
         problems.add(f"{where}.select", f"'{select}' is not a choice", "use 'all' or 'rules'")
     overrides = rule_values(data, where, problems)
-    return FeedRules(float(data.get("weight", 0)), select == "all", MappingProxyType(overrides))
+    weight = data.get("weight", 0)
+    return FeedRules(float(weight) if isinstance(weight, int | float) else 0.0, select == "all",
+                     MappingProxyType(dict(overrides)))
 
 
 def _weights(data: Any, topics: set[str], feeds: set[str], problems: Problems) -> Weights:
@@ -166,7 +187,7 @@ def _weights(data: Any, topics: set[str], feeds: set[str], problems: Problems) -
                    float(recency) if isinstance(recency, int | float) else 1.0)
 
 
-def _patterns(value: list[Any], where: str, problems: Problems) -> tuple[str, ...]:
+def _patterns(value: list[object], where: str, problems: Problems) -> tuple[str, ...]:
     result = []
     for i, pattern in enumerate(value):
         if not isinstance(pattern, str):

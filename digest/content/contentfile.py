@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,18 +40,18 @@ class _Handler(YAMLHandler):
 _HANDLER = _Handler()
 
 
-def dumps(meta: dict[str, Any], body: str) -> str:
+def dumps(meta: Mapping[str, object], body: str) -> str:
     """A content file's text, keys in the order given."""
     post = frontmatter.Post(body, handler=_HANDLER, **meta)
     return str(frontmatter.dumps(post, handler=_HANDLER)) + "\n"
 
 
-def read(path: Path) -> tuple[dict[str, Any], str]:
+def read(path: Path) -> tuple[dict[str, object], str]:
     """A content file's front matter and body; ContentError naming the file and line."""
     return decode(path.read_bytes(), path)
 
 
-def decode(data: bytes, path: Path) -> tuple[dict[str, Any], str]:
+def decode(data: bytes, path: Path) -> tuple[dict[str, object], str]:
     """The front matter and body of a content file's bytes."""
     try:
         text = data.decode("utf-8")
@@ -59,7 +60,7 @@ def decode(data: bytes, path: Path) -> tuple[dict[str, Any], str]:
     return loads(text.replace("\r\n", "\n").replace("\r", "\n"), path)  # as read_text does
 
 
-def loads(text: str, path: Path) -> tuple[dict[str, Any], str]:
+def loads(text: str, path: Path) -> tuple[dict[str, object], str]:
     text = text.removeprefix("\ufeff")
     if not text.startswith("---"):
         raise ContentError("no front matter", path=path, line=1,

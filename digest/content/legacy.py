@@ -14,7 +14,8 @@ and `digest check` says so.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Literal
 
 from digest.desk import frontedit
 from digest.desk.frontedit import FrontMatterError
@@ -27,7 +28,7 @@ EDITOR_KEYS = ("status", "pinned", "note", "issue")
 Origin = Literal["", "fetch", "editor", "unsure"]
 
 
-def is_old(meta: dict[str, Any]) -> bool:
+def is_old(meta: Mapping[str, object]) -> bool:
     """Whether a file's `topics:` may be what an older fetch wrote."""
     return FORMAT_KEY not in meta and "fetched" in meta and "topics" in meta
 

@@ -223,7 +223,7 @@ def _meta(data: bytes) -> dict[str, Any]:
     return meta
 
 
-def get(data: bytes) -> dict[str, Any]:
+def get(data: bytes) -> dict[str, object]:
     """The front matter of a file, parsed as digest reads it."""
     _layout(data)
     return _meta(data)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -39,6 +39,17 @@ DESK = Path(__file__).resolve().parent
 SHOW = ("all", "selected", "out", "duplicates")
 ABSENT = "absent"  # the "sha" of a file that does not exist
 SEEN = 4096  # file versions remembered, to show what changed behind a page
+
+
+class DeskContext(TypedDict):
+    """What every template of the desk gets."""
+
+    lang: str  # the site's language
+    base: str  # the site's base path, e.g. "/digest/"
+    desk: str  # the desk's path: base + "_review/"
+    site_title: str
+    token: str  # this server run's token, sent back with every action
+    topics: list[tuple[str, str]]  # (slug, title) of each topic of digest.toml
 
 
 @dataclass(frozen=True)
@@ -232,7 +243,7 @@ def intro_of(config: Config, week: str, shown: Shown) -> Intro:
 
 def render_page(env: jinja2.Environment, config: Config, selection: Selection, week: str,
                 rows: list[Row], intro: Intro, *, filters: Filters, flash: str,
-                undo_label: str, context: dict[str, Any]) -> str:
+                undo_label: str, context: DeskContext) -> str:
     """The desk's page for `week`; `context` holds what every desk template gets."""
     weeks = sorted(set(selection.weeks) | {week})
     at = weeks.index(week)
@@ -249,7 +260,7 @@ def render_page(env: jinja2.Environment, config: Config, selection: Selection, w
         undo_label=undo_label, show_options=SHOW, **context)
 
 
-def render_rows(env: jinja2.Environment, rows: list[Row], week: str, context: dict[str, Any]
+def render_rows(env: jinja2.Environment, rows: list[Row], week: str, context: DeskContext
                 ) -> tuple[list[list[str]], str]:
     """Each row's HTML as [id, html] (for the page's script to swap in), and the summary."""
     template = env.get_template("row.html")

@@ -11,7 +11,7 @@ so nothing a rule does can let through what the sanitizer drops.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # selectolax, regex and the sanitizer are imported where they are used: loading the config
 # of a project without cleanup rules costs nothing.
 
+ErrorSink = Callable[[str, str, str | None], None]  # (key, message, hint)
 # Time one item's text may take under all of a feed's replace rules.
 BUDGET_SECONDS = 1.0
 
@@ -91,22 +92,35 @@ def check_replace(pattern: str, with_: str) -> tuple[str, str] | None:
     return None
 
 
-def parse_rules(data: dict[str, Any], where: str,
-                error: Callable[[str, str, str | None], None]) -> Cleanup:
+def parse_rules(data: Mapping[str, object], where: str, error: ErrorSink) -> Cleanup:
     """A [[feeds]] table's `remove` and `replace` (their list types already checked);
     `error(key, message, hint)` gets one call per bad value."""
+    return Cleanup(_removals(_listed(data, "remove"), f"{where}.remove", error),
+                   _replacements(_listed(data, "replace"), f"{where}.replace", error))
+
+
+def _listed(data: Mapping[str, object], key: str) -> list[object]:
+    value = data.get(key, [])
+    return value if isinstance(value, list) else []
+
+
+def _removals(selectors: list[object], where: str, error: ErrorSink) -> tuple[str, ...]:
     remove: list[str] = []
-    for j, selector in enumerate(data.get("remove", [])):
-        key = f"{where}.remove[{j}]"
+    for j, selector in enumerate(selectors):
+        key = f"{where}[{j}]"
         if not isinstance(selector, str):
             error(key, "must be a string (a CSS selector)", None)
         elif reason := check_selector(selector):
             error(key, reason, 'e.g. a[href$="#comments"]; see "Cleanup rules" in README.md')
         else:
             remove.append(selector)
+    return tuple(remove)
+
+
+def _replacements(rules: list[object], where: str, error: ErrorSink) -> tuple[Replace, ...]:
     replace: list[Replace] = []
-    for j, rule in enumerate(data.get("replace", [])):
-        key = f"{where}.replace[{j}]"
+    for j, rule in enumerate(rules):
+        key = f"{where}[{j}]"
         if not isinstance(rule, dict):
             error(key, "must be a table", '{pattern = "/regex/", with = "text"}')
             continue
@@ -126,7 +140,7 @@ def parse_rules(data: dict[str, Any], where: str,
             error(f"{key}.{problem[0]}", problem[1], None)
         elif not bad:
             replace.append(Replace(pattern, with_))
-    return Cleanup(tuple(remove), tuple(replace))
+    return tuple(replace)
 
 
 def apply(html: str, rules: Cleanup, where: str = "") -> str:

@@ -12,7 +12,7 @@ from watchdog.observers.api import BaseObserver
 
 from digest.build import build, refresh_search
 from digest.config import load_config
-from digest.errors import DigestError, DigestErrors
+from digest.errors import DigestError
 from digest.html.theme import default_theme
 from digest.incremental.loadcache import RenderCache
 from digest.incremental.outfolder import FolderRefused
@@ -45,11 +45,10 @@ class Preview:
                 # The search index waits: the page reloads first (see _index_forever).
                 report = build(config, drafts=self.drafts, search=False, cache=self.cache)
                 self.builds += 1
-            except (DigestError, DigestErrors) as exc:
+            except DigestError as exc:
                 if strict and isinstance(exc, FolderRefused):
                     raise
-                errors = exc.errors if isinstance(exc, DigestErrors) else [exc]
-                text = "\n".join(e.format(Path.cwd()) for e in errors)
+                text = exc.format(Path.cwd())
                 for line in text.splitlines():
                     self.error(line)
                 self.status.built(text)
@@ -77,9 +76,8 @@ class Preview:
                 if refresh_search(config, lock=self.lock, current=still):
                     took = (time.perf_counter() - start) * 1000
                     self.say(f"search index updated in {took:.0f} ms")
-            except (DigestError, DigestErrors) as exc:
-                errors = exc.errors if isinstance(exc, DigestErrors) else [exc]
-                for e in errors:
+            except DigestError as exc:
+                for e in exc.errors:
                     self.error(e.format(Path.cwd()))
 
     def watch(self, poll: bool) -> BaseObserver:
@@ -89,7 +87,7 @@ class Preview:
                  root / "themes", default_theme()]
         try:
             theme = load_config(self.config_path).site.theme
-        except (DigestError, DigestErrors):
+        except DigestError:
             theme = None
         if theme is not None:
             paths.append(theme)

@@ -8,7 +8,6 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from digest.errors import DigestError
 from digest.model import Health
@@ -48,7 +47,7 @@ class FeedState:
         return until if until > now else None
 
     @classmethod
-    def from_json(cls, data: Any) -> FeedState:
+    def from_json(cls, data: object) -> FeedState:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names}) if isinstance(data, dict) \
             else cls()

@@ -23,7 +23,7 @@ ORPHANED = 70  # a worker's exit status when its parent died under it (EX_SOFTWA
 
 def process_pool(workers: int, context: BaseContext | None = None,
          initializer: Callable[..., None] | None = None,
-         initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
+         initargs: tuple[object, ...] = ()) -> ProcessPoolExecutor:
     """A ProcessPoolExecutor whose workers exit when this process dies, even by SIGKILL."""
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_start,
                                initargs=(initializer, initargs))
