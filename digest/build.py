@@ -28,6 +28,7 @@ from digest.html.media import outputs, present
 from digest.html.theme import issue_titler, theme_dirs, translations
 from digest.incremental.fingerprint import code, tree_stats
 from digest.incremental.loadcache import RACY_NS, RenderCache
+from digest.incremental.manifest import Manifest, Written, scan, sha
 from digest.incremental.outfolder import SHOWN, check_folder, refuse, strangers
 from digest.load import load
 from digest.render import Job, Plan, plan, render_job
@@ -35,7 +36,7 @@ from digest.search import FOLDER, index
 from digest.select import select
 from digest.system.state import feed_languages, read_state, source_health
 from digest.system.workers import process_pool
-from digest.write import Entry, Manifest, Staging, put, scan, sha, sync_tree
+from digest.write import Staging, put, sync_tree
 
 NO_RECORD = ("no record of an earlier build is there (.digest/cache deleted or damaged, or the "
              "project moved?): if it was one, build with --clean; else move them away")
@@ -131,13 +132,13 @@ def _unrecorded(target: Path, unknown: list[str], made: Plan, keep: tuple[str, .
 
 def _write_changed(made: Plan, manifest: Manifest, on_disk: dict[str, tuple[int, int]],
                    target: Path, jobs: int, keep: tuple[str, ...], proving: list[str]
-                   ) -> tuple[dict[str, Entry], list[str], int]:
+                   ) -> tuple[dict[str, Written], list[str], int]:
     """Render the files whose fingerprint changed, stage those whose bytes changed, and put
     them into output/ (removing what the site no longer has, but the folders in `keep`).
     `proving`: files no build recorded, which must hold the bytes this build makes (else
     nothing is written). Returns the manifest entries of the site's files, the paths
     written, and how many files were rendered."""
-    files: dict[str, Entry] = {}
+    files: dict[str, Written] = {}
     with Staging(target) as staging:
         todo = []
         for job in made.jobs:
@@ -148,30 +149,30 @@ def _write_changed(made: Plan, manifest: Manifest, on_disk: dict[str, tuple[int,
         for path, digest, size, data in _render_all(made, todo, staging, jobs):
             if manifest.same(path, digest, on_disk):  # rendered again, but to the same bytes
                 old = manifest.files[path]
-                files[path] = Entry(made.keys[path], digest, old.size, old.mtime_ns)
+                files[path] = Written(made.keys[path], digest, old.size, old.mtime_ns)
                 continue
             if data is None:
                 staging.add(path)  # a worker process wrote it
             else:
                 staging.put(path, data)
-            files[path] = Entry(made.keys[path], digest, size, 0)
+            files[path] = Written(made.keys[path], digest, size, 0)
         for out in made.files:
             digest = sha(out.data)
             if manifest.same(out.path, digest, on_disk):
                 files[out.path] = manifest.files[out.path]
             else:
                 staging.put(out.path, out.data)
-                files[out.path] = Entry(None, digest, len(out.data), 0)
+                files[out.path] = Written(None, digest, len(out.data), 0)
         differ = _different(target, proving, files)
         if differ:
             raise refuse(target, differ, "that no build recorded and this build would make "
                          "differently", hint=NO_RECORD)
         for path, (size, mtime) in staging.commit(set(files), on_disk, keep).items():
-            files[path] = Entry(files[path].key, files[path].sha, size, mtime)
+            files[path] = Written(files[path].key, files[path].sha, size, mtime)
     return files, staging.staged, len(todo)
 
 
-def _different(target: Path, paths: list[str], files: dict[str, Entry]) -> list[str]:
+def _different(target: Path, paths: list[str], files: dict[str, Written]) -> list[str]:
     """Those of `paths` whose bytes are not what this build made (`files`)."""
     return [p for p in paths if p not in files or _file_sha(str(target / p)) != files[p].sha]
 
@@ -215,8 +216,8 @@ def refresh_search(config: Config, output: Path | None = None,
                       {k[len(folder):] for k in manifest.files if k.startswith(folder)})
             manifest.files = {k: e for k, e in manifest.files.items()
                               if not k.startswith(folder)}
-            manifest.files.update({k: Entry(None, "", *stat) for k, stat in scan(target).items()
-                                   if k.startswith(folder)})
+            manifest.files.update({k: Written(None, "", *stat)
+                                   for k, stat in scan(target).items() if k.startswith(folder)})
             manifest.search_stale = False
             manifest.save(manifest.saved_ns)
     return True
@@ -235,9 +236,9 @@ def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> Bu
 
 
 def _search_files(on_disk: dict[str, tuple[int, int]], keep: tuple[str, ...]
-                  ) -> dict[str, Entry]:
+                  ) -> dict[str, Written]:
     """The search index's files as they are (made by the last `refresh_search`)."""
-    return {k: Entry(None, "", *stat) for k, stat in on_disk.items()
+    return {k: Written(None, "", *stat) for k, stat in on_disk.items()
             if keep and k.startswith(keep)}
 
 
