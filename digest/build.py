@@ -30,6 +30,7 @@ from digest.incremental.fingerprint import code, tree_stats
 from digest.incremental.loadcache import RACY_NS, RenderCache
 from digest.incremental.manifest import Manifest, Written, scan, sha
 from digest.incremental.outfolder import SHOWN, check_folder, refuse, strangers
+from digest.incremental.paths import CachePaths
 from digest.load import load
 from digest.render import Job, Plan, plan, render_job
 from digest.search import FOLDER, index
@@ -68,7 +69,7 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     refused before anything is read; a file there that no earlier build wrote stops the
     build before anything is written, unless `clean` lets the build delete it."""
     target = check_folder(config, output or config.output_dir)
-    manifest = Manifest.read(_manifest_path(config, target))
+    manifest = Manifest.read(CachePaths.of(config).manifest(target))
     known = None if clean or not manifest.recorded else manifest.files
     on_disk = scan(target, known, limit=SHOWN + 1)
     unknown = [] if clean else strangers(on_disk, manifest.files)
@@ -82,7 +83,7 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
             manifest.matches(on_disk) and not wants_index:
         return _report(target, manifest, 0, 0)
 
-    cache = cache or RenderCache(config.state_dir / "cache")
+    cache = cache or RenderCache(CachePaths.of(config))
     cache.renew()
     corpus = load(config, cache, jobs)
     cache.save()
@@ -181,7 +182,7 @@ def check_built(config: Config, output: Path | None = None) -> Path:
     """The output folder, resolved, if it holds only files a build of this digest wrote
     (`publish --no-build` publishes it as it is); else FolderRefused."""
     target = check_folder(config, output or config.output_dir)
-    manifest = Manifest.read(_manifest_path(config, target))
+    manifest = Manifest.read(CachePaths.of(config).manifest(target))
     unknown = strangers(scan(target, manifest.files, limit=SHOWN + 1), manifest.files)
     if unknown and manifest.recorded:
         raise refuse(target, unknown, "that no build of this digest wrote",
@@ -202,7 +203,7 @@ def refresh_search(config: Config, output: Path | None = None,
     new index is installed under `lock`, and only if `current()` says no build happened
     meanwhile (else the next round indexes the newer pages)."""
     target = check_folder(config, output or config.output_dir)
-    path = _manifest_path(config, target)
+    path = CachePaths.of(config).manifest(target)
     if not (config.site.search and Manifest.read(path).search_stale):
         return False
     with tempfile.TemporaryDirectory(prefix=".search.", dir=target.parent) as tmp:
@@ -221,12 +222,6 @@ def refresh_search(config: Config, output: Path | None = None,
             manifest.search_stale = False
             manifest.save(manifest.saved_ns)
     return True
-
-
-def _manifest_path(config: Config, target: Path) -> Path:
-    """One manifest per output folder (`--output` elsewhere must not confuse output/'s)."""
-    name = hashlib.sha256(str(target).encode()).hexdigest()[:12]
-    return config.state_dir / "cache" / f"manifest-{name}.json"
 
 
 def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> BuildReport:

@@ -22,6 +22,7 @@ from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, channels, feed_bytes, feed_path, issue_html
 from digest.html.theme import plural_forms, theme_dirs, translations
 from digest.incremental.fingerprint import Fingerprints, Unhashable, code
+from digest.incremental.paths import CachePaths
 from digest.incremental.reads import Reads
 from digest.model import IssueView, ItemView, Output, Site
 from digest.project.opml import export_opml
@@ -139,8 +140,7 @@ def _keys(jobs: list[Job], site: Site, config: Config, themes: list[Path],
             if path.is_file():
                 theme.update(path.relative_to(folder).as_posix().encode() + b"\0")
                 theme.update(hashlib.sha256(path.read_bytes()).digest())
-    reads = Reads(env, config.state_dir / "cache" / "templates",
-                  prints.of((code(), theme.hexdigest())))
+    reads = Reads(env, CachePaths.of(config), prints.of((code(), theme.hexdigest())))
     try:
         shared = prints.of((code(), theme.hexdigest(), repr(config),
                             reads.view("site", site), env.globals["site_feeds"]))
@@ -221,7 +221,7 @@ def _environment(themes: list[Path], site: Site, config: Config,
         # Compiled templates, kept by the hash of their source and of digest's code (which
         # sets the options they are compiled with): a rebuild does not parse and compile the
         # theme again (a third of a one-page rebuild otherwise).
-        bytecode_cache=_bytecode_cache(config.state_dir / "cache" / "templates"),
+        bytecode_cache=CachePaths.of(config).compiled_templates(),
     )
     env.install_gettext_translations(translation, newstyle=True)  # type: ignore[attr-defined]
     dates = Dates(site.language, site.timezone, config.site.date_format)
@@ -258,20 +258,6 @@ def og_locale(language: str) -> str:
         return f"{parts[0].lower()}_{parts[-1].upper()}"
     lang = parts[0].lower()
     return f"{lang}_{_OG_TERRITORY[lang]}" if lang in _OG_TERRITORY else lang
-
-
-def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
-    """Jinja's cache of compiled templates, its files named after digest's code; those that
-    an earlier digest compiled are removed."""
-    prefix = f"__jinja2_{code()[:16]}_"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("__jinja2_*.cache"):
-            if not old.name.startswith(prefix):
-                old.unlink(missing_ok=True)
-    except OSError:
-        return None  # a read-only project still builds, only slower
-    return jinja2.FileSystemBytecodeCache(str(folder), prefix + "%s.cache")
 
 
 def _render(env: jinja2.Environment, page: Page) -> bytes:
