@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -21,9 +20,8 @@ from digest.email import email_edition
 from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, channels, feed_bytes, feed_path, issue_html
 from digest.html.theme import plural_forms, theme_dirs, translations
-from digest.incremental.fingerprint import Fingerprints, Unhashable, code
+from digest.incremental.pagekeys import PageKeys
 from digest.incremental.paths import CachePaths
-from digest.incremental.reads import Reads
 from digest.model import IssueView, ItemView, Output, Site
 from digest.project.opml import export_opml
 from digest.sitemap import machine_files
@@ -129,39 +127,21 @@ def render(site: Site, config: Config) -> list[Output]:
 
 def _keys(jobs: list[Job], site: Site, config: Config, themes: list[Path],
           env: jinja2.Environment) -> dict[str, str | None]:
-    """Each job's fingerprint: what its templates read of its own variables (reads.py),
-    and what every page shares: digest's own code, the theme's files, the configuration, and
-    what the templates read of `site`. When a shared part changes, every page is rendered
-    again."""
-    prints = Fingerprints()
-    theme = hashlib.sha256()
-    for folder in themes:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                theme.update(path.relative_to(folder).as_posix().encode() + b"\0")
-                theme.update(hashlib.sha256(path.read_bytes()).digest())
-    reads = Reads(env, CachePaths.of(config), prints.of((code(), theme.hexdigest())))
-    try:
-        shared = prints.of((code(), theme.hexdigest(), repr(config),
-                            reads.view("site", site), env.globals["site_feeds"]))
-        feeds = prints.of((code(), repr(config), site.title, site.description,
-                           site.base_url, site.language, site.author))
-    except Unhashable:
-        return {job.path: None for job in jobs}
-    keys: dict[str, str | None] = {}
+    """Each job's key (digest/incremental/pagekeys.py): what it is made from. Every page
+    shares `site` and the site's feeds; a feed, the site's fields it shows."""
+    keys = PageKeys(config, env, themes)
+    pages = keys.templated({"site": site}, env.globals["site_feeds"])
+    feeds = keys.plain(site.title, site.description, site.base_url, site.language, site.author)
+    made: dict[str, str | None] = {}
     for job in jobs:
         page = job.page
-        try:
-            if page is None:
-                keys[job.path] = prints.of((feeds, job.feed))
-                continue
-            own = _links(page.own_feed) if page.own_feed else []
-            shown = {name: reads.view(name, value) for name, value in page.context.items()}
-            keys[job.path] = prints.of((shared, job.email, page.url, page.template, shown,
-                                        page.crumbs, own))
-        except Unhashable:
-            keys[job.path] = None  # a value we cannot see into: render it every time
-    return keys
+        if page is None:
+            made[job.path] = feeds.key({}, job.feed)
+            continue
+        own = _links(page.own_feed) if page.own_feed else []
+        made[job.path] = pages.key(page.context, job.email, page.url, page.template,
+                                   page.crumbs, own)
+    return made
 
 
 def pages(site: Site, config: Config, _: Callable[[str], str], own: dict[str, Channel]
