@@ -90,6 +90,14 @@ class Manifest:
         return entry is not None and entry.sha == sha and \
             on_disk.get(path) == (entry.size, entry.mtime_ns)
 
+    def take(self, folder: str, target: Path) -> None:
+        """Record the files under `folder/` as `target` holds them now (the search index,
+        just installed), instead of those the manifest listed there."""
+        prefix = folder + "/"
+        self.files = {k: e for k, e in self.files.items() if not k.startswith(prefix)}
+        self.files.update({k: Written(None, "", *stat) for k, stat in scan(target).items()
+                           if k.startswith(prefix)})
+
 
 def scan(target: Path, known: Container[str] | None = None, limit: int = 0
          ) -> dict[str, Stat]:
@@ -128,3 +136,11 @@ def scan(target: Path, known: Container[str] | None = None, limit: int = 0
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def file_sha(path: str) -> str:
+    """The sha of a file's bytes; "" when it cannot be read."""
+    try:
+        return sha(Path(path).read_bytes())
+    except OSError:
+        return ""
