@@ -11,7 +11,6 @@ Incremental: the same result as a clean build, byte for byte, doing only what ch
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import tempfile
@@ -25,10 +24,13 @@ from typing import Any
 from digest.config import Config
 from digest.group import group
 from digest.html.media import outputs, present
-from digest.html.theme import issue_titler, load_theme, theme_dirs
-from digest.incremental.fingerprint import code, tree_stats
-from digest.incremental.loadcache import RACY_NS, RenderCache
-from digest.incremental.outfolder import SHOWN, check_folder, refuse, strangers
+from digest.html.theme import issue_titler, load_theme
+from digest.incremental.ledger import Ledger
+from digest.incremental.loadcache import RenderCache
+from digest.incremental.manifest import Manifest, scan, sha
+from digest.incremental.outfolder import SHOWN, check_folder, refuse, strangers, survey
+from digest.incremental.paths import CachePaths
+from digest.incremental.stamps import stamp, up_to_date
 from digest.load import load
 from digest.model import Output, Urls
 from digest.project.opml import export_opml
@@ -37,7 +39,7 @@ from digest.search import FOLDER, index
 from digest.select import select
 from digest.system.state import feed_languages, read_state, source_health
 from digest.system.workers import process_pool
-from digest.write import Entry, Manifest, Staging, put, scan, sha, sync_tree
+from digest.write import Staging, put, sync_tree
 
 NO_RECORD = ("no record of an earlier build is there (.digest/cache deleted or damaged, or the "
              "project moved?): if it was one, build with --clean; else move them away")
@@ -65,31 +67,24 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     succeeded. `search=False` leaves the search index as it is (see `refresh_search`).
     `cache`: the build cache of an earlier build in this process (`serve` keeps it).
 
-    The output folder is the build's alone (see digest/outfolder.py): a forbidden folder is
-    refused before anything is read; a file there that no earlier build wrote stops the
-    build before anything is written, unless `clean` lets the build delete it."""
+    The output folder is the build's alone (see digest/incremental/outfolder.py): a
+    forbidden folder is refused before anything is read; a file there that no earlier build
+    wrote stops the build before anything is written, unless `clean` lets it delete it."""
     target = check_folder(config, output or config.output_dir)
-    manifest = Manifest.read(_manifest_path(config, target))
-    known = None if clean or not manifest.recorded else manifest.files
-    on_disk = scan(target, known, limit=SHOWN + 1)
-    unknown = [] if clean else strangers(on_disk, manifest.files)
-    if unknown and manifest.recorded:
-        raise refuse(target, unknown, "that no build of this digest wrote",
-                     more=len(unknown) > SHOWN)
+    manifest = Manifest.read(CachePaths.of(config).manifest(target))
+    on_disk, unknown = survey(target, manifest, clean)
     started = time.time_ns()
-    inputs, racy = _inputs(config, target, drafts, started)
+    now = stamp(config, target, drafts, started)
     wants_index = search and config.site.search and manifest.search_stale
-    if inputs == manifest.inputs and _same_bytes(manifest.racy) and \
-            manifest.matches(on_disk) and not wants_index:
+    if up_to_date(manifest, now, on_disk) and not wants_index:
         return _report(target, manifest, 0, 0)
 
-    cache = cache or RenderCache(config.state_dir / "cache")
+    cache = cache or RenderCache(CachePaths.of(config))
     cache.renew()
     corpus = load(config, cache, jobs)
     cache.save()
     selection = select(corpus, config)
-    theme = load_theme(config.site.theme, config.site.language,
-                       config.state_dir / "cache" / "templates")
+    theme = load_theme(config.site.theme, config.site.language, CachePaths.of(config))
     state = read_state(config.state_dir)
     site = group(selection, corpus, config, issue_titler(theme.translation), drafts=drafts,
                  health=source_health(state), declared=feed_languages(state))
@@ -98,16 +93,16 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
 
     keep_search = (FOLDER + "/",) if config.site.search else ()
     proving = _unrecorded(target, unknown, made, keep_search)
-    files, staged, rendered = _write_changed(made, manifest, on_disk, target, jobs, keep_search,
-                                             proving)
+    ledger = Ledger(manifest, on_disk)
+    staged, rendered = _write_changed(made, ledger, target, jobs, keep_search, proving)
     written = len(staged)
 
-    manifest.files = {**files, **_search_files(on_disk, keep_search)}
+    manifest.files = ledger.as_found(keep_search)
     pages_changed = any(p.endswith(".html") for p in staged)
     manifest.search_stale = bool(config.site.search) and (
         manifest.search_stale or pages_changed or not (target / FOLDER).is_dir())
-    manifest.inputs, manifest.racy = inputs, racy
-    manifest.counts = {"files": len(files), "issues": len(site.issues),
+    manifest.inputs, manifest.racy = now.inputs, now.racy
+    manifest.counts = {"files": len(ledger.files), "issues": len(site.issues),
                        "items": len(site.items)}
     manifest.save(started)
     if search and manifest.search_stale:
@@ -139,58 +134,37 @@ def _unrecorded(target: Path, unknown: list[str], made: Plan, keep: tuple[str, .
     return [p for p in unknown if p in site]
 
 
-def _write_changed(made: Plan, manifest: Manifest, on_disk: dict[str, tuple[int, int]],
-                   target: Path, jobs: int, keep: tuple[str, ...], proving: list[str]
-                   ) -> tuple[dict[str, Entry], list[str], int]:
-    """Render the files whose fingerprint changed, stage those whose bytes changed, and put
+def _write_changed(made: Plan, ledger: Ledger, target: Path, jobs: int, keep: tuple[str, ...],
+                   proving: list[str]) -> tuple[list[str], int]:
+    """Render the files the ledger does not keep, stage those whose bytes changed, and put
     them into output/ (removing what the site no longer has, but the folders in `keep`).
     `proving`: files no build recorded, which must hold the bytes this build makes (else
-    nothing is written). Returns the manifest entries of the site's files, the paths
-    written, and how many files were rendered."""
-    files: dict[str, Entry] = {}
+    nothing is written). Returns the paths written and how many files were rendered."""
     with Staging(target) as staging:
-        todo = []
-        for job in made.jobs:
-            if manifest.fresh(job.path, made.keys[job.path], on_disk):
-                files[job.path] = manifest.files[job.path]
-            else:
-                todo.append(job)
+        todo = [j for j in made.jobs if not ledger.keep_if_fresh(j.path, made.keys[j.path])]
         for path, digest, size, data in _render_all(made, todo, staging, jobs):
-            if manifest.same(path, digest, on_disk):  # rendered again, but to the same bytes
-                old = manifest.files[path]
-                files[path] = Entry(made.keys[path], digest, old.size, old.mtime_ns)
-                continue
+            if not ledger.made(path, made.keys[path], digest, size):
+                continue  # rendered again, but to the same bytes
             if data is None:
                 staging.add(path)  # a worker process wrote it
             else:
                 staging.put(path, data)
-            files[path] = Entry(made.keys[path], digest, size, 0)
         for out in made.files:
-            digest = sha(out.data)
-            if manifest.same(out.path, digest, on_disk):
-                files[out.path] = manifest.files[out.path]
-            else:
+            if ledger.made(out.path, None, sha(out.data), len(out.data)):
                 staging.put(out.path, out.data)
-                files[out.path] = Entry(None, digest, len(out.data), 0)
-        differ = _different(target, proving, files)
+        differ = ledger.differ(target, proving)
         if differ:
             raise refuse(target, differ, "that no build recorded and this build would make "
                          "differently", hint=NO_RECORD)
-        for path, (size, mtime) in staging.commit(set(files), on_disk, keep).items():
-            files[path] = Entry(files[path].key, files[path].sha, size, mtime)
-    return files, staging.staged, len(todo)
-
-
-def _different(target: Path, paths: list[str], files: dict[str, Entry]) -> list[str]:
-    """Those of `paths` whose bytes are not what this build made (`files`)."""
-    return [p for p in paths if p not in files or _file_sha(str(target / p)) != files[p].sha]
+        ledger.moved(staging.commit(set(ledger.files), ledger.on_disk, keep))
+    return staging.staged, len(todo)
 
 
 def check_built(config: Config, output: Path | None = None) -> Path:
     """The output folder, resolved, if it holds only files a build of this digest wrote
     (`publish --no-build` publishes it as it is); else FolderRefused."""
     target = check_folder(config, output or config.output_dir)
-    manifest = Manifest.read(_manifest_path(config, target))
+    manifest = Manifest.read(CachePaths.of(config).manifest(target))
     unknown = strangers(scan(target, manifest.files, limit=SHOWN + 1), manifest.files)
     if unknown and manifest.recorded:
         raise refuse(target, unknown, "that no build of this digest wrote",
@@ -211,7 +185,7 @@ def refresh_search(config: Config, output: Path | None = None,
     new index is installed under `lock`, and only if `current()` says no build happened
     meanwhile (else the next round indexes the newer pages)."""
     target = check_folder(config, output or config.output_dir)
-    path = _manifest_path(config, target)
+    path = CachePaths.of(config).manifest(target)
     if not (config.site.search and Manifest.read(path).search_stale):
         return False
     with tempfile.TemporaryDirectory(prefix=".search.", dir=target.parent) as tmp:
@@ -223,62 +197,16 @@ def refresh_search(config: Config, output: Path | None = None,
             folder = FOLDER + "/"
             sync_tree(Path(tmp) / FOLDER, target / FOLDER,
                       {k[len(folder):] for k in manifest.files if k.startswith(folder)})
-            manifest.files = {k: e for k, e in manifest.files.items()
-                              if not k.startswith(folder)}
-            manifest.files.update({k: Entry(None, "", *stat) for k, stat in scan(target).items()
-                                   if k.startswith(folder)})
+            manifest.take(FOLDER, target)
             manifest.search_stale = False
             manifest.save(manifest.saved_ns)
     return True
-
-
-def _manifest_path(config: Config, target: Path) -> Path:
-    """One manifest per output folder (`--output` elsewhere must not confuse output/'s)."""
-    name = hashlib.sha256(str(target).encode()).hexdigest()[:12]
-    return config.state_dir / "cache" / f"manifest-{name}.json"
 
 
 def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> BuildReport:
     counts = manifest.counts
     return BuildReport(target, counts.get("files", 0), counts.get("issues", 0),
                        counts.get("items", 0), written, rendered, manifest.search_stale)
-
-
-def _search_files(on_disk: dict[str, tuple[int, int]], keep: tuple[str, ...]
-                  ) -> dict[str, Entry]:
-    """The search index's files as they are (made by the last `refresh_search`)."""
-    return {k: Entry(None, "", *stat) for k, stat in on_disk.items()
-            if keep and k.startswith(keep)}
-
-
-def _inputs(config: Config, target: Path, drafts: bool, now_ns: int
-            ) -> tuple[str, dict[str, str]]:
-    """The fingerprint of everything a build reads (digest's own code, the configuration,
-    and content/, the themes, digest.toml and state.json by file sizes and mtimes), and the
-    hashes of the files changed so recently that a second change might keep their size and
-    mtime (a save within one clock tick): the next build compares those by content."""
-    folders = [config.content_dir, *theme_dirs(config.site.theme)]
-    stats = tree_stats([f for f in folders if f.is_dir()], skip=target)
-    for extra in (config.path, config.state_dir / "state.json"):
-        if extra.is_file():
-            st = extra.stat()
-            stats.append((str(extra), st.st_size, st.st_mtime_ns))
-    h = hashlib.sha256(f"{code()}\0{target}\0{drafts}\0{config!r}".encode())
-    for path, size, mtime in stats:
-        h.update(f"{path}\0{size}\0{mtime}\n".encode())
-    racy = {path: _file_sha(path) for path, _, mtime in stats if mtime >= now_ns - RACY_NS}
-    return h.hexdigest(), racy
-
-
-def _file_sha(path: str) -> str:
-    try:
-        return sha(Path(path).read_bytes())
-    except OSError:
-        return ""
-
-
-def _same_bytes(racy: dict[str, str]) -> bool:
-    return all(_file_sha(path) == digest for path, digest in racy.items())
 
 
 # --- rendering, in worker processes when there is much to do ------------------------------

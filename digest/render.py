@@ -5,12 +5,10 @@ Which pages a site has is the registry PAGES: a new kind of page is one function
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -19,8 +17,7 @@ from digest.email import email_edition
 from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, Feeds, channels, feed_bytes, feed_path
 from digest.html.theme import Theme, plural_forms, static_files
-from digest.incremental.fingerprint import Fingerprints, Unhashable, code
-from digest.incremental.reads import Reads
+from digest.incremental.pagekeys import PageKeys
 from digest.model import IssueView, ItemView, Output, Site, SourceView, TopicView, Urls
 from digest.sitemap import machine_files
 from digest.system.registry import Registry
@@ -149,40 +146,23 @@ def render(site: Site, theme: Theme) -> list[Output]:
 
 def _keys(jobs: list[Job], site: Site, theme_: Theme, env: jinja2.Environment
           ) -> dict[str, str | None]:
-    """Each job's fingerprint: what its templates read of its own variables (reads.py),
-    and what every page shares: digest's own code, the theme's files, the settings, and
-    what the templates read of `site`. When a shared part changes, every page is rendered
-    again."""
-    prints = Fingerprints()
-    theme = hashlib.sha256()
-    for folder in theme_.dirs:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                theme.update(path.relative_to(folder).as_posix().encode() + b"\0")
-                theme.update(hashlib.sha256(path.read_bytes()).digest())
-    reads = Reads(env, theme_.cache, prints.of((code(), theme.hexdigest())))
-    settings = repr((site.urls, site.language, site.timezone, site.settings))
-    try:
-        shared = prints.of((code(), theme.hexdigest(), settings,
-                            reads.view("site", site), env.globals["site_feeds"]))
-        feeds = prints.of((code(), settings, site.title, site.description,
-                           site.base_url, site.language, site.author))
-    except Unhashable:
-        return {job.path: None for job in jobs}
-    keys: dict[str, str | None] = {}
+    """Each job's key (digest/incremental/pagekeys.py): what it is made from. Every page
+    shares `site`, the settings rendering uses and the site's feeds; a feed, the site's
+    fields it shows."""
+    settings = (site.urls, site.language, site.timezone, site.settings)
+    keys = PageKeys(settings, env, theme_.dirs, theme_.cache)
+    pages = keys.templated({"site": site}, env.globals["site_feeds"])
+    feeds = keys.plain(site.title, site.description, site.base_url, site.language, site.author)
+    made: dict[str, str | None] = {}
     for job in jobs:
         page = job.page
-        try:
-            if page is None:
-                keys[job.path] = prints.of((feeds, job.feed))
-                continue
-            own = _links(site, page.own_feed) if page.own_feed else []
-            shown = {name: reads.view(name, value) for name, value in page.context.items()}
-            keys[job.path] = prints.of((shared, job.email, page.url, page.template, shown,
-                                        page.crumbs, own))
-        except Unhashable:
-            keys[job.path] = None  # a value we cannot see into: render it every time
-    return keys
+        if page is None:
+            made[job.path] = feeds.key({}, job.feed)
+            continue
+        own = _links(site, page.own_feed) if page.own_feed else []
+        made[job.path] = pages.key(page.context, job.email, page.url, page.template,
+                                   page.crumbs, own)
+    return made
 
 
 # --- the kinds of page, in the order they are made ----------------------------------------
@@ -306,7 +286,7 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
         # Compiled templates, kept by the hash of their source and of digest's code (which
         # sets the options they are compiled with): a rebuild does not parse and compile the
         # theme again (a third of a one-page rebuild otherwise).
-        bytecode_cache=_bytecode_cache(theme.cache),
+        bytecode_cache=theme.cache.compiled_templates(),
     )
     translation = theme.translation
     env.install_gettext_translations(translation, newstyle=True)  # type: ignore[attr-defined]
@@ -330,20 +310,6 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
         item_feeds=item_feeds,
     )
     return env
-
-
-def _bytecode_cache(folder: Path) -> jinja2.BytecodeCache | None:
-    """Jinja's cache of compiled templates, its files named after digest's code; those that
-    an earlier digest compiled are removed."""
-    prefix = f"__jinja2_{code()[:16]}_"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.glob("__jinja2_*.cache"):
-            if not old.name.startswith(prefix):
-                old.unlink(missing_ok=True)
-    except OSError:
-        return None  # a read-only project still builds, only slower
-    return jinja2.FileSystemBytecodeCache(str(folder), prefix + "%s.cache")
 
 
 def _render(plan: Plan, page: Page) -> bytes:

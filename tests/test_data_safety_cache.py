@@ -105,8 +105,8 @@ def render_body(body: str) -> str:
 
 
 def render_code_changes(code: Path) -> None:
-    """A change in render.py that no template sees: og:locale of a Russian site."""
-    append(code / "digest" / "render.py", f'\n_OG_TERRITORY["ru"] = "{MARK}"\n')
+    """A Python change that no template sees: og:locale of a Russian site."""
+    append(code / "digest" / "text" / "langtag.py", f'\n_OG_TERRITORY["ru"] = "{MARK}"\n')
 
 
 def template_options_change(code: Path) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import jinja2
 
+from digest.incremental.paths import CachePaths
 from digest.incremental.reads import Reads
 from digest.model import Ref
 
@@ -14,7 +15,7 @@ def reads(tmp_path: Path, **templates: str) -> Reads:
     env = jinja2.Environment(loader=jinja2.DictLoader(
         {f"{name}.html": text for name, text in templates.items()}),
         extensions=["jinja2.ext.i18n"])
-    return Reads(env, tmp_path / "cache", "theme-hash")
+    return Reads(env, CachePaths(tmp_path / "cache"), "theme-hash")
 
 
 def test_attributes_and_counts_are_found(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from digest.html.markup import render_markdown
 from digest.html.sanitize import images
 from digest.html.theme import translations
 from digest.incremental.loadcache import RenderCache
+from digest.incremental.paths import CachePaths
 from digest.load import load
 from digest.model import Decision, Selection, Urls
 from digest.select import select
@@ -156,7 +157,7 @@ class Templates:
 
 def selection_of(config: Config) -> Selection:
     """Every week's candidates and decisions, as `digest select --explain` sees them."""
-    return select(load(config, RenderCache(config.state_dir / "cache")), config)
+    return select(load(config, RenderCache(CachePaths.of(config))), config)
 
 
 def week_rows(config: Config, selection: Selection, week: str, base: str, shown: Shown

@@ -8,11 +8,15 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+
+if TYPE_CHECKING:
+    from digest.incremental.paths import CachePaths
 from pygments.formatters import HtmlFormatter
 
 from digest.errors import ThemeError
@@ -37,10 +41,10 @@ class Theme:
 
     dirs: tuple[Path, ...]
     translation: NullTranslations
-    cache: Path  # compiled templates, and what they read (incremental/reads.py)
+    cache: CachePaths  # compiled templates, and what they read (incremental/reads.py)
 
 
-def load_theme(custom: Path | None, language: str, cache: Path) -> Theme:
+def load_theme(custom: Path | None, language: str, cache: CachePaths) -> Theme:
     """The project's theme (`[site] theme`, or None) over the default one."""
     dirs = theme_dirs(custom)
     return Theme(tuple(dirs), translations(dirs, language), cache)

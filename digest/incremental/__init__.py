@@ -1,3 +1,12 @@
-"""Incremental building: the load cache of rendered bodies, page fingerprints (what templates
-read of each value, and digest's own code), and which files of the output folder a build
-owns."""
+"""Incremental building: the same output as a clean build, doing only what changed.
+
+  paths.py        every file of the build cache, all under .digest/cache/
+  stamps.py       the stamp of a build's inputs: "is output/ up to date?"
+  loadcache.py    what `load` already knows: unchanged content files and rendered bodies
+  fingerprint.py  hashes of values, of files by their stat, and of digest's own code
+  reads.py        what the theme's templates read of each variable
+  pagekeys.py     a page's key: all it is made from ("is this page fresh?")
+  manifest.py     what the last build left in output/, and the scan of it
+  ledger.py       what this build leaves there, file by file against the last build
+  outfolder.py    where a build may write, and which files are its own to remove
+"""

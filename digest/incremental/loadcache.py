@@ -1,4 +1,4 @@
-"""The build cache in .digest/cache/: what `load` already knows.
+"""The load cache (.digest/cache/render/, see paths.py): what `load` already knows.
 
 Two tables, keyed by content, never by time alone, so that a cache can only be missing or
 stale-and-ignored, never wrong:
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.incremental.fingerprint import code
+from digest.incremental.paths import CachePaths
 from digest.model import Item
 from digest.system.atomic import write_bytes
 
@@ -46,30 +47,30 @@ class FileEntry:
 
 
 class RenderCache:
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = self.folder_of(folder)
+    def __init__(self, paths: CachePaths | None) -> None:
+        """The cache as an earlier build left it in `paths` (None: one that keeps nothing)."""
+        self.paths = paths
         self.tag = f"{FORMAT}/{code()}"
         self.old: dict[str, Any] = {}
         self.used: dict[str, Any] = {}
         self.foreign: set[str] = set()  # shards another digest wrote (or damaged ones)
         self.now = time.time_ns()
-        if self.folder is not None and self.folder.is_dir():
-            for shard in sorted(self.folder.glob("[0-9a-f][0-9a-f].pickle")):
-                try:
-                    with shard.open("rb") as f:
-                        tag, entries = pickle.load(f)
-                except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError,
-                        AttributeError, ImportError):
-                    self.foreign.add(shard.stem)
-                    continue  # a damaged shard is a few missing entries
-                if tag == self.tag and isinstance(entries, dict):
-                    self.old.update(entries)
-                else:
-                    self.foreign.add(shard.stem)
+        for shard in paths.shards() if paths is not None else []:
+            self._read(shard)
 
-    @staticmethod
-    def folder_of(folder: Path | None) -> Path | None:
-        return folder / "render" if folder is not None else None
+    def _read(self, shard: Path) -> None:
+        """Take a shard's entries if this digest wrote them; else mark it to be replaced."""
+        try:
+            with shard.open("rb") as f:
+                tag, entries = pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError,
+                AttributeError, ImportError):
+            self.foreign.add(shard.stem)  # a damaged shard is a few missing entries
+            return
+        if tag == self.tag and isinstance(entries, dict):
+            self.old.update(entries)
+        else:
+            self.foreign.add(shard.stem)
 
     def renew(self) -> None:
         """Start another build with what this one knows (a long-lived `serve` keeps its
@@ -123,7 +124,7 @@ class RenderCache:
     def save(self) -> None:
         """Keep what this build used (entries of deleted items are dropped); rewrite only the
         shards whose entries changed."""
-        if self.folder is None:
+        if self.paths is None:
             return
         shards: dict[str, dict[str, Any]] = {}
         dirty: set[str] = set()
@@ -133,15 +134,15 @@ class RenderCache:
             if self.old.get(key) is not value:
                 dirty.add(shard)
         dirty |= {_shard(key) for key in self.old.keys() - self.used.keys()} | self.foreign
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.paths.bodies.mkdir(parents=True, exist_ok=True)
         for shard in sorted(dirty):
-            path = self.folder / f"{shard}.pickle"
+            path = self.paths.shard(shard)
             entries = shards.get(shard)
             if not entries:
                 path.unlink(missing_ok=True)
                 continue
             data = pickle.dumps((self.tag, entries), protocol=pickle.HIGHEST_PROTOCOL)
-            write_bytes(path, data, tmp_dir=self.folder)
+            write_bytes(path, data, tmp_dir=self.paths.bodies)
         self.old = dict(self.used)
         self.foreign = set()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from digest.config import Config
 from digest.errors import ConfigError
+from digest.incremental.manifest import Manifest, Stat, scan
 
 SHOWN = 5  # files named in a refusal
 
@@ -64,6 +65,20 @@ def _home() -> Path | None:
         return Path.home().resolve()
     except (RuntimeError, KeyError, OSError):
         return None  # no home folder known
+
+
+def survey(target: Path, manifest: Manifest, clean: bool = False
+           ) -> tuple[dict[str, Stat], list[str]]:
+    """What output/ holds (as `scan` finds it), and the files there that no build recorded.
+    When a build did record the folder, any such file stops the build (FolderRefused),
+    unless `clean` lets it delete them."""
+    known = None if clean or not manifest.recorded else manifest.files
+    on_disk = scan(target, known, limit=SHOWN + 1)
+    unknown = [] if clean else strangers(on_disk, manifest.files)
+    if unknown and manifest.recorded:
+        raise refuse(target, unknown, "that no build of this digest wrote",
+                     more=len(unknown) > SHOWN)
+    return on_disk, unknown
 
 
 def strangers(on_disk: Iterable[str], known: Container[str]) -> list[str]:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2 import nodes
 
+from digest.incremental.paths import CachePaths
 from digest.system.atomic import write_bytes
 
 COUNTED = "|length"  # suffix of an attribute read only through `|length` or `|count`
@@ -23,10 +23,10 @@ class Reads:
     "title")`), or None when a template uses the variable whole (passes it to a macro,
     loops over it, prints it), so that all of it matters."""
 
-    def __init__(self, env: jinja2.Environment, cache: Path, key: str) -> None:
+    def __init__(self, env: jinja2.Environment, paths: CachePaths, key: str) -> None:
         """`key`: the fingerprint of the theme's files and of digest's own code (this
-        reading of templates is code too); what was found is kept in `cache` under it."""
-        known = cache / f"reads-{key[:16]}.json"
+        reading of templates is code too); what was found is kept in the cache under it."""
+        known = paths.reads(key)
         try:
             data = json.loads(known.read_text(encoding="utf-8"))
             self.attrs: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in
@@ -43,14 +43,18 @@ class Reads:
         except (jinja2.TemplateError, UnicodeDecodeError, OSError):
             self.whole = None  # a broken template: the build reports it when it renders it
             return
+        self._keep(paths, key)
+
+    def _keep(self, paths: CachePaths, key: str) -> None:
+        """Write what was found for the next build; forget what other themes or code read."""
+        assert self.whole is not None
+        data = {"attrs": {k: list(v) for k, v in self.attrs.items()},
+                "whole": sorted(self.whole)}
         try:
-            cache.mkdir(parents=True, exist_ok=True)
-            data = {"attrs": {k: list(v) for k, v in self.attrs.items()},
-                    "whole": sorted(self.whole)}
-            write_bytes(known, json.dumps(data).encode(), tmp_dir=cache)
-            for old in cache.glob("reads-*.json"):
-                if old != known:
-                    old.unlink(missing_ok=True)  # of another theme or code: never read again
+            paths.templates.mkdir(parents=True, exist_ok=True)
+            write_bytes(paths.reads(key), json.dumps(data).encode(), tmp_dir=paths.templates)
+            for old in paths.old_reads(key):
+                old.unlink(missing_ok=True)
         except OSError:
             pass  # a read-only project: worked out again next time
 

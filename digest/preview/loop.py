@@ -16,6 +16,7 @@ from digest.errors import DigestError
 from digest.html.theme import default_theme
 from digest.incremental.loadcache import RenderCache
 from digest.incremental.outfolder import FolderRefused
+from digest.incremental.paths import CachePaths
 from digest.preview.serve import Status
 from digest.preview.watch import watch
 
@@ -39,9 +40,9 @@ class Preview:
             start = time.perf_counter()
             try:
                 config = load_config(self.config_path)
-                folder = RenderCache.folder_of(config.state_dir / "cache")
-                if self.cache is None or self.cache.folder != folder:
-                    self.cache = RenderCache(config.state_dir / "cache")
+                paths = CachePaths.of(config)
+                if self.cache is None or self.cache.paths != paths:
+                    self.cache = RenderCache(paths)
                 # The search index waits: the page reloads first (see _index_forever).
                 report = build(config, drafts=self.drafts, search=False, cache=self.cache)
                 self.builds += 1

@@ -1,0 +1,146 @@
+"""The output manifest: what the last build left in output/, so that the next one knows what
+it need not make again, and which files are its own to replace or remove.
+
+One JSON file per output folder (paths.py names it). For each file of the site it remembers
+the key of what the file was made from (pagekeys.py; None for a file not made from a
+template), the hash of its bytes, and its size and mtime as the build left them. Beside the
+files: the stamp of the build's inputs (stamps.py), whether the search index lags behind
+the pages, and the site's counts for the report of a build that had nothing to do."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Container
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digest.system.atomic import write_bytes
+
+MANIFEST_FORMAT = 2
+# Entries of output/ that belong to the user, not to the build: a git worktree of a
+# gh-pages branch, and the placeholder that keeps output/ in the repository.
+KEEP_PREFIX = ".git"
+
+Stat = tuple[int, int]  # size, mtime in ns
+
+
+@dataclass(frozen=True)
+class Written:
+    """One file a build left in output/."""
+
+    key: str | None  # the key of what the file was made from (None: not known)
+    sha: str  # of its bytes ("" for the search index's files, never compared)
+    size: int
+    mtime_ns: int  # 0 until the file is in output/
+
+
+@dataclass
+class Manifest:
+    """What the last build wrote, and the stamp of the inputs it was made from."""
+
+    path: Path
+    files: dict[str, Written] = field(default_factory=dict)
+    inputs: str = ""
+    saved_ns: int = 0
+    search_stale: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    racy: dict[str, str] = field(default_factory=dict)  # input files changed just before
+    recorded: bool = False  # read from disk: `files` are what a build wrote there
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        """The manifest at `path`; an empty one when there is none, or a damaged one (then
+        everything is made again)."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != MANIFEST_FORMAT:
+                return cls(path)
+            files = {k: Written(*v) for k, v in data["files"].items()}
+            return cls(path, files, data["inputs"], data["saved_ns"], data["search_stale"],
+                       data["counts"], data["racy"], recorded=True)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return cls(path)
+
+    def save(self, saved_ns: int) -> None:
+        self.saved_ns = saved_ns
+        data = {"format": MANIFEST_FORMAT, "inputs": self.inputs, "saved_ns": saved_ns,
+                "search_stale": self.search_stale, "counts": self.counts, "racy": self.racy,
+                "files": {k: [e.key, e.sha, e.size, e.mtime_ns]
+                          for k, e in sorted(self.files.items())}}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(self.path, json.dumps(data, separators=(",", ":")).encode(),
+                    tmp_dir=self.path.parent)
+
+    def matches(self, on_disk: dict[str, Stat]) -> bool:
+        """Whether output/ holds exactly the files this manifest lists, untouched."""
+        return on_disk.keys() == self.files.keys() and all(
+            (e.size, e.mtime_ns) == on_disk[k] for k, e in self.files.items())
+
+    def fresh(self, path: str, key: str | None, on_disk: dict[str, Stat]) -> bool:
+        """Whether output/ already holds this file as made from inputs with this key."""
+        entry = self.files.get(path)
+        return key is not None and entry is not None and entry.key == key and \
+            on_disk.get(path) == (entry.size, entry.mtime_ns)
+
+    def same(self, path: str, sha: str, on_disk: dict[str, Stat]) -> bool:
+        """Whether output/ already holds a file with these bytes."""
+        entry = self.files.get(path)
+        return entry is not None and entry.sha == sha and \
+            on_disk.get(path) == (entry.size, entry.mtime_ns)
+
+    def take(self, folder: str, target: Path) -> None:
+        """Record the files under `folder/` as `target` holds them now (the search index,
+        just installed), instead of those the manifest listed there."""
+        prefix = folder + "/"
+        self.files = {k: e for k, e in self.files.items() if not k.startswith(prefix)}
+        self.files.update({k: Written(None, "", *stat) for k, stat in scan(target).items()
+                           if k.startswith(prefix)})
+
+
+def scan(target: Path, known: Container[str] | None = None, limit: int = 0
+         ) -> dict[str, Stat]:
+    """Every file of output/ (but the user's .git* entries), with its size and mtime; a
+    symbolic link counts as a file (a build never makes one, nor follows one to look inside).
+    With `known`, stop early once `limit` files not in it were found: the build will refuse
+    that folder, and `digest build --output /usr` should not read all of /usr first."""
+    found: dict[str, Stat] = {}
+    if not target.is_dir():
+        return found
+    root = str(target)
+    unknown = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root)
+        if rel_dir == ".":
+            rel_dir = ""
+            dirnames[:] = [d for d in dirnames if not d.startswith(KEEP_PREFIX)]
+            filenames = [f for f in filenames if not f.startswith(KEEP_PREFIX)]
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = [d for d in dirnames if d not in links]
+        for name in [*filenames, *links]:
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.stat(path)
+            except OSError:
+                st = os.lstat(path)  # a link to nothing
+            rel = rel.replace(os.sep, "/")
+            found[rel] = (st.st_size, st.st_mtime_ns)
+            if known is not None and rel not in known:
+                unknown += 1
+                if unknown >= limit:
+                    return found
+    return found
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_sha(path: str) -> str:
+    """The sha of a file's bytes; "" when it cannot be read."""
+    try:
+        return sha(Path(path).read_bytes())
+    except OSError:
+        return ""

@@ -1,0 +1,50 @@
+"""The stamp of a build's inputs, and the question a build asks first: "is output/ up to date?"
+
+A stamp covers everything a build reads: digest's own code, the configuration, the output
+folder and whether drafts are shown, and the files of content/, the themes, digest.toml and
+state.json by their sizes and mtimes (no byte is read). Files changed so recently that a
+second save might keep their size and mtime (within one clock tick) are also remembered by
+the hash of their bytes, and the next build compares those by content."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from digest.config import Config
+from digest.html.theme import theme_dirs
+from digest.incremental.fingerprint import code, tree_stats
+from digest.incremental.loadcache import RACY_NS
+from digest.incremental.manifest import Manifest, Stat, file_sha
+from digest.system.state import state_path
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a build was made from."""
+
+    inputs: str  # the fingerprint of every input, by stat
+    racy: dict[str, str] = field(default_factory=dict)  # path -> sha, of recent changes
+
+
+def stamp(config: Config, target: Path, drafts: bool, now_ns: int) -> Stamp:
+    """The stamp of a build into `target`, starting at `now_ns`."""
+    folders = [config.content_dir, *theme_dirs(config.site.theme)]
+    stats = tree_stats([f for f in folders if f.is_dir()], skip=target)
+    for extra in (config.path, state_path(config.state_dir)):
+        if extra.is_file():
+            st = extra.stat()
+            stats.append((str(extra), st.st_size, st.st_mtime_ns))
+    h = hashlib.sha256(f"{code()}\0{target}\0{drafts}\0{config!r}".encode())
+    for path, size, mtime in stats:
+        h.update(f"{path}\0{size}\0{mtime}\n".encode())
+    racy = {path: file_sha(path) for path, _, mtime in stats if mtime >= now_ns - RACY_NS}
+    return Stamp(h.hexdigest(), racy)
+
+
+def up_to_date(manifest: Manifest, now: Stamp, on_disk: dict[str, Stat]) -> bool:
+    """Whether the last build (`manifest`) was made from the same inputs, and output/
+    (`on_disk`) is as it left it: then there is nothing to do."""
+    return now.inputs == manifest.inputs and manifest.matches(on_disk) and \
+        all(file_sha(path) == digest for path, digest in manifest.racy.items())
