@@ -12,7 +12,8 @@ import nh3
 from pygments.token import STANDARD_TYPES
 
 from digest.html.links import clean_link
-from digest.html.mathml import ERROR_CLASS, convert_html
+from digest.html.mathml import convert_html
+from digest.html.tex import ERROR_CLASS
 
 # MathML, so that formulas stay formulas (the old site lost every one of them).
 MATHML = frozenset({
