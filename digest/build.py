@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from digest.config import Config
 from digest.group import group
@@ -177,7 +176,7 @@ def check_built(config: Config, output: Path | None = None) -> Path:
 
 
 def refresh_search(config: Config, output: Path | None = None,
-                   lock: AbstractContextManager[Any] | None = None,
+                   lock: AbstractContextManager[object] | None = None,
                    current: Callable[[], bool] = lambda: True) -> bool:
     """Make the search index again if pages changed since it was made; True if it did.
 

@@ -170,7 +170,7 @@ class _Checker:
     def error(self, key: str, message: str, hint: str | None = None) -> None:
         self.errors.append(ConfigError(message, path=self.path, key=key, hint=hint))
 
-    def table(self, data: Any, where: str, spec: _Spec) -> dict[str, Any]:
+    def table(self, data: object, where: str, spec: _Spec) -> dict[str, Any]:
         """Check a table's keys and types; return the valid part."""
         if not isinstance(data, dict):
             self.error(where, "must be a table")
@@ -194,8 +194,8 @@ class _Checker:
                 self.error(f"{where}.{key}" if where else key, "is required")
         return ok
 
-    def strings(self, value: Any, key: str) -> tuple[str, ...]:
-        if not all(isinstance(v, str) for v in value):
+    def strings(self, value: object, key: str) -> tuple[str, ...]:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             self.error(key, "must be a list of strings")
             return ()
         return tuple(value)

@@ -29,7 +29,7 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc]
 
 
 class _Handler(YAMLHandler):
-    def load(self, fm: str, **kwargs: object) -> Any:
+    def load(self, fm: str, **kwargs: object) -> Any:  # the library's own signature
         return yaml.load(fm, Loader=_Loader)  # a safe loader
 
     def export(self, metadata: dict[str, object], **kwargs: object) -> str:

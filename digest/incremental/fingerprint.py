@@ -40,7 +40,7 @@ class Fingerprints:
         self._memo: dict[int, tuple[Any, bytes]] = {}
         self._fields: dict[type, tuple[str, ...]] = {}
 
-    def of(self, value: Any) -> str:
+    def of(self, value: object) -> str:
         return hashlib.sha256(self._encode(value)).hexdigest()
 
     def _encode(self, value: Any) -> bytes:

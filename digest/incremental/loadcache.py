@@ -22,12 +22,13 @@ import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from digest.incremental.fingerprint import code
 from digest.incremental.paths import CachePaths
 from digest.model import Item
 from digest.system.atomic import write_bytes
+
+Rendered = tuple[str, int, str]  # a body or a note, rendered: (safe HTML, words, excerpt)
 
 # Bump when rendering changes (sanitizer rules, Markdown extensions): old entries are dropped.
 # (Any change of digest's code drops them too, bumped or not: see fingerprint.code.)
@@ -46,13 +47,16 @@ class FileEntry:
     note_key: str
 
 
+Stored = Rendered | FileEntry  # what one key of the load cache holds
+
+
 class RenderCache:
     def __init__(self, paths: CachePaths | None) -> None:
         """The cache as an earlier build left it in `paths` (None: one that keeps nothing)."""
         self.paths = paths
         self.tag = f"{FORMAT}/{code()}"
-        self.old: dict[str, Any] = {}
-        self.used: dict[str, Any] = {}
+        self.old: dict[str, Stored] = {}
+        self.used: dict[str, Stored] = {}
         self.foreign: set[str] = set()  # shards another digest wrote (or damaged ones)
         self.now = time.time_ns()
         for shard in paths.shards() if paths is not None else []:
@@ -85,7 +89,7 @@ class RenderCache:
 
     # --- bodies -------------------------------------------------------------------------
 
-    def get(self, key: str) -> Any | None:
+    def get(self, key: str) -> Rendered | None:
         if not key:
             return None
         value = self.used.get(key)
@@ -93,9 +97,9 @@ class RenderCache:
             value = self.old.get(key)
             if value is not None:
                 self.used[key] = value
-        return value
+        return value if isinstance(value, tuple) else None
 
-    def put(self, key: str, value: Any) -> None:
+    def put(self, key: str, value: Rendered) -> None:
         self.used[key] = value
 
     # --- files --------------------------------------------------------------------------
@@ -126,7 +130,7 @@ class RenderCache:
         shards whose entries changed."""
         if self.paths is None:
             return
-        shards: dict[str, dict[str, Any]] = {}
+        shards: dict[str, dict[str, Stored]] = {}
         dirty: set[str] = set()
         for key, value in self.used.items():
             shard = _shard(key)

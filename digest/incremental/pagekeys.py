@@ -33,7 +33,7 @@ class PageKeys:
         self._config = repr(settings)  # the settings rendering uses
         self._theme = theme
 
-    def templated(self, shown: Mapping[str, Any], *also: Any) -> Family:
+    def templated(self, shown: Mapping[str, object], *also: object) -> Family:
         """The pages made from the theme's templates, sharing the variables `shown` (only
         what the templates read of them counts) and the plain values `also`."""
         try:
@@ -62,7 +62,7 @@ class Family:
     reads: Reads
     base: str | None  # None: what they share cannot be fingerprinted
 
-    def key(self, shown: Mapping[str, Any], *also: Any) -> str | None:
+    def key(self, shown: Mapping[str, object], *also: object) -> str | None:
         """The key of one file of the family, made from the variables `shown` (given to
         its templates: only what they read counts) and the plain values `also`."""
         if self.base is None:

@@ -63,7 +63,7 @@ class Reads:
             return None
         return tuple(sorted(self.attrs.get(name, ())))
 
-    def view(self, name: str, value: Any) -> Any:
+    def view(self, name: str, value: object) -> object:
         """What the templates can see of `value`, given to them as `name`."""
         attrs = self.of(name)
         if attrs is None:
