@@ -170,7 +170,7 @@ def _keys(root: Path, config: Config, template: str) -> PageKeys:
     (theme / "templates").mkdir(parents=True, exist_ok=True)
     (theme / "templates" / "topic.html").write_text(template, encoding="utf-8")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(theme / "templates"))
-    return PageKeys(config, env, [theme])
+    return PageKeys(repr(config.site), env, [theme], CachePaths.of(config))
 
 
 def _config(project: Callable[..., Path]) -> tuple[Path, Config]:
