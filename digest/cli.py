@@ -15,61 +15,20 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
 from digest import __version__
 from digest.commands import building, fetching, init, serving
+from digest.commands.context import Context
 from digest.errors import DigestError
-
-if TYPE_CHECKING:
-    from digest.config import Config
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every command gets: the global options, and where to say things."""
-
-    config_path: Path
-    verbose: bool
-    quiet: bool
-    debug: bool
-    out: Console
-    err: Console
-
-    def say(self, message: str) -> None:
-        if not self.quiet:
-            self.out.print(message)
-
-    def detail(self, message: str) -> None:
-        if self.verbose and not self.quiet:
-            self.out.print(message)
-
-    def warn(self, message: str) -> None:
-        self.err.print(f"[yellow]warning:[/] {escape(message)}")
-
-    def error(self, message: str) -> None:
-        self.err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
-
-    def load_config(self) -> Config:
-        from digest.config import load_config
-
-        return load_config(self.config_path)
-
-    def shown(self, path: Path, root: Path | None = None) -> str:
-        """A path as the user reads it: relative to `root` (default: the current folder)."""
-        try:
-            return path.resolve().relative_to((root or Path.cwd()).resolve()).as_posix()
-        except ValueError:
-            return str(path)
 
 
 def _consoles() -> tuple[Console, Console]:

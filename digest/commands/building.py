@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import click
 
 if TYPE_CHECKING:
-    from digest.cli import Context
+    from digest.commands.context import Context
     from digest.config import Config
     from digest.model import Corpus, Item
 

@@ -10,7 +10,7 @@ import click
 from rich.markup import escape
 
 if TYPE_CHECKING:
-    from digest.cli import Context
+    from digest.commands.context import Context
     from digest.config import Config, FeedConfig
     from digest.ingest import FeedOutcome
     from digest.store import ReprocessReport

@@ -12,7 +12,7 @@ import click
 from digest.errors import DigestError
 
 if TYPE_CHECKING:
-    from digest.cli import Context
+    from digest.commands.context import Context
 
 Check = Callable[[str], str]
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from watchdog.observers.api import BaseObserver
 
-    from digest.cli import Context
+    from digest.commands.context import Context
 
 
 @click.command()
