@@ -282,7 +282,8 @@ def test_search_works_on_pagefinds_main_thread_fallback(open_page: Opener,
     page, watch = open_page(example.removesuffix(PREFIX))
     page.route("**/pagefind-worker.js", lambda route: route.fulfill(status=404, body=""))
     page.goto(example + "search/?q=refactoring")
-    sync_api.expect(page.locator(".pagefind-ui__result-link")).to_have_text(["UpcomingTalks"])
+    sync_api.expect(page.locator(".pagefind-ui__result-link")).to_have_text(
+        ["Re-factoring Pastie: Lessons Learned", "UpcomingTalks"])
     problems = [p for p in watch.problems() if "pagefind-worker.js" not in p]
     assert not problems, problems
     assert any("falling back to main thread" in m for m in watch.messages), watch.messages

@@ -13,6 +13,7 @@ from digest.config import load_config
 from digest.errors import ThemeError
 from digest.group import group
 from digest.html.theme import load_theme
+from digest.incremental.paths import CachePaths
 from digest.load import load
 from digest.render import Plan, plan, render_job
 from digest.select import select
@@ -56,7 +57,7 @@ def planned(project: Callable[..., Path], extra: str = "",
     config = load_config(root / "digest.toml")
     corpus = load(config)
     site = group(select(corpus, config), corpus, config, lambda week: week)
-    return plan(site, load_theme(config.site.theme, "en", root / ".digest" / "templates"))
+    return plan(site, load_theme(config.site.theme, "en", CachePaths.of(config)))
 
 
 def page(made: Plan, path: str) -> str:
