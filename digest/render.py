@@ -226,20 +226,31 @@ def _environment(themes: list[Path], site: Site, config: Config,
     env.install_gettext_translations(translation, newstyle=True)  # type: ignore[attr-defined]
     dates = Dates(site.language, site.timezone, config.site.date_format)
     base_path = config.site.base_path
-    env.filters.update(datetime=dates.datetime, date=dates.date, number=dates.number,
-                       isodate=lambda d: d.isoformat())
+    env.filters.update(datetime=dates.datetime, date=dates.date, day=dates.day,
+                       number=dates.number, isodate=lambda d: d.isoformat(), domain=domain)
     env.globals.update(
         url=lambda rel: base_path + rel,
         abs_url=lambda rel: urljoin(site.base_url, rel),
         daterange=dates.range,
         reading_minutes=lambda words: max(1, math.ceil(words / WORDS_PER_MINUTE)),
         item_text=config.site.item_text,
+        excerpts=config.site.excerpts,
         search=config.site.search,
         site=site,
         base_host=urlsplit(site.base_url).netloc,
         og_locale=og_locale(site.language),
     )
     return env
+
+
+def domain(link: str) -> str:
+    """'https://www.lesswrong.com/posts/x' -> 'lesswrong.com': where a link leads, as a
+    reader names the site; '' for a link with no host."""
+    try:
+        host = urlsplit(link).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
 
 
 # Open Graph wants a territory: the usual one for a bare language.
