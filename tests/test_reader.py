@@ -22,22 +22,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from click.testing import Result
 
+from tests import test_browser as shared
 from tests.browser import PREFIX, Watch, static_site
-from tests.test_browser import (  # noqa: F401  (fixtures)
-    OVERFLOW_JS,
-    Opener,
-    built,
-    chromium,
-    copy_example,
-    example,
-    luminance,
-    open_page,
-)
+from tests.test_browser import OVERFLOW_JS, Opener, built, copy_example, luminance
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 browser = pytest.mark.browser
+# test_browser.py's fixtures: one Chromium per module, a watched page, the example served.
+chromium, open_page, example = shared.chromium, shared.open_page, shared.example
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2}
 DESKTOP = {"viewport": {"width": 1440, "height": 900}}
