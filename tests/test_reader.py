@@ -545,7 +545,7 @@ def test_screenshots_of_the_site(open_page: Opener, example: str, tmp_path: Path
     """Home, issue, topic and item, desktop (1440 px) and phone (360 px), light and dark: the
     first screen of each. With DIGEST_SCREENSHOTS=DIR they go to DIR (docs/screenshots/)."""
     folder = Path(os.environ.get("DIGEST_SCREENSHOTS") or tmp_path)
-    for device, options in (("desktop", DESKTOP), ("phone", PHONE)):
+    for device, options in (("desktop", DESKTOP), ("phone", {**PHONE, "device_scale_factor": 1})):
         for scheme in ("light", "dark"):
             page, watch = open_page(example.removesuffix(PREFIX), color_scheme=scheme,
                                     **options)
