@@ -181,6 +181,31 @@ def urlpath(url: str) -> str:
     return "/" + url.split("://", 1)[1].split("/", 1)[1]
 
 
+COLUMN_JS = """() => {
+  const edges = (e) => { const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+    return [Math.round(r.left + parseFloat(s.paddingLeft)),
+            Math.round(r.right - parseFloat(s.paddingRight))]; };
+  return {main: edges(document.querySelector('main')),
+          header: edges(document.querySelector('.site-header .wrap')),
+          footer: edges(document.querySelector('.site-footer .wrap'))};
+}"""
+
+
+@browser
+@pytest.mark.parametrize("width", [768, 1440])
+def test_header_and_footer_align_with_the_column(open_page: Opener, example: str,
+                                                 width: int) -> None:
+    """The footer's text starts and ends where the page's column does (it was 40 px off at
+    1440 px: its width was counted in a smaller font's characters), as the header's does."""
+    page, watch = open_page(example.removesuffix(PREFIX),
+                            viewport={"width": width, "height": 900})
+    for path in PAGES.values():
+        page.goto(example + path)
+        edges = page.evaluate(COLUMN_JS)
+        assert edges["footer"] == edges["main"] == edges["header"], (path, edges)
+    assert not watch.problems(), watch.problems()
+
+
 # --- excerpts: short by default, long on request ----------------------------------------------
 
 EXCERPTS_JS = """() => [...document.querySelectorAll('article.entry .excerpt')].map(p => {
