@@ -46,6 +46,7 @@ class SiteConfig:
     page_size: int
     author: str
     item_text: str = "excerpt"  # on issue pages: "excerpt" or "full"
+    excerpts: str = "short"  # how much of an excerpt an issue shows: "short" or "long"
     cname: str | None = None  # a custom domain for GitHub Pages
     search: bool = True  # build a Pagefind search index
     feed_content: Mapping[str, str] = field(default_factory=lambda: dict(FEED_CONTENT))
@@ -60,8 +61,8 @@ class SiteConfig:
     def settings(self) -> Settings:
         """What rendering needs of these settings besides the data."""
         full = tuple(sorted(k for k, v in self.feed_content.items() if v == "full"))
-        return Settings(self.page_size, self.item_text, self.date_format, self.search, full,
-                        self.cname)
+        return Settings(self.page_size, self.item_text, self.excerpts, self.date_format,
+                        self.search, full, self.cname)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ _SITE: _Spec = {
     "page_size": (int, False),
     "author": (str, False),
     "item_text": (str, False),
+    "excerpts": (str, False),
     "cname": (str, False),
     "search": (bool, False),
     "feed_content": (dict, False),
@@ -265,6 +267,9 @@ def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
     item_text = s.get("item_text", "excerpt")
     if item_text not in ("excerpt", "full"):
         check.error("site.item_text", f"'{item_text}' is not a choice", "use 'excerpt' or 'full'")
+    excerpts = s.get("excerpts", "short")
+    if excerpts not in ("short", "long"):
+        check.error("site.excerpts", f"'{excerpts}' is not a choice", "use 'short' or 'long'")
     feed_content = dict(FEED_CONTENT)
     for kind, value in s.get("feed_content", {}).items():
         if kind not in FEED_CONTENT:
@@ -298,6 +303,7 @@ def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
         page_size=page_size,
         author=s.get("author", ""),
         item_text=item_text,
+        excerpts=excerpts,
         cname=cname,
         search=s.get("search", True),
         feed_content=feed_content,

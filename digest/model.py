@@ -280,6 +280,7 @@ class Settings:
 
     page_size: int  # items on each page of a topic or a source
     item_text: str  # what an issue page shows of each item: "excerpt" or "full"
+    excerpts: str  # how much of an excerpt an issue shows: "short" or "long"
     date_format: str | None  # a Babel pattern, else the language's own
     search: bool  # the site has a search page and index
     full_feeds: tuple[str, ...]  # the kinds of feed that carry whole texts ("issues", …)

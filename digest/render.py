@@ -16,6 +16,7 @@ import jinja2
 from digest.email import email_edition
 from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, Feeds, channels, feed_bytes, feed_path
+from digest.html.links import domain
 from digest.html.theme import Theme, plural_forms, static_files
 from digest.incremental.pagekeys import PageKeys
 from digest.model import IssueView, ItemView, Output, Site, SourceView, TopicView, Urls
@@ -291,14 +292,15 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
     translation = theme.translation
     env.install_gettext_translations(translation, newstyle=True)  # type: ignore[attr-defined]
     dates = Dates(site.language, site.timezone, site.settings.date_format)
-    env.filters.update(datetime=dates.datetime, date=dates.date, number=dates.number,
-                       isodate=lambda d: d.isoformat())
+    env.filters.update(datetime=dates.datetime, date=dates.date, day=dates.day,
+                       number=dates.number, isodate=lambda d: d.isoformat(), domain=domain)
     env.globals.update(
         url=site.urls.link,
         abs_url=site.urls.absolute,
         daterange=dates.range,
         reading_minutes=lambda words: max(1, math.ceil(words / WORDS_PER_MINUTE)),
         item_text=site.settings.item_text,
+        excerpts=site.settings.excerpts,
         search=site.settings.search,
         plural_forms=lambda singular, plural, **variables: plural_forms(
             translation, site.language, singular, plural, **variables),

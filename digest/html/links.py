@@ -57,3 +57,13 @@ def absolute_links(html: str, page_url: str) -> str:
         return f'srcset="{html_lib.escape(joined)}"'
 
     return _SRCSET.sub(srcset, _RELATIVE.sub(one, html))
+
+
+def domain(link: str) -> str:
+    """'https://www.lesswrong.com/posts/x' -> 'lesswrong.com': where a link leads, as a
+    reader names the site; '' for a link with no host."""
+    try:
+        host = urlsplit(link).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")

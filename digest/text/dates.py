@@ -7,7 +7,7 @@ from datetime import datetime as DateTime
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_decimal
 
 # Patterns chosen per language; a site can set its own with [site] date_format.
@@ -38,6 +38,10 @@ class Dates:
     def date(self, value: DateTime) -> str:
         pattern = _DATE.get(self.locale.language, "d MMMM y")
         return format_date(self.local(value).date(), pattern, locale=self.locale)
+
+    def day(self, value: DateTime) -> str:
+        """The day without the year, for a date inside a dated week: '10 марта', 'March 10'."""
+        return str(format_skeleton("MMMMd", self.local(value), locale=self.locale))
 
     def range(self, start: DateTime, end: DateTime) -> str:
         """A week as readers write it: '9–15 марта 2026', 'March 9–15, 2026'."""
