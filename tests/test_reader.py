@@ -237,13 +237,13 @@ def test_excerpts_are_two_lines_by_default_and_whole_with_the_long_option(
         page, watch = open_page(example.removesuffix(PREFIX), **options)
         page.goto(example)
         short[device] = page.evaluate(EXCERPTS_JS)
-        assert len(short[device]) == 10
+        assert len(short[device]) == 14
         assert all(1 <= e["lines"] <= most for e in short[device]), short[device]
         assert not watch.problems(), watch.problems()
     page, watch = open_page(long_excerpts.removesuffix(PREFIX), **DESKTOP)
     page.goto(long_excerpts)
     whole = page.evaluate(EXCERPTS_JS)
-    assert len(whole) == 10
+    assert len(whole) == 14
     assert not any(e["clipped"] for e in whole), whole
     assert sum(e["lines"] for e in whole) > 2 * len(whole), whole
     for cut, full in zip(short["desktop"], whole, strict=True):
