@@ -149,3 +149,19 @@ def test_a_local_file_is_added_relative_to_digest_toml(project: Project, run: Ru
     fetched = run(root, "fetch", "--feed", "qemu")
     assert fetched.exit_code == 0, fetched.output
     assert len(list((root / "content" / "items").rglob("*.md"))) == 10
+
+
+@pytest.mark.parametrize("url, code, says", [
+    ("http://127.0.0.1:9/feed.xml", 1, "URL: http://127.0.0.1:9/feed.xml: cannot connect"),
+    ("ftp://example.org/feed.xml", 2, "URL: 'ftp://example.org/feed.xml' is not an http(s) URL"),
+    ("feeds/none.xml", 1, "URL: feed file not found"),
+])
+def test_an_address_that_gives_no_feed_is_one_line_naming_it(
+        project: Project, run: Run, url: str, code: int, says: str) -> None:
+    root = project(config=CONFIG)
+    before = (root / "digest.toml").read_bytes()
+    result = run(root, "add", url)
+    assert result.exit_code == code, result.output
+    [line] = [x for x in result.output.splitlines() if x.strip()]
+    assert says in line and "feeds.new" not in line and "Traceback" not in result.output
+    assert (root / "digest.toml").read_bytes() == before

@@ -291,7 +291,7 @@ def make_server(directory: Path, host: str, port: int, prefix: str = "/",
         server.server_bind()
         if listen:
             server.server_activate()
-    except BaseException:
+    except BaseException:  # whatever stops the bind (a busy port, Ctrl-C): close, then re-raise
         server.server_close()
         raise
     server.daemon_threads = True

@@ -51,8 +51,8 @@ def add_feed(config: Config, url: str, topics: tuple[str, ...] = (),
     _check_new_url(config, url)
     limits = limits or Limits()
     first = _fetch(config.root, [url], limits)[0]
-    if isinstance(first, DigestError):
-        raise first
+    if isinstance(first, DigestError):  # said of the URL typed, not of a feed's key
+        raise FeedError(first.message, path=first.path, key="URL", hint=first.hint)
     title = _feed_title(first)
     others: tuple[str, ...] = ()
     feed_url = url
@@ -71,6 +71,9 @@ def _as_source(url: str, root: Path) -> str:
     digest.toml holds it: relative to digest.toml's folder when it lies inside it."""
     if urlsplit(url).scheme in ("http", "https", "file"):
         return url
+    if "://" in url:
+        raise ConfigError(f"'{url}' is not an http(s) URL or the path of a feed file",
+                          key="URL", hint="e.g. https://example.org/ or feeds/blog.xml")
     path = Path(url).expanduser().resolve()
     try:
         return path.relative_to(root).as_posix()
