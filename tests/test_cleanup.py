@@ -33,15 +33,6 @@ timezone = "UTC"
 PAYLOADS: list[str] = json.loads((FIXTURES / "xss-basic.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requests to the local test server must not go through a proxy from the environment."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                 "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
 
 def rss(*bodies: str) -> str:
     """An RSS feed with one item per body (item n links to /posts/n)."""

@@ -45,15 +45,6 @@ OTHER = atom([("urn:x", "Xray"), ("urn:y", "Yankee")], link="https://other.examp
 CLOCK = re.compile(r"waiting until (?:(\d{4}-\d\d-\d\d) )?(\d\d:\d\d) \(([\w/]+)\)")
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requests to the local test server must not go through a proxy from the environment."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                 "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
 
 def site(timezone: str = "UTC", *feeds: tuple[str, str]) -> str:
     text = ('[site]\ntitle = "Polite"\nbase_url = "https://user.github.io/my-digest/"\n'

@@ -48,13 +48,6 @@ ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{
 ITEM_PATH = re.compile(r"^content/items/(\d{4})/(\d{2})/[a-z0-9]+(?:-[a-z0-9]+)*\.md$")
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requests to the local test server must not go through a proxy from the environment."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
-
 def feed(slug: str, url: str, topics: tuple[str, ...] = (), homepage: str = "") -> str:
     lines = ["", "[[feeds]]", f'slug = "{slug}"', f'title = "{slug.title()}"', f'url = "{url}"',
              "topics = [" + ", ".join(f'"{t}"' for t in topics) + "]"]
