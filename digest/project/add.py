@@ -25,6 +25,7 @@ from digest.model import FetchResult
 from digest.parse import parse
 from digest.project.editconfig import toml_string
 from digest.system.atomic import write_text
+from digest.text.slug import unique
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json",
               "application/json", "application/rdf+xml", "application/xml", "text/xml")
@@ -204,10 +205,7 @@ def _free_slug(config: Config, title: str, url: str) -> str:
     path = local_path(url, config.root)
     base = (slugify(title, max_length=40) or
             slugify(path.stem if path else urlsplit(url).netloc.removeprefix("www.")) or "feed")
-    slug, n = base, 2
-    while slug in used:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
+    return unique(base, used)
 
 
 def _block(slug: str, title: str, url: str, topics: tuple[str, ...]) -> str:

@@ -17,6 +17,7 @@ from slugify import slugify
 from digest.errors import ConfigError, raise_all
 from digest.project.workflow import workflow
 from digest.system.atomic import write_text
+from digest.text.slug import unique
 
 
 @dataclass(frozen=True)
@@ -167,10 +168,7 @@ def _config(a: Answers) -> str:
     used: set[str] = set()
     for url in a.feeds:
         host = urlsplit(url).netloc.removeprefix("www.")
-        slug = slugify(host or Path(urlsplit(url).path).stem) or "feed"
-        while slug in used:
-            slug += "-2"
-        used.add(slug)
+        slug = unique(slugify(host or Path(urlsplit(url).path).stem) or "feed", used)
         feeds.append(f"\n[[feeds]]\nslug = {_q(slug)}\ntitle = {_q(host or Path(url).stem)}\n"
                      f"url = {_q(url)}\ntopics = []\n")
     if not feeds:

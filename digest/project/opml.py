@@ -12,6 +12,7 @@ from slugify import slugify
 from digest.config import Config
 from digest.errors import ConfigError
 from digest.project.editconfig import toml_string
+from digest.text.slug import unique
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def import_opml(path: Path, config: Config) -> Imported:
             continue
         known_urls.add(url)
         title = str(feed.get("title") or url)
-        slug = _unique(slugify(title, max_length=40) or "feed", slugs)
+        slug = unique(slugify(title, max_length=40) or "feed", slugs)
         feed_topics = []
         for path_ in feed.get("categories") or []:
             if path_:
@@ -88,11 +89,3 @@ def export_opml(config: Config, public: bool = False) -> bytes:
     ET.indent(root)
     text: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
     return text + b"\n"
-
-
-def _unique(slug: str, used: set[str]) -> str:
-    candidate, n = slug, 2
-    while candidate in used:
-        candidate, n = f"{slug}-{n}", n + 1
-    used.add(candidate)
-    return candidate

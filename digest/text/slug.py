@@ -23,3 +23,12 @@ def item_slug(title: str, id_: str) -> str:
 def week_slug(week: str) -> str:
     """'2026-W11' -> '2026-w11' for URLs."""
     return week.lower()
+
+
+def unique(slug: str, used: set[str]) -> str:
+    """`slug`, or `slug-2`, `slug-3`… the first not in `used`; it is added to `used`."""
+    candidate, n = slug, 2
+    while candidate in used:
+        candidate, n = f"{slug}-{n}", n + 1
+    used.add(candidate)
+    return candidate
