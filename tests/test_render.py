@@ -12,6 +12,7 @@ import pytest
 from digest.config import load_config
 from digest.errors import ThemeError
 from digest.group import group
+from digest.html.links import absolute_links
 from digest.html.theme import load_theme
 from digest.incremental.paths import CachePaths
 from digest.load import load
@@ -127,6 +128,17 @@ def test_the_email_edition_links_absolutely(project: Callable[..., Path]) -> Non
     assert 'href="https://user.github.io/sub/feed.xml"' in html
     assert 'href="/sub/' not in html
     assert "<style" not in html.split("<body", 1)[1]  # its CSS is inlined
+
+
+def test_only_link_attributes_are_made_absolute() -> None:
+    """href, src and srcset, also as the last word of a longer name (data-src); never a
+    name that only ends in one of them."""
+    html = ('<a href="a/b">1</a><img data-src="p.png" srcset="s.png 1x, t.png 2x">'
+            '<b xhref="q" xsrcset="r">2</b><a href="https://e.org/">3</a><a href="#top">4</a>')
+    assert absolute_links(html, "https://s.org/w/") == (
+        '<a href="https://s.org/w/a/b">1</a><img data-src="https://s.org/w/p.png" '
+        'srcset="https://s.org/w/s.png 1x, https://s.org/w/t.png 2x">'
+        '<b xhref="q" xsrcset="r">2</b><a href="https://e.org/">3</a><a href="#top">4</a>')
 
 
 def test_a_template_that_fails_is_one_error_naming_it(project: Callable[..., Path]) -> None:

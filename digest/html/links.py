@@ -39,24 +39,36 @@ def canonical(url: str) -> str:
 
 # A link or image address without a scheme (an editor's relative link, a mirrored image
 # under the site's path), in sanitized or rendered HTML (attribute values in double quotes).
-_RELATIVE = re.compile(r'\b(href|src)="(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
-_SRCSET = re.compile(r'\bsrcset="([^"]*)"')
+# (No \b before the name: it makes the search try every position and costs 5 times as much
+# on a 100 kB email edition; `_word_before` checks the same thing on the few matches.)
+_RELATIVE = re.compile(r'(href|src)="(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
+_SRCSET = re.compile(r'srcset="([^"]*)"')
 
 
 def absolute_links(html: str, page_url: str) -> str:
     """`html` with every relative link and image made absolute against `page_url`: for
     what is read away from the site (a feed reader, a mail)."""
     def one(match: re.Match[str]) -> str:
+        if _word_before(match):
+            return match.group(0)  # "xhref=…", not an attribute of its own
         url = urljoin(page_url, html_lib.unescape(match.group(2)))
         return f'{match.group(1)}="{html_lib.escape(url)}"'
 
     def srcset(match: re.Match[str]) -> str:
+        if _word_before(match):
+            return match.group(0)
         parts = [p.split() for p in html_lib.unescape(match.group(1)).split(",")]
         joined = ", ".join(" ".join([urljoin(page_url, bits[0]), *bits[1:]])
                            for bits in parts if bits)
         return f'srcset="{html_lib.escape(joined)}"'
 
     return _SRCSET.sub(srcset, _RELATIVE.sub(one, html))
+
+
+def _word_before(match: re.Match[str]) -> bool:
+    """Whether a word character stands right before the match (what \\b rules out)."""
+    at, text = match.start(), match.string
+    return at > 0 and (text[at - 1].isalnum() or text[at - 1] == "_")
 
 
 def domain(link: str) -> str:
