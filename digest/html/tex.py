@@ -9,7 +9,6 @@ import html as html_lib
 import re
 import unicodedata
 
-import latex2mathml.converter
 from lxml import etree
 
 from digest.html.chtml import TOKENS, Element
@@ -40,6 +39,8 @@ def _tex_element(tex: str, display: bool) -> Element | None:
     source = tex.strip()
     if not source or not _balanced(source):
         return None
+    import latex2mathml.converter  # here: 60 ms to import, and most sites have no TeX
+
     try:
         converted = latex2mathml.converter.convert(source,
                                                    display="block" if display else "inline")
