@@ -493,7 +493,7 @@ def version(command: list[str], env: dict[str, str] | None = None) -> str:
         else "unknown"
 
 
-def machine(tools: Tools) -> list[str]:
+def machine(tools: Tools, load_at_start: float) -> list[str]:
     model = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -503,7 +503,9 @@ def machine(tools: Tools) -> list[str]:
                        re.MULTILINE)
     ram = f", {int(memory.group(1)) / 2**20:.0f} GB RAM" if memory else ""
     lines = [f"machine: {os.cpu_count()} cores, {model}{ram}, Python "
-             f"{platform.python_version()}, {platform.system()} {platform.release()}"]
+             f"{platform.python_version()}, {platform.system()} {platform.release()}; "
+             f"load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the "
+             "end (above the cores, other work shared the machine)"]
     for source in tools.sources:
         where = version([sys.executable, "-c", "import digest, pathlib; print(digest.__version__"
                          ", pathlib.Path(digest.__file__).resolve().parent.parent)"],
@@ -1146,7 +1148,7 @@ def main() -> None:
         raise SystemExit(f"--cold-keep: paths under .digest/, {' '.join(FIRST_KEEP)} among "
                          "them")
     sources = sources_from(args.digest_src)
-    started = time.perf_counter()
+    started, load = time.perf_counter(), os.getloadavg()[0]
     args.workdir = args.workdir.resolve()  # the commands run in the projects' folders
     args.workdir.mkdir(parents=True, exist_ok=True)
     tools = Tools(find_hugo(), find_pelican(args.workdir), sources, keep,
@@ -1180,7 +1182,7 @@ def main() -> None:
         print()
         print("\n".join(before_after(rows, examples, labels)))
     print()
-    print("\n".join(machine(tools)))
+    print("\n".join(machine(tools, load)))
     problems = [f"{r.name}, {r.variant}, {r.size:,} items: {p}"
                 for r in [*rows, *examples] for p in r.failed]
     if problems:
