@@ -502,10 +502,12 @@ def machine(tools: Tools, load_at_start: float) -> list[str]:
     memory = re.search(r"^MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text(),
                        re.MULTILINE)
     ram = f", {int(memory.group(1)) / 2**20:.0f} GB RAM" if memory else ""
+    end = os.getloadavg()[0]
     lines = [f"machine: {os.cpu_count()} cores, {model}{ram}, Python "
              f"{platform.python_version()}, {platform.system()} {platform.release()}; "
-             f"load average {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the "
-             "end (above the cores, other work shared the machine)"]
+             f"load average {load_at_start:.1f} at the start, {end:.1f} at the end"
+             + (" (above the cores: other work shared the machine)"
+                if max(load_at_start, end) > (os.cpu_count() or 1) else "")]
     for source in tools.sources:
         where = version([sys.executable, "-c", "import digest, pathlib; print(digest.__version__"
                          ", pathlib.Path(digest.__file__).resolve().parent.parent)"],
