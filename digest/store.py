@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from digest.content import contentfile, legacy
-from digest.desk.frontedit import FrontMatterError
+from digest.content.frontedit import FrontMatterError
 from digest.errors import ContentError
 from digest.html import cleanup
 from digest.html.cleanup import NO_RULES, Cleanup

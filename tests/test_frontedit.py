@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digest.desk import frontedit
-from digest.desk.frontedit import FrontMatterError, set_body, set_key
+from digest.content import frontedit
+from digest.content.frontedit import FrontMatterError, set_body, set_key
 
 ITEM = b"""\
 ---

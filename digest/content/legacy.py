@@ -17,8 +17,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Literal
 
-from digest.desk import frontedit
-from digest.desk.frontedit import FrontMatterError
+from digest.content import frontedit
+from digest.content.frontedit import FrontMatterError
 
 FORMAT_KEY = "content_format"
 CONTENT_FORMAT = 2

@@ -17,8 +17,7 @@ from pathlib import Path
 from babel.support import NullTranslations
 
 from digest.config import Config
-from digest.content import legacy
-from digest.desk import frontedit
+from digest.content import frontedit, legacy
 from digest.desk.forms import Refused
 from digest.desk.reviewpage import ABSENT, Shown, rel, sha
 from digest.system.atomic import write_bytes

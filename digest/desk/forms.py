@@ -6,7 +6,7 @@ from __future__ import annotations
 from babel.support import NullTranslations
 
 from digest.config import Config
-from digest.desk import frontedit
+from digest.content import frontedit
 from digest.desk.reviewpage import SHOW, Filters
 from digest.model import Selection
 from digest.text.weeks import is_week

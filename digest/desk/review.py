@@ -2,7 +2,7 @@
 
 Every candidate of a week, as `digest select --explain` sees it (digest/desk/reviewpage.py
 makes the page), with buttons (and keys) that write the editor's decision into the item's
-front matter (digest/desk/frontedit.py: one key's lines change, nothing else), an undo stack
+front matter (digest/content/frontedit.py: one key's lines change, nothing else), an undo stack
 for this server run (its last UNDO steps), and the week's introduction with a live preview.
 The preview site rebuilds because the file changed (the watcher), never because the desk
 asked. This module routes the requests and carries out the actions; digest/desk/forms.py
@@ -28,10 +28,11 @@ from urllib.parse import urlencode
 from babel.support import NullTranslations
 
 from digest.config import Config, load_config
-from digest.desk import files, forms, frontedit
+from digest.content import frontedit
+from digest.content.frontedit import FrontMatterError
+from digest.desk import files, forms
 from digest.desk.files import UNDO
 from digest.desk.forms import Refused
-from digest.desk.frontedit import FrontMatterError
 from digest.desk.reviewpage import (
     DESK,
     DeskContext,

@@ -23,8 +23,8 @@ from babel.numbers import format_decimal
 from babel.support import NullTranslations
 
 from digest.config import Config
-from digest.desk import frontedit
-from digest.desk.frontedit import FrontMatterError
+from digest.content import frontedit
+from digest.content.frontedit import FrontMatterError
 from digest.html.markup import render_markdown
 from digest.html.sanitize import images
 from digest.html.theme import translations

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from digest.config import Config
 from digest.content import contentfile, legacy
-from digest.desk.frontedit import FrontMatterError
+from digest.content.frontedit import FrontMatterError
 from digest.errors import ContentError
 from digest.ingest import fetch_lock
 from digest.system.atomic import write_bytes
