@@ -17,7 +17,7 @@ from digest.email import email_edition
 from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, Feeds, channels, feed_bytes, feed_path
 from digest.html.links import domain
-from digest.html.theme import Theme, plural_forms, static_files
+from digest.html.theme import Fragments, Theme, install_words, plural_forms, static_files
 from digest.incremental.pagekeys import PageKeys
 from digest.model import IssueView, ItemView, Output, Site, SourceView, TopicView, Urls
 from digest.sitemap import machine_files
@@ -282,7 +282,7 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
                                     for t in theme.dirs]),
         autoescape=True,  # every template, whatever its name: HTML, XML, email
         undefined=jinja2.StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", Fragments],
         keep_trailing_newline=True,
         # Compiled templates, kept by the hash of their source and of digest's code (which
         # sets the options they are compiled with): a rebuild does not parse and compile the
@@ -290,10 +290,13 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
         bytecode_cache=theme.cache.compiled_templates(),
     )
     translation = theme.translation
-    env.install_gettext_translations(translation, newstyle=True)  # type: ignore[attr-defined]
+    install_words(env, translation)
     dates = Dates(site.language, site.timezone, site.settings.date_format)
-    env.filters.update(datetime=dates.datetime, date=dates.date, day=dates.day,
-                       number=dates.number, isodate=lambda d: d.isoformat(), domain=domain)
+    # The filters pages call with the same values again and again (an item's date on each
+    # page that lists it), each worked out once per build.
+    env.filters.update(datetime=_once(dates.datetime), date=_once(dates.date),
+                       day=_once(dates.day), number=dates.number,
+                       isodate=_once(lambda d: d.isoformat()), domain=_once(domain))
     env.globals.update(
         url=site.urls.link,
         abs_url=site.urls.absolute,
@@ -312,6 +315,23 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
         item_feeds=item_feeds,
     )
     return env
+
+
+def _once(function: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`function` of one argument, each value's result kept (values that cannot be hashed
+    are worked out every time)."""
+    known: dict[object, str] = {}
+
+    def cached(value: Any) -> str:
+        try:
+            return known[value]
+        except KeyError:
+            made = known[value] = function(value)
+            return made
+        except TypeError:
+            return function(value)
+
+    return cached
 
 
 def _render(plan: Plan, page: Page) -> bytes:
