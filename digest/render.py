@@ -284,6 +284,7 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
         undefined=jinja2.StrictUndefined,
         extensions=["jinja2.ext.i18n", Fragments],
         keep_trailing_newline=True,
+        auto_reload=False,  # one build, one version of each template: no stat() per page
         # Compiled templates, kept by the hash of their source and of digest's code (which
         # sets the options they are compiled with): a rebuild does not parse and compile the
         # theme again (a third of a one-page rebuild otherwise).

@@ -81,7 +81,9 @@ class Fragments(Extension):
     build (per environment, so per theme and per process) for each value of the keys, and
     reused wherever the same tag meets the same keys again: an item's card on every list page
     that shows it. The keys must name all the part shows that is not the same for the whole
-    build (the globals are); where one cannot be hashed, the part is rendered every time.
+    build (the globals are). An object other than a plain value (str, number, tuple…) is the
+    same key only as itself, not as an equal copy; a key that cannot be hashed renders the
+    part every time.
     A template that is read for page keys (incremental/reads.py) reads what is inside the
     tags too, so a page still depends on all its cached parts show."""
 
@@ -89,7 +91,7 @@ class Fragments(Extension):
 
     def __init__(self, environment: jinja2.Environment) -> None:
         super().__init__(environment)
-        self.made: dict[object, str] = {}
+        self.made: dict[tuple[object, ...], tuple[tuple[object, ...], str]] = {}
 
     def parse(self, parser: Parser) -> nodes.Node:
         lineno = next(parser.stream).lineno
@@ -103,14 +105,21 @@ class Fragments(Extension):
         call = self.call_method("_part", [nodes.Tuple(keys, "load")])
         return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
 
-    def _part(self, key: tuple[object, ...], caller: Callable[[], str]) -> str:
+    def _part(self, keys: tuple[object, ...], caller: Callable[[], str]) -> str:
+        # Plain values by what they are; anything else (an item, a section) as itself, by
+        # its id, kept alive beside the part so that no other object takes that id.
+        key = tuple(k if type(k) in _PLAIN else id(k) for k in keys)
         try:
-            return self.made[key]
+            return self.made[key][1]
         except KeyError:
-            made = self.made[key] = caller()
+            made = caller()
+            self.made[key] = (keys, made)
             return made
-        except TypeError:  # a key that cannot be hashed
+        except TypeError:  # a plain key that cannot be hashed (a tuple holding a list)
             return caller()
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None), tuple, Markup})
 
 
 def install_words(env: jinja2.Environment, translation: NullTranslations) -> None:
