@@ -295,8 +295,11 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
     dates = Dates(site.language, site.timezone, site.settings.date_format)
     # The filters pages call with the same values again and again (an item's date on each
     # page that lists it), each worked out once per build.
-    env.filters.update(datetime=_once(dates.datetime), date=_once(dates.date),
-                       day=_once(dates.day), number=dates.number,
+    def on_day(value: Any) -> Any:  # all that `date` and `day` show of a datetime
+        return dates.local(value).date()
+
+    env.filters.update(datetime=_once(dates.datetime), date=_once(dates.date, on_day),
+                       day=_once(dates.day, on_day), number=dates.number,
                        isodate=_once(lambda d: d.isoformat()), domain=_once(domain))
     env.globals.update(
         url=site.urls.link,
@@ -318,19 +321,22 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
     return env
 
 
-def _once(function: Callable[[Any], str]) -> Callable[[Any], str]:
-    """`function` of one argument, each value's result kept (values that cannot be hashed
-    are worked out every time)."""
+def _once(function: Callable[[Any], str], key: Callable[[Any], Any] | None = None
+          ) -> Callable[[Any], str]:
+    """`function` of one argument, its result kept for each value (or each `key(value)`,
+    when the result depends on no more than that); a value that cannot be hashed is worked
+    out every time."""
     known: dict[object, str] = {}
 
     def cached(value: Any) -> str:
         try:
-            return known[value]
-        except KeyError:
-            made = known[value] = function(value)
-            return made
-        except TypeError:
+            k = value if key is None else key(value)
+            found = known.get(k)
+        except (TypeError, AttributeError):  # not hashable; not a date: as `function` says
             return function(value)
+        if found is None:
+            found = known[k] = function(value)
+        return found
 
     return cached
 
