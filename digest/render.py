@@ -17,7 +17,7 @@ from digest.email import email_edition
 from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, Feeds, channels, feed_bytes, feed_path
 from digest.html.links import domain
-from digest.html.theme import Theme, plural_forms, static_files
+from digest.html.theme import Fragments, Theme, install_words, plural_forms, static_files
 from digest.incremental.pagekeys import PageKeys
 from digest.model import IssueView, ItemView, Output, Site, SourceView, TopicView, Urls
 from digest.sitemap import machine_files
@@ -282,18 +282,25 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
                                     for t in theme.dirs]),
         autoescape=True,  # every template, whatever its name: HTML, XML, email
         undefined=jinja2.StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", Fragments],
         keep_trailing_newline=True,
+        auto_reload=False,  # one build, one version of each template: no stat() per page
         # Compiled templates, kept by the hash of their source and of digest's code (which
         # sets the options they are compiled with): a rebuild does not parse and compile the
         # theme again (a third of a one-page rebuild otherwise).
         bytecode_cache=theme.cache.compiled_templates(),
     )
     translation = theme.translation
-    env.install_gettext_translations(translation, newstyle=True)  # type: ignore[attr-defined]
+    install_words(env, translation)
     dates = Dates(site.language, site.timezone, site.settings.date_format)
-    env.filters.update(datetime=dates.datetime, date=dates.date, day=dates.day,
-                       number=dates.number, isodate=lambda d: d.isoformat(), domain=domain)
+    # The filters pages call with the same values again and again (an item's date on each
+    # page that lists it), each worked out once per build.
+    def on_day(value: Any) -> Any:  # all that `date` and `day` show of a datetime
+        return dates.local(value).date()
+
+    env.filters.update(datetime=_once(dates.datetime), date=_once(dates.date, on_day),
+                       day=_once(dates.day, on_day), number=dates.number,
+                       isodate=_once(lambda d: d.isoformat()), domain=_once(domain))
     env.globals.update(
         url=site.urls.link,
         abs_url=site.urls.absolute,
@@ -312,6 +319,26 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
         item_feeds=item_feeds,
     )
     return env
+
+
+def _once(function: Callable[[Any], str], key: Callable[[Any], Any] | None = None
+          ) -> Callable[[Any], str]:
+    """`function` of one argument, its result kept for each value (or each `key(value)`,
+    when the result depends on no more than that); a value that cannot be hashed is worked
+    out every time."""
+    known: dict[object, str] = {}
+
+    def cached(value: Any) -> str:
+        try:
+            k = value if key is None else key(value)
+            found = known.get(k)
+        except (TypeError, AttributeError):  # not hashable; not a date: as `function` says
+            return function(value)
+        if found is None:
+            found = known[k] = function(value)
+        return found
+
+    return cached
 
 
 def _render(plan: Plan, page: Page) -> bytes:

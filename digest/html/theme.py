@@ -10,10 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import jinja2
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from jinja2 import nodes
+from jinja2.ext import Extension
+from jinja2.parser import Parser
+from markupsafe import Markup
 
 if TYPE_CHECKING:
     from digest.incremental.paths import CachePaths
@@ -69,6 +74,87 @@ def translations(themes: Sequence[Path], language: str) -> NullTranslations:
                 buffer.seek(0)
                 return Translations(buffer)
     return NullTranslations()
+
+
+class Fragments(Extension):
+    """`{% cache key, ... %}…{% endcache %}`: the part between the tags is rendered once per
+    build (per environment, so per theme and per process) for each value of the keys, and
+    reused wherever the same tag meets the same keys again: an item's card on every list page
+    that shows it. The keys must name all the part shows that is not the same for the whole
+    build (the globals are). An object other than a plain value (str, number, tuple…) is the
+    same key only as itself, not as an equal copy; a key that cannot be hashed renders the
+    part every time.
+    A template that is read for page keys (incremental/reads.py) reads what is inside the
+    tags too, so a page still depends on all its cached parts show."""
+
+    tags = {"cache"}  # noqa: RUF012 (Extension declares it a set)
+
+    def __init__(self, environment: jinja2.Environment) -> None:
+        super().__init__(environment)
+        self.made: dict[tuple[object, ...], tuple[tuple[object, ...], str]] = {}
+
+    def parse(self, parser: Parser) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        # Where the tag is, so that two tags never share a part by sharing their keys.
+        keys: list[nodes.Expr] = [nodes.Const(parser.name), nodes.Const(lineno)]
+        while parser.stream.current.type != "block_end":
+            if len(keys) > 2:
+                parser.stream.expect("comma")
+            keys.append(parser.parse_expression())
+        body = parser.parse_statements(("name:endcache",), drop_needle=True)
+        call = self.call_method("_part", [nodes.Tuple(keys, "load")])
+        return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    def _part(self, keys: tuple[object, ...], caller: Callable[[], str]) -> str:
+        # Plain values by what they are; anything else (an item, a section) as itself, by
+        # its id, kept alive beside the part so that no other object takes that id.
+        key = tuple(k if type(k) in _PLAIN else id(k) for k in keys)
+        try:
+            return self.made[key][1]
+        except KeyError:
+            made = caller()
+            self.made[key] = (keys, made)
+            return made
+        except TypeError:  # a plain key that cannot be hashed (a tuple holding a list)
+            return caller()
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None), tuple, Markup})
+
+
+def install_words(env: jinja2.Environment, translation: NullTranslations) -> None:
+    """The i18n extension's `_`, `gettext` and `ngettext` (new style: autoescaped, `%(name)s`
+    filled in), each message looked up and made safe once per build: the same strings as
+    Jinja's own, without their three calls through the template context on every use."""
+    said: dict[object, str] = {}
+
+    @jinja2.pass_eval_context
+    def gettext(ctx: jinja2.nodes.EvalContext, string: str, /, **variables: object) -> str:
+        if variables or not ctx.autoescape:
+            text = translation.gettext(string)
+            return (Markup(text) if ctx.autoescape else text) % variables
+        try:
+            return said[string]
+        except KeyError:
+            made = said[string] = Markup(translation.gettext(string)) % variables
+            return made
+
+    @jinja2.pass_eval_context
+    def ngettext(ctx: jinja2.nodes.EvalContext, singular: str, plural: str, num: int, /,
+                 **variables: object) -> str:
+        variables.setdefault("num", num)
+        if len(variables) > 1 or not ctx.autoescape:
+            text = translation.ngettext(singular, plural, num)
+            return (Markup(text) if ctx.autoescape else text) % variables
+        key = (singular, plural, num, type(num))  # 1 and 1.0 print apart
+        try:
+            return said[key]
+        except KeyError:
+            made = said[key] = Markup(translation.ngettext(singular, plural, num)) % variables
+            return made
+
+    env.install_gettext_translations(translation, newstyle=True)  # type: ignore[attr-defined]
+    env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
 
 
 def issue_titler(translation: NullTranslations) -> Callable[[str], str]:

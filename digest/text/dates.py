@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime as DateTime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -23,7 +24,7 @@ class Dates:
     timezone: str
     datetime_pattern: str | None = None
 
-    @property
+    @cached_property  # parsed once: every date of a build's pages asks for it
     def locale(self) -> Locale:
         return Locale.parse(self.language.replace("-", "_"))
 
