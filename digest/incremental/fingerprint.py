@@ -4,11 +4,13 @@ digest's own code."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import hashlib
 import importlib.metadata
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import Enum
@@ -153,4 +155,87 @@ def code() -> str:
         found = False
     if not found:  # no sources to read (a zip, a frozen build): trust no earlier cache
         h.update(os.urandom(16))
+    return h.hexdigest()
+
+
+# The distribution of each library a module of digest imports, by its import name: what
+# `modules_code` asks the version of. An import missing here keeps a store from ever being
+# trusted (never wrong, only slower); tests/test_itemstore.py checks the map is complete.
+DISTRIBUTIONS = {
+    "babel": "babel", "frontmatter": "python-frontmatter", "latex2mathml": "latex2mathml",
+    "lxml": "lxml", "markdown": "markdown", "nh3": "nh3", "pygments": "pygments",
+    "selectolax": "selectolax", "slugify": "python-slugify", "yaml": "pyyaml",
+}
+
+
+def imports(seeds: tuple[str, ...]) -> tuple[list[Path], set[str]]:
+    """The files of the digest modules `seeds` ("digest.html.markup") and of every digest
+    module they import, however deep (imports under `if TYPE_CHECKING:` left out: types
+    shape no output), and the top-level names of the other libraries they import."""
+    files: dict[str, Path] = {}
+    libraries: set[str] = set()
+    todo = [".".join(parts[:n]) for seed in seeds
+            for parts in [seed.split(".")] for n in range(1, len(parts) + 1)]
+    while todo:
+        name = todo.pop()
+        if name in files:
+            continue
+        path = _module_file(name)
+        if path is None:
+            continue  # an attribute imported from a package (`from digest import __version__`)
+        files[name] = path
+        for module, names in _imported(ast.parse(path.read_bytes(), str(path))):
+            if module == "digest" or module.startswith("digest."):
+                todo.append(module)
+                todo.extend(f"{module}.{n}" for n in names)
+            elif module.split(".")[0] not in sys.stdlib_module_names:
+                libraries.add(module.split(".")[0])
+    return sorted(files.values()), libraries
+
+
+def _module_file(name: str) -> Path | None:
+    base = _PACKAGE.parent.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imported(tree: ast.AST) -> list[tuple[str, list[str]]]:
+    found: list[tuple[str, list[str]]] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            todo.extend(node.orelse)
+            continue
+        if isinstance(node, ast.Import):
+            found += [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append((node.module, [alias.name for alias in node.names]))
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+@functools.cache
+def modules_code(seeds: tuple[str, ...]) -> str:
+    """The fingerprint of exactly the code that `seeds` run: the bytes of their modules and
+    of every digest module they import (`imports`), the versions of the libraries those
+    import, and Python's (its `marshal` format and standard library are code too). Unlike
+    `code()`, an edit elsewhere in digest leaves it as it was."""
+    h = hashlib.sha256(f"python {sys.version}\n".encode())
+    try:
+        files, libraries = imports(seeds)
+        for path in files:
+            rel = path.relative_to(_PACKAGE.parent).as_posix()
+            h.update(rel.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    except (OSError, SyntaxError, ValueError):
+        files, libraries = [], set()
+    if not files:  # no sources to read (a zip, a frozen build): trust no earlier store
+        h.update(os.urandom(16))
+    for name in sorted(libraries):
+        try:
+            h.update(f"{name} {importlib.metadata.version(DISTRIBUTIONS[name])}\n".encode())
+        except (KeyError, importlib.metadata.PackageNotFoundError):
+            h.update(os.urandom(16))  # a library not in the map: never trusted
     return h.hexdigest()
