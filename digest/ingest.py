@@ -14,11 +14,15 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from digest.config import Config, FeedConfig
 from digest.errors import DigestError, FeedError
 from digest.fetch import FetchRequest, Limits, Throttled, fetch_all, local_path, next_ask
 from digest.html.cleanup import NO_RULES, Cleanup
+from digest.incremental.itemstore import ItemStore
+from digest.incremental.paths import CachePaths
+from digest.load import Fresh, fresh, keep, render_all
 from digest.model import Entry, FetchResult, ParsedFeed
 from digest.parse import parse
 from digest.store import NewFile, ReprocessReport, Store, StoreReport, new_files
@@ -116,6 +120,7 @@ def ingest(
             run.go(chosen, jobs, limits or Limits())
         finally:
             write_state(config.state_dir, replace(run.state, written=store.written))
+            run.items.save()
         order = {f.slug: i for i, f in enumerate(chosen)}
         return tuple(sorted(run.outcomes, key=lambda o: order[o.feed.slug]))
 
@@ -131,6 +136,11 @@ class _Run:
         self.stamp = now.replace(microsecond=0).isoformat()
         self.zone = config.site.timezone
         self.saved_at = time.monotonic()
+        # What `load` needs of each file this run writes, rendered here (in the worker
+        # processes) so that the next build renders no body: see incremental/itemstore.py.
+        self.items = ItemStore(CachePaths.of(config), adding=True)
+        self.wrote: list[Path] = []
+        store.on_write = lambda path, text: self.wrote.append(path)
 
     def go(self, feeds: tuple[FeedConfig, ...], jobs: int, limits: Limits) -> None:
         requests = []
@@ -196,8 +206,14 @@ class _Run:
             else:
                 parsed, texts = await loop.run_in_executor(pool, prepare, result, base,
                                                            self.now, self.zone, feed.cleanup)
-            report = await loop.run_in_executor(self.writer, self._put, parsed.entries,
-                                                feed, texts)
+            report, done = await loop.run_in_executor(self.writer, self._put, parsed.entries,
+                                                      feed, texts)
+            if done.work:
+                results = (render_all(done.work) if pool is None else
+                           await loop.run_in_executor(pool, render_all, done.work))
+                await loop.run_in_executor(self.writer, keep, self.items, done, results)
+            elif done.drafts:
+                await loop.run_in_executor(self.writer, keep, self.items, done, [])
         except DigestError as exc:
             self._fail(feed, saved, exc, moved)
             return
@@ -211,15 +227,18 @@ class _Run:
                       parsed)
 
     def _put(self, entries: tuple[Entry, ...], feed: FeedConfig,
-             texts: dict[str, NewFile]) -> StoreReport:
-        """Store one feed's entries (in the writer thread); save the state every few seconds,
-        so that a killed run loses little of what it learned."""
+             texts: dict[str, NewFile]) -> tuple[StoreReport, Fresh]:
+        """Store one feed's entries (in the writer thread), and read the files written as
+        `load` does; save the state every few seconds, so that a killed run loses little of
+        what it learned."""
         report = self.store.put(entries, self.now, texts, feed.topics, feed.cleanup)
+        wrote, self.wrote = self.wrote, []
+        done = fresh(self.config, self.items, wrote)
         if time.monotonic() - self.saved_at > CHECKPOINT_SECONDS:
             snapshot = replace(self.state, written=dict(self.store.written))
             write_state(self.config.state_dir, snapshot)
             self.saved_at = time.monotonic()
-        return report
+        return report, done
 
     def _saved(self, feed: FeedConfig) -> FeedState:
         """The feed's state; a fresh one if the editor changed its url since."""

@@ -68,14 +68,14 @@ def _whose_topics(items: list[Item], config: Config) -> tuple[Item, ...]:
                  if item.old_topics else item for item in items)
 
 
-_Found = tuple[str, str, int, int]  # a content file: its path, its place (rel), size, mtime
+_Found = tuple[Path, str, int, int]  # a content file: its path, its place (rel), size, mtime
 
 
 def _item_files(folder: Path, root: Path) -> list[_Found]:
     """Every *.md under `folder` (not under a linked folder), in the order of their paths'
-    parts, with its place under `root` and its stat: one scandir per folder, no Path."""
+    parts, with its place under `root` and its stat (one scandir per folder)."""
     found: list[_Found] = []
-    todo = [(str(folder), folder.relative_to(root).as_posix())]
+    todo = [(folder, folder.relative_to(root).as_posix())]
     while todo:
         where, rel = todo.pop()
         try:
@@ -85,11 +85,11 @@ def _item_files(folder: Path, root: Path) -> list[_Found]:
         with entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
-                    todo.append((entry.path, f"{rel}/{entry.name}"))
+                    todo.append((where / entry.name, f"{rel}/{entry.name}"))
                 elif entry.name.endswith(".md"):
                     st = entry.stat()
                     if not stat.S_ISDIR(st.st_mode):
-                        found.append((entry.path, f"{rel}/{entry.name}", st.st_size,
+                        found.append((where / entry.name, f"{rel}/{entry.name}", st.st_size,
                                       st.st_mtime_ns))
     found.sort(key=lambda f: f[1].split("/"))
     return found
@@ -122,8 +122,7 @@ class _Draft:
 def _known_or_read(found: _Found, config: Config, store: ItemStore, known: _Known
                    ) -> _Draft | tuple[FileEntry, Path]:
     """The store's entry for an unchanged file, else the file read and validated."""
-    name, rel, size, mtime_ns = found
-    path = Path(name)
+    path, rel, size, mtime_ns = found
     entry = store.file(rel, size, mtime_ns)
     if entry is None:
         data = path.read_bytes()
@@ -178,6 +177,55 @@ def _rendered(slots: list[_Draft | tuple[FileEntry, Path]], store: ItemStore, jo
             item = _with_images(item, local)
         items.append(item)
     return items
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """Content files just written (by `digest fetch`), read and validated: their texts to
+    render (`work`, for worker processes) before `keep` puts them into the item store."""
+
+    drafts: tuple[_Draft, ...]
+    work: tuple[tuple[body.Kind, str], ...]
+
+
+def fresh(config: Config, store: ItemStore, written: list[Path]) -> Fresh:
+    """What the item store needs of `written` (files under content/items/): each file read
+    again as `load` reads it, so that what is stored is exactly what `load` would derive. A
+    file that does not validate is left out (the build reports it)."""
+    drafts: dict[str, _Draft] = {}
+    for path in written:
+        try:
+            st = path.stat()
+            data = path.read_bytes()
+            rel = path.relative_to(config.root).as_posix()
+            item, text, note = read_item(path, contentfile.decode(data, path), config, data)
+        except (OSError, ValueError, DigestError):
+            continue
+        drafts[rel] = _Draft(replace(item, digest=file_digest(rel, data)), text, note, rel,
+                             st.st_size, st.st_mtime_ns)
+    texts = {key(kind, text): (kind, text) for d in drafts.values()
+             for kind, text in _texts(d) if text}
+    work = tuple(w for k, w in texts.items() if store.get(k) is None)
+    return Fresh(tuple(drafts.values()), work)
+
+
+def keep(store: ItemStore, done: Fresh, results: list[body.Body]) -> None:
+    """Put into the item store the files of `done` with their texts rendered (`results`,
+    one per `done.work`). Each file is recorded with its stat of the moment it was written,
+    so the first build reads and hashes it once more (a racy entry) before trusting it."""
+    for (kind, text), result in zip(done.work, results, strict=True):
+        store.put(key(kind, text), result)
+    store.rendered += len(results)
+    for d in done.drafts:
+        store.keep_file(d.rel, FileEntry(d.size, d.mtime_ns, store.now, d.item.digest,
+                                         fields_of(d.item),
+                                         key("body", d.body) if d.body else "",
+                                         key("note", d.note) if d.note else ""))
+
+
+def render_all(work: tuple[tuple[body.Kind, str], ...]) -> list[body.Body]:
+    """Render texts in this process (a worker's part of `fresh` work)."""
+    return [body.render(kind, text) for kind, text in work]
 
 
 def _texts(draft: _Draft) -> tuple[tuple[body.Kind, str], ...]:

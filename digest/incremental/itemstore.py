@@ -42,6 +42,7 @@ import marshal
 import pickle
 import sys
 import time
+import zlib
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -98,46 +99,58 @@ def fields_of(item: Item) -> tuple[Any, ...]:
 
 
 def item_of(entry: FileEntry, path: Path, body: Body | None, note: Body | None) -> Item:
-    """The item of a stored file, at `path`, with its body and note (images not resolved)."""
+    """The item of a stored file, at `path`, with its body and note (images not resolved).
+    Made as `copy` and `pickle` make a dataclass, its fields set without `__init__` (a third
+    of the time of a warm load otherwise): Item has no `__post_init__` to skip."""
     html, words, summary, _ = body or ("", 0, "", False)
-    return Item(**dict(zip(KEPT, entry.fields, strict=True)), slug=path.stem, path=path,
-                html=html, words=words, excerpt=summary, note_html=note[0] if note else "",
-                digest=entry.digest)
+    item: Item = _new(Item)
+    state = item.__dict__
+    state.update(zip(KEPT, entry.fields, strict=True))
+    state.update(slug=path.stem, path=path, html=html, words=words, excerpt=summary,
+                 note_html=note[0] if note else "", digest=entry.digest)
+    return item
+
+
+_new = object.__new__
+assert not hasattr(Item, "__post_init__") and not hasattr(Item, "__slots__"), \
+    "item_of sets Item's fields directly: make it call Item() instead"
 
 
 class ItemStore:
-    def __init__(self, paths: CachePaths | None, read_only: bool = False) -> None:
+    def __init__(self, paths: CachePaths | None, read_only: bool = False,
+                 adding: bool = False) -> None:
         """The store as earlier runs left it under `paths` (None: one that keeps nothing).
-        `read_only`: `save` writes nothing (commands that only read, such as `select`)."""
+        `read_only`: `save` writes nothing (commands that only read, such as `select`).
+        `adding` (`fetch`): nothing is read now; `save` adds what was put to the shards on
+        disk, reading only those it rewrites."""
         self.paths = paths
         self.read_only = read_only
+        self.adding = adding
         self.old: dict[str, dict[str, Any]] = {BODIES: {}, FILES: {}}
         self.used: dict[str, dict[str, Any]] = {BODIES: {}, FILES: {}}
         self.foreign: dict[str, set[str]] = {BODIES: set(), FILES: set()}  # to replace
         self.rendered = 0  # bodies and notes rendered since the last `renew`
         self.now = time.time_ns()
-        if paths is not None and paths.items.is_dir():
+        if paths is not None and paths.items.is_dir() and not adding:
             for table in (BODIES, FILES):
                 for shard in range(SHARDS):
-                    self._read(table, shard)
+                    self.old[table].update(self._read(table, _name(shard)))
 
-    def _read(self, table: str, shard: int) -> None:
-        """Take a shard's entries if this digest's code made them; else mark it to be
-        replaced (a damaged or foreign file is a few missing entries)."""
+    def _read(self, table: str, name: str) -> dict[str, Any]:
+        """A shard's entries if this digest's code made them; else none, and the shard is
+        marked to be replaced (a damaged or foreign file is a few missing entries)."""
         assert self.paths is not None
-        name = _name(shard)
         try:
             with self.paths.item_shard(table, name).open("rb") as f:
                 if f.readline() != tag(table):
                     self.foreign[table].add(name)
-                    return
-                entries = _decode(table, f.read())
+                    return {}
+                return _decode(table, f.read())
         except FileNotFoundError:
-            return
+            return {}
         except Exception:  # whatever a damaged file raises: it is replaced
             self.foreign[table].add(name)
-            return
-        self.old[table].update(entries)
+            return {}
 
     def renew(self) -> None:
         """Start another build with what this one knows (a long-lived `serve` keeps its
@@ -189,11 +202,10 @@ class ItemStore:
 
     # --- persistence --------------------------------------------------------------------
 
-    def save(self, forget: bool = True) -> None:
-        """Write what changed, rewriting only the shards whose entries changed. `forget`
-        (a build, which saw every file): keep only what this run used, so that the entries
-        of deleted items and old bodies go; else (`fetch`, which adds items): keep the rest
-        too."""
+    def save(self) -> None:
+        """Write what changed, rewriting only the shards whose entries changed. A build,
+        which saw every file, keeps only what it used, so that the entries of deleted items
+        and old bodies go; an `adding` store adds its entries to those on disk."""
         if self.paths is None or self.read_only:
             return
         try:
@@ -203,24 +215,29 @@ class ItemStore:
                 write_bytes(ignore, b"# digest's item store: derived from content/, never "
                             b"committed, safe to delete\n*\n")
             for table in (BODIES, FILES):
-                self._save(table, forget)
+                self._save(table)
         except OSError:
             return  # a read-only project still builds, only slower next time
         self.paths.remove_old_load_cache()
 
-    def _save(self, table: str, forget: bool) -> None:
+    def _save(self, table: str) -> None:
         assert self.paths is not None
         old, used = self.old[table], self.used[table]
+        forget = not self.adding
         kept = used if forget else {**old, **used}
-        shards: dict[str, dict[str, Any]] = {}
         dirty = set(self.foreign[table])
+        dirty.update(_shard(k) for k, value in used.items() if old.get(k) is not value)
+        if forget:
+            dirty.update(_shard(k) for k in old.keys() - used.keys())
+        if not dirty:
+            return
+        shards: dict[str, dict[str, Any]] = {}
+        if self.adding:  # what is on disk, then what this run adds
+            shards = {name: self._read(table, name) for name in dirty}
         for k, value in kept.items():
             shard = _shard(k)
-            shards.setdefault(shard, {})[k] = value
-            if old.get(k) is not value:
-                dirty.add(shard)
-        if forget:
-            dirty |= {_shard(k) for k in old.keys() - used.keys()}
+            if shard in dirty:
+                shards.setdefault(shard, {})[k] = value
         for shard in sorted(dirty):
             path = self.paths.item_shard(table, shard)
             entries = shards.get(shard)
@@ -237,7 +254,7 @@ def _name(shard: int) -> str:
 
 
 def _shard(k: str) -> str:
-    return _name(int(hashlib.sha256(k.encode()).hexdigest()[:4], 16) % SHARDS)
+    return _name(zlib.crc32(k.encode()) % SHARDS)
 
 
 def _encode(table: str, entries: dict[str, Any]) -> bytes:
