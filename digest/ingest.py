@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from digest.config import Config, FeedConfig
+from digest.content.body import Body
 from digest.errors import DigestError, FeedError
 from digest.fetch import FetchRequest, Limits, Throttled, fetch_all, local_path, next_ask
 from digest.html.cleanup import NO_RULES, Cleanup
@@ -32,6 +33,7 @@ from digest.system.workers import process_pool
 
 DEAD_AFTER = 3  # consecutive failed runs before a feed is reported as dead
 CHECKPOINT_SECONDS = 2.0
+ITEMS_HELD = 32 * 2**20  # characters of rendered HTML held before the item store is saved
 
 
 @dataclass(frozen=True)
@@ -208,12 +210,6 @@ class _Run:
                                                            self.now, self.zone, feed.cleanup)
             report, done = await loop.run_in_executor(self.writer, self._put, parsed.entries,
                                                       feed, texts)
-            if done.work:
-                results = (render_all(done.work) if pool is None else
-                           await loop.run_in_executor(pool, render_all, done.work))
-                await loop.run_in_executor(self.writer, keep, self.items, done, results)
-            elif done.drafts:
-                await loop.run_in_executor(self.writer, keep, self.items, done, [])
         except DigestError as exc:
             self._fail(feed, saved, exc, moved)
             return
@@ -223,8 +219,26 @@ class _Run:
             error.__cause__ = exc
             self._fail(feed, saved, error, moved)
             return
+        # Stored. What follows saves the next build some work, and holds nothing it need not.
+        del texts
+        parsed, result = replace(parsed, entries=()), replace(result, body=b"")
+        await self._remember(done, pool)
         self._succeed(feed, saved, result, "malformed" if parsed.warning else "ok", report,
                       parsed)
+
+    async def _remember(self, done: Fresh, pool: Executor | None) -> None:
+        """Render the bodies of the files just written (in the worker processes) and put
+        them into the item store, so that the next build renders none of them. A failure
+        here loses nothing: the build renders them (and reports what it cannot)."""
+        if not done.entries:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            results = (render_all(done.work) if pool is None or not done.work else
+                       await loop.run_in_executor(pool, render_all, done.work))
+            await loop.run_in_executor(self.writer, self._keep, done, results)
+        except Exception:  # deliberate: see above
+            pass
 
     def _put(self, entries: tuple[Entry, ...], feed: FeedConfig,
              texts: dict[str, NewFile]) -> tuple[StoreReport, Fresh]:
@@ -239,6 +253,13 @@ class _Run:
             write_state(self.config.state_dir, snapshot)
             self.saved_at = time.monotonic()
         return report, done
+
+    def _keep(self, done: Fresh, results: list[Body]) -> None:
+        """Put files just written into the item store (in the writer thread); save it when
+        it holds many bodies, so that a fetch of thousands of items never holds them all."""
+        keep(self.items, done, results)
+        if self.items.pending > ITEMS_HELD:
+            self.items.save()
 
     def _saved(self, feed: FeedConfig) -> FeedState:
         """The feed's state; a fresh one if the editor changed its url since."""

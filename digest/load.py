@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -181,18 +182,22 @@ def _rendered(slots: list[_Draft | tuple[FileEntry, Path]], store: ItemStore, jo
 
 @dataclass(frozen=True)
 class Fresh:
-    """Content files just written (by `digest fetch`), read and validated: their texts to
-    render (`work`, for worker processes) before `keep` puts them into the item store."""
+    """Content files just written (by `digest fetch`), read and validated: their entries,
+    and the texts to render (`work`, for worker processes) before `keep` puts both into the
+    item store."""
 
-    drafts: tuple[_Draft, ...]
+    entries: tuple[tuple[str, FileEntry], ...]  # (place, entry)
     work: tuple[tuple[body.Kind, str], ...]
 
 
 def fresh(config: Config, store: ItemStore, written: list[Path]) -> Fresh:
     """What the item store needs of `written` (files under content/items/): each file read
     again as `load` reads it, so that what is stored is exactly what `load` would derive. A
-    file that does not validate is left out (the build reports it)."""
-    drafts: dict[str, _Draft] = {}
+    file that does not validate is left out (the build reports it). Each is recorded with
+    its stat of the moment it was written, so the first build reads and hashes it once more
+    (a racy entry) before trusting it."""
+    entries: dict[str, FileEntry] = {}
+    texts: dict[str, tuple[body.Kind, str]] = {}
     for path in written:
         try:
             st = path.stat()
@@ -201,26 +206,22 @@ def fresh(config: Config, store: ItemStore, written: list[Path]) -> Fresh:
             item, text, note = read_item(path, contentfile.decode(data, path), config, data)
         except (OSError, ValueError, DigestError):
             continue
-        drafts[rel] = _Draft(replace(item, digest=file_digest(rel, data)), text, note, rel,
-                             st.st_size, st.st_mtime_ns)
-    texts = {key(kind, text): (kind, text) for d in drafts.values()
-             for kind, text in _texts(d) if text}
-    work = tuple(w for k, w in texts.items() if store.get(k) is None)
-    return Fresh(tuple(drafts.values()), work)
+        pair: tuple[tuple[body.Kind, str], ...] = (("body", text), ("note", note))
+        keys = [key(kind, t) if t else "" for kind, t in pair]
+        entries[rel] = FileEntry(st.st_size, st.st_mtime_ns, time.time_ns(),
+                                 file_digest(rel, data), fields_of(item), *keys)
+        texts |= {k: w for k, w in zip(keys, pair, strict=True) if k and store.get(k) is None}
+    return Fresh(tuple(entries.items()), tuple(texts.values()))
 
 
 def keep(store: ItemStore, done: Fresh, results: list[body.Body]) -> None:
-    """Put into the item store the files of `done` with their texts rendered (`results`,
-    one per `done.work`). Each file is recorded with its stat of the moment it was written,
-    so the first build reads and hashes it once more (a racy entry) before trusting it."""
+    """Put into the item store the files of `done`, with their texts rendered (`results`,
+    one per `done.work`)."""
     for (kind, text), result in zip(done.work, results, strict=True):
         store.put(key(kind, text), result)
     store.rendered += len(results)
-    for d in done.drafts:
-        store.keep_file(d.rel, FileEntry(d.size, d.mtime_ns, store.now, d.item.digest,
-                                         fields_of(d.item),
-                                         key("body", d.body) if d.body else "",
-                                         key("note", d.note) if d.note else ""))
+    for rel, entry in done.entries:
+        store.keep_file(rel, entry)
 
 
 def render_all(work: tuple[tuple[body.Kind, str], ...]) -> list[body.Body]:

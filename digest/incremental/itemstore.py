@@ -122,7 +122,8 @@ class ItemStore:
         """The store as earlier runs left it under `paths` (None: one that keeps nothing).
         `read_only`: `save` writes nothing (commands that only read, such as `select`).
         `adding` (`fetch`): nothing is read now; `save` adds what was put to the shards on
-        disk, reading only those it rewrites."""
+        disk, reading only those it rewrites, and forgets it (a long fetch saves as it goes,
+        when `pending` grows, so that it never holds every body at once)."""
         self.paths = paths
         self.read_only = read_only
         self.adding = adding
@@ -130,6 +131,7 @@ class ItemStore:
         self.used: dict[str, dict[str, Any]] = {BODIES: {}, FILES: {}}
         self.foreign: dict[str, set[str]] = {BODIES: set(), FILES: set()}  # to replace
         self.rendered = 0  # bodies and notes rendered since the last `renew`
+        self.pending = 0  # characters of HTML put since the last save
         self.now = time.time_ns()
         if paths is not None and paths.items.is_dir() and not adding:
             for table in (BODIES, FILES):
@@ -178,6 +180,7 @@ class ItemStore:
 
     def put(self, body_key: str, value: Body) -> None:
         self.used[BODIES][body_key] = value
+        self.pending += len(value[0])
 
     # --- files --------------------------------------------------------------------------
 
@@ -218,6 +221,10 @@ class ItemStore:
                 self._save(table)
         except OSError:
             return  # a read-only project still builds, only slower next time
+        self.pending = 0
+        if self.adding:  # on disk now: an adding store holds only what is yet to be saved
+            self.old = {BODIES: {}, FILES: {}}
+            self.used = {BODIES: {}, FILES: {}}
         self.paths.remove_old_load_cache()
 
     def _save(self, table: str) -> None:
