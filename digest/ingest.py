@@ -14,11 +14,16 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from digest.config import Config, FeedConfig
+from digest.content.body import Body
 from digest.errors import DigestError, FeedError
 from digest.fetch import FetchRequest, Limits, Throttled, fetch_all, local_path, next_ask
 from digest.html.cleanup import NO_RULES, Cleanup
+from digest.incremental.itemstore import ItemStore
+from digest.incremental.paths import CachePaths
+from digest.load import Fresh, fresh, keep, render_all
 from digest.model import Entry, FetchResult, ParsedFeed
 from digest.parse import parse
 from digest.store import NewFile, ReprocessReport, Store, StoreReport, new_files
@@ -28,6 +33,7 @@ from digest.system.workers import process_pool
 
 DEAD_AFTER = 3  # consecutive failed runs before a feed is reported as dead
 CHECKPOINT_SECONDS = 2.0
+ITEMS_HELD = 32 * 2**20  # characters of rendered HTML held before the item store is saved
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ def ingest(
             run.go(chosen, jobs, limits or Limits())
         finally:
             write_state(config.state_dir, replace(run.state, written=store.written))
+            run.items.save()
         order = {f.slug: i for i, f in enumerate(chosen)}
         return tuple(sorted(run.outcomes, key=lambda o: order[o.feed.slug]))
 
@@ -131,6 +138,11 @@ class _Run:
         self.stamp = now.replace(microsecond=0).isoformat()
         self.zone = config.site.timezone
         self.saved_at = time.monotonic()
+        # What `load` needs of each file this run writes, rendered here (in the worker
+        # processes) so that the next build renders no body: see incremental/itemstore.py.
+        self.items = ItemStore(CachePaths.of(config), adding=True)
+        self.wrote: list[Path] = []
+        store.on_write = lambda path, text: self.wrote.append(path)
 
     def go(self, feeds: tuple[FeedConfig, ...], jobs: int, limits: Limits) -> None:
         requests = []
@@ -196,8 +208,8 @@ class _Run:
             else:
                 parsed, texts = await loop.run_in_executor(pool, prepare, result, base,
                                                            self.now, self.zone, feed.cleanup)
-            report = await loop.run_in_executor(self.writer, self._put, parsed.entries,
-                                                feed, texts)
+            report, done = await loop.run_in_executor(self.writer, self._put, parsed.entries,
+                                                      feed, texts)
         except DigestError as exc:
             self._fail(feed, saved, exc, moved)
             return
@@ -207,19 +219,47 @@ class _Run:
             error.__cause__ = exc
             self._fail(feed, saved, error, moved)
             return
+        # Stored. What follows saves the next build some work, and holds nothing it need not.
+        del texts
+        parsed, result = replace(parsed, entries=()), replace(result, body=b"")
+        await self._remember(done, pool)
         self._succeed(feed, saved, result, "malformed" if parsed.warning else "ok", report,
                       parsed)
 
+    async def _remember(self, done: Fresh, pool: Executor | None) -> None:
+        """Render the bodies of the files just written (in the worker processes) and put
+        them into the item store, so that the next build renders none of them. A failure
+        here loses nothing: the build renders them (and reports what it cannot)."""
+        if not done.entries:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            results = (render_all(done.work) if pool is None or not done.work else
+                       await loop.run_in_executor(pool, render_all, done.work))
+            await loop.run_in_executor(self.writer, self._keep, done, results)
+        except Exception:  # deliberate: see above
+            pass
+
     def _put(self, entries: tuple[Entry, ...], feed: FeedConfig,
-             texts: dict[str, NewFile]) -> StoreReport:
-        """Store one feed's entries (in the writer thread); save the state every few seconds,
-        so that a killed run loses little of what it learned."""
+             texts: dict[str, NewFile]) -> tuple[StoreReport, Fresh]:
+        """Store one feed's entries (in the writer thread), and read the files written as
+        `load` does; save the state every few seconds, so that a killed run loses little of
+        what it learned."""
         report = self.store.put(entries, self.now, texts, feed.topics, feed.cleanup)
+        wrote, self.wrote = self.wrote, []
+        done = fresh(self.config, self.items, wrote)
         if time.monotonic() - self.saved_at > CHECKPOINT_SECONDS:
             snapshot = replace(self.state, written=dict(self.store.written))
             write_state(self.config.state_dir, snapshot)
             self.saved_at = time.monotonic()
-        return report
+        return report, done
+
+    def _keep(self, done: Fresh, results: list[Body]) -> None:
+        """Put files just written into the item store (in the writer thread); save it when
+        it holds many bodies, so that a fetch of thousands of items never holds them all."""
+        keep(self.items, done, results)
+        if self.items.pending > ITEMS_HELD:
+            self.items.save()
 
     def _saved(self, feed: FeedConfig) -> FeedState:
         """The feed's state; a fresh one if the editor changed its url since."""

@@ -1,56 +1,57 @@
-"""Stage 4: content/ -> Corpus. Every file is validated; all problems are reported at once."""
+"""Stage 4: content/ -> Corpus. Every file is validated; all problems are reported at once.
+
+What each content file gives (its item, its body and note rendered) is kept in the item store
+(digest/incremental/itemstore.py): a file is read, validated and rendered only when the store
+does not know it already, by its size and mtime or by its bytes."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from digest.config import Config
-from digest.content import contentfile, legacy
-from digest.errors import ContentError, DigestError, did_you_mean, raise_all
-from digest.html.links import clean_link
-from digest.html.markup import count_words, excerpt, render_body, render_markdown
+from digest.content import body, contentfile, legacy
+from digest.content.itemfile import Fields, read_item
+from digest.errors import ContentError, DigestError, raise_all
 from digest.html.media import locator, present
 from digest.html.sanitize import LocalImage, images
 from digest.incremental.fingerprint import file_digest
-from digest.incremental.loadcache import FileEntry, RenderCache
+from digest.incremental.itemstore import KEPT, FileEntry, ItemStore, fields_of, item_of, key
+from digest.incremental.paths import CachePaths
 from digest.model import Corpus, IssueFile, Item, PageFile
 from digest.system.state import read_state
 from digest.system.workers import process_pool
-from digest.text.langtag import language_tag
 from digest.text.weeks import is_week
 
-ITEM_KEYS = {
-    "id", "title", "link", "source", "author", "published", "fetched", "first_seen", "topics",
-    "tags", "status", "pinned", "note", "issue", "undated", "enclosures", "language",
-    legacy.FORMAT_KEY,
-}
 ISSUE_KEYS = {"title", "status"}
 PAGE_KEYS = {"title", "description"}
 PARALLEL_FROM = 200  # bodies to render before worker processes pay for themselves
+_SOURCE, _TOPICS = KEPT.index("source"), KEPT.index("topics")
 
 
-def load(config: Config, cache: RenderCache | None = None, jobs: int = 0) -> Corpus:
+def load(config: Config, cache: ItemStore | None = None, jobs: int = 0) -> Corpus:
     """Read every content file; raise all problems together. A file whose size and mtime
-    are those the cache recorded is not read again; bodies come from the cache when their
-    text is unchanged; the others are rendered in up to `jobs` processes (0: one per core)."""
+    are those the item store recorded is not read again; bodies come from the store when
+    their text is unchanged; the others are rendered in up to `jobs` processes (0: one per
+    core). `cache`: the store to use and fill (a build saves it); without one, the project's
+    store is read and left as it is."""
     errors: list[DigestError] = []
-    cache = cache or RenderCache(None)
+    store = cache if cache is not None else ItemStore(CachePaths.of(config), read_only=True)
     content = config.content_dir
-    # Sorted by parts: the order of Path comparisons, without their cost on 10,000 files.
-    slots = _each(sorted((content / "items").rglob("*.md"), key=lambda p: p.parts),
-                  lambda p: _known_or_read(p, config, cache), errors)
+    known = _Known({f.slug for f in config.feeds}, {t.slug for t in config.topics})
+    slots = _each(_item_files(content / "items", config.root),
+                  lambda f: _known_or_read(f, config, store, known), errors)
     local = _local_images(config, errors)
-    items = [_with_images(i, local)
-             for i in _rendered(slots, cache, jobs or os.cpu_count() or 1)]
+    items = _rendered(slots, store, jobs or os.cpu_count() or 1, local)
     issues = _each(sorted((content / "issues").glob("*.md")),
-                   lambda p: _issue(p, cache, local), errors)
-    pages = _each(sorted((content / "pages").glob("*.md")), lambda p: _page(p, cache, local),
+                   lambda p: _issue(p, store, local), errors)
+    pages = _each(sorted((content / "pages").glob("*.md")), lambda p: _page(p, store, local),
                   errors)
     errors += _duplicates(items, config.root)
     raise_all(errors)
@@ -68,6 +69,45 @@ def _whose_topics(items: list[Item], config: Config) -> tuple[Item, ...]:
                  if item.old_topics else item for item in items)
 
 
+_Found = tuple[Path, str, int, int]  # a content file: its path, its place (rel), size, mtime
+
+
+def _item_files(folder: Path, root: Path) -> list[_Found]:
+    """Every *.md under `folder` (not under a linked folder), in the order of their paths'
+    parts, with its place under `root` and its stat (one scandir per folder)."""
+    found: list[_Found] = []
+    todo = [(folder, folder.relative_to(root).as_posix())]
+    while todo:
+        where, rel = todo.pop()
+        try:
+            entries = os.scandir(where)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        with entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append((where / entry.name, f"{rel}/{entry.name}"))
+                elif entry.name.endswith(".md"):
+                    st = entry.stat()
+                    if not stat.S_ISDIR(st.st_mode):
+                        found.append((where / entry.name, f"{rel}/{entry.name}", st.st_size,
+                                      st.st_mtime_ns))
+    found.sort(key=lambda f: f[1].split("/"))
+    return found
+
+
+@dataclass(frozen=True)
+class _Known:
+    """The feeds and topics digest.toml declares: what a stored item may name."""
+
+    feeds: set[str]
+    topics: set[str]
+
+    def valid(self, entry: FileEntry) -> bool:
+        return entry.fields[_SOURCE] in self.feeds and \
+            all(t in self.topics for t in entry.fields[_TOPICS])
+
+
 @dataclass(frozen=True)
 class _Draft:
     """An item read from its file, its body and note not rendered yet."""
@@ -80,76 +120,121 @@ class _Draft:
     mtime_ns: int
 
 
-def _known_or_read(path: Path, config: Config, cache: RenderCache) -> _Draft | FileEntry:
-    """The cache's entry for an unchanged file, else the file read and validated."""
-    rel = path.relative_to(config.root).as_posix()
-    st = path.stat()
-    entry = cache.file(rel, st.st_size, st.st_mtime_ns)
+def _known_or_read(found: _Found, config: Config, store: ItemStore, known: _Known
+                   ) -> _Draft | tuple[FileEntry, Path]:
+    """The store's entry for an unchanged file, else the file read and validated."""
+    path, rel, size, mtime_ns = found
+    entry = store.file(rel, size, mtime_ns)
     if entry is None:
         data = path.read_bytes()
         digest = file_digest(rel, data)
-        entry = cache.file_by_digest(rel, digest)
+        entry = store.file_by_digest(rel, digest)
         if entry is None:
-            item, body, note = _item(path, contentfile.decode(data, path), config, data)
-            return _Draft(replace(item, digest=digest), body, note, rel, st.st_size,
-                          st.st_mtime_ns)
-        entry = replace(entry, size=st.st_size, mtime_ns=st.st_mtime_ns,
-                        recorded_ns=cache.now)
-    if entry.item.path != path:
-        entry = replace(entry, item=replace(entry.item, path=path))
-    if not _still_valid(entry.item, config) or \
-            (entry.body_key and cache.get(entry.body_key) is None) or \
-            (entry.note_key and cache.get(entry.note_key) is None):
-        # digest.toml changed under it, or its body left the cache: read it as new
+            item, text, note = read_item(path, contentfile.decode(data, path), config, data)
+            return _Draft(replace(item, digest=digest), text, note, rel, size, mtime_ns)
+        entry = entry._replace(size=size, mtime_ns=mtime_ns, recorded_ns=store.now)
+    if not known.valid(entry) or \
+            (entry.body_key and store.get(entry.body_key) is None) or \
+            (entry.note_key and store.get(entry.note_key) is None):
+        # digest.toml changed under it, or its body left the store: read it as new
         data = path.read_bytes()
-        item, body, note = _item(path, contentfile.decode(data, path), config, data)
-        return _Draft(replace(item, digest=entry.item.digest), body, note, rel, entry.size,
+        item, text, note = read_item(path, contentfile.decode(data, path), config, data)
+        return _Draft(replace(item, digest=entry.digest), text, note, rel, entry.size,
                       entry.mtime_ns)
-    cache.keep_file(rel, entry)
-    return entry
+    store.keep_file(rel, entry)
+    return entry, path
 
 
-def _still_valid(item: Item, config: Config) -> bool:
-    return config.feed(item.source) is not None and \
-        all(config.topic(t) is not None for t in item.topics)
-
-
-def _rendered(slots: list[_Draft | FileEntry], cache: RenderCache, jobs: int) -> list[Item]:
-    """Items with their bodies and notes rendered: from the cache, or in parallel."""
-    texts = {RenderCache.key(kind, text): (kind, text) for d in slots
-             if isinstance(d, _Draft) for kind, text in (("body", d.body), ("note", d.note))
-             if text}
-    missing = [k for k in texts if cache.get(k) is None]
+def _rendered(slots: list[_Draft | tuple[FileEntry, Path]], store: ItemStore, jobs: int,
+              local: Local) -> list[Item]:
+    """Items with their bodies and notes: from the store, else rendered (in parallel), and
+    their images pointed at the mirror."""
+    texts: dict[str, tuple[body.Kind, str]] = {
+        key(kind, text): (kind, text) for d in slots if isinstance(d, _Draft)
+        for kind, text in _texts(d) if text}
+    missing = [k for k in texts if store.get(k) is None]
     work = [texts[k] for k in missing]
     if len(work) >= PARALLEL_FROM and jobs > 1:
         with process_pool(min(jobs, len(work) // (PARALLEL_FROM // 2))) as pool:
             results = list(pool.map(_render, work, chunksize=64))
     else:
         results = [_render(w) for w in work]
-    for key, result in zip(missing, results, strict=True):
-        cache.put(key, result)
+    for k, result in zip(missing, results, strict=True):
+        store.put(k, result)
+    store.rendered += len(work)
     items = []
     for slot in slots:
         if isinstance(slot, _Draft):
-            body_key = RenderCache.key("body", slot.body) if slot.body else ""
-            note_key = RenderCache.key("note", slot.note) if slot.note else ""
-            bare = replace(slot.item, html="", words=0, excerpt="", note_html="")
-            cache.keep_file(slot.rel, FileEntry(slot.size, slot.mtime_ns, cache.now, bare,
-                                                body_key, note_key))
+            entry = FileEntry(slot.size, slot.mtime_ns, store.now, slot.item.digest,
+                              fields_of(slot.item), key("body", slot.body) if slot.body else "",
+                              key("note", slot.note) if slot.note else "")
+            store.keep_file(slot.rel, entry)
+            path = slot.item.path
         else:
-            bare, body_key, note_key = slot.item, slot.body_key, slot.note_key
-        html, words, summary = cache.get(body_key) or ("", 0, "")
-        note_html = (cache.get(note_key) or ("",))[0]
-        items.append(replace(bare, html=html, words=words, excerpt=summary,
-                             note_html=note_html))
+            entry, path = slot
+        text, note = store.get(entry.body_key), store.get(entry.note_key)
+        item = item_of(entry, path, text, note)
+        if (text and text[3]) or (note and note[3]):
+            item = _with_images(item, local)
+        items.append(item)
     return items
 
 
-def _render(work: tuple[str, str]) -> tuple[str, int, str]:
-    """A body (HTML or Markdown) or a note (Markdown) -> (safe HTML, words, excerpt)."""
-    kind, text = work
-    html = render_body(text) if kind == "body" else render_markdown(text)
-    return html, count_words(html), excerpt(html)
+@dataclass(frozen=True)
+class Fresh:
+    """Content files just written (by `digest fetch`), read and validated: their entries,
+    and the texts to render (`work`, for worker processes) before `keep` puts both into the
+    item store."""
+
+    entries: tuple[tuple[str, FileEntry], ...]  # (place, entry)
+    work: tuple[tuple[body.Kind, str], ...]
+
+
+def fresh(config: Config, store: ItemStore, written: list[Path]) -> Fresh:
+    """What the item store needs of `written` (files under content/items/): each file read
+    again as `load` reads it, so that what is stored is exactly what `load` would derive. A
+    file that does not validate is left out (the build reports it). Each is recorded with
+    its stat of the moment it was written, so the first build reads and hashes it once more
+    (a racy entry) before trusting it."""
+    entries: dict[str, FileEntry] = {}
+    texts: dict[str, tuple[body.Kind, str]] = {}
+    for path in written:
+        try:
+            st = path.stat()
+            data = path.read_bytes()
+            rel = path.relative_to(config.root).as_posix()
+            item, text, note = read_item(path, contentfile.decode(data, path), config, data)
+        except (OSError, ValueError, DigestError):
+            continue
+        pair: tuple[tuple[body.Kind, str], ...] = (("body", text), ("note", note))
+        keys = [key(kind, t) if t else "" for kind, t in pair]
+        entries[rel] = FileEntry(st.st_size, st.st_mtime_ns, time.time_ns(),
+                                 file_digest(rel, data), fields_of(item), *keys)
+        texts |= {k: w for k, w in zip(keys, pair, strict=True) if k and store.get(k) is None}
+    return Fresh(tuple(entries.items()), tuple(texts.values()))
+
+
+def keep(store: ItemStore, done: Fresh, results: list[body.Body]) -> None:
+    """Put into the item store the files of `done`, with their texts rendered (`results`,
+    one per `done.work`)."""
+    for (kind, text), result in zip(done.work, results, strict=True):
+        store.put(key(kind, text), result)
+    store.rendered += len(results)
+    for rel, entry in done.entries:
+        store.keep_file(rel, entry)
+
+
+def render_all(work: tuple[tuple[body.Kind, str], ...]) -> list[body.Body]:
+    """Render texts in this process (a worker's part of `fresh` work)."""
+    return [body.render(kind, text) for kind, text in work]
+
+
+def _texts(draft: _Draft) -> tuple[tuple[body.Kind, str], ...]:
+    return ("body", draft.body), ("note", draft.note)
+
+
+def _render(work: tuple[body.Kind, str]) -> body.Body:
+    return body.render(*work)
 
 
 Local = Callable[[str], LocalImage | None]
@@ -166,7 +251,7 @@ def _local_images(config: Config, errors: list[DigestError]) -> Local:
 
 def _with_images(item: Item, local: Local) -> Item:
     """The item with its images as readers load them (see sanitize.images); done after the
-    render cache, since the mirror changes without the body changing. A page keys on the
+    item store, since the mirror changes without the body changing. A page keys on the
     item's digest (its file's bytes): the copies it now shows are added to it."""
     used: list[LocalImage] = []
 
@@ -185,21 +270,22 @@ def _with_images(item: Item, local: Local) -> Item:
     return replace(item, html=html, note_html=note, digest=digest)
 
 
-def _markdown(text: str, cache: RenderCache) -> str:
+def _markdown(text: str, store: ItemStore) -> str:
     """An introduction or a free page, rendered once per text."""
-    key = RenderCache.key("note", text)
-    done = cache.get(key)
+    note_key = key("note", text)
+    done = store.get(note_key)
     if done is None:
         done = _render(("note", text))
-        cache.put(key, done)
-    return str(done[0])
+        store.put(note_key, done)
+        store.rendered += 1
+    return done[0]
 
 
-def _each(paths: list[Path], read: Any, errors: list[DigestError]) -> list[Any]:
+def _each(found: list[Any], read: Any, errors: list[DigestError]) -> list[Any]:
     result = []
-    for path in paths:
+    for each in found:
         try:
-            result.append(read(path))
+            result.append(read(each))
         except DigestError as exc:
             errors.append(exc)
     return result
@@ -225,141 +311,22 @@ def _duplicates(items: list[Item], root: Path) -> list[DigestError]:
     return errors
 
 
-class _Fields:
-    """Typed access to one file's front matter, with errors that name the file and line."""
-
-    def __init__(self, path: Path, meta: dict[str, Any], known: set[str]) -> None:
-        self.path, self.meta = path, meta
-        for key in meta:
-            if key not in known:
-                self.fail(key, "unknown key", did_you_mean(str(key), known)
-                          or f"known keys: {', '.join(sorted(known))}")
-
-    def fail(self, key: str, message: str, hint: str | None = None) -> None:
-        raise ContentError(message, path=self.path, line=contentfile.key_line(self.path, key),
-                           key=key, hint=hint)
-
-    def text(self, key: str, required: bool = False) -> str:
-        value = self.meta.get(key)
-        if value is None:
-            if required:
-                self.fail(key, "is required")
-            return ""
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            self.fail(key, "must be text", "put the value in quotes")
-        return str(value)
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        value = self.meta.get(key) or []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(key, "must be a list of strings", "e.g. [ai-safety, research]")
-        return tuple(value)
-
-    def boolean(self, key: str) -> bool:
-        value = self.meta.get(key, False)
-        if not isinstance(value, bool):
-            self.fail(key, "must be true or false")
-        return bool(value)
-
-    def when(self, key: str, required: bool = False) -> datetime | None:
-        value = self.meta.get(key)
-        if value is None:
-            if required:
-                self.fail(key, "is required", "an ISO 8601 date, e.g. '2026-03-11T02:30:00+03:00'")
-            return None
-        if isinstance(value, datetime):
-            return value if value.tzinfo else value.replace(tzinfo=UTC)
-        if isinstance(value, date):
-            return datetime(value.year, value.month, value.day, tzinfo=UTC)
-        try:
-            parsed = datetime.fromisoformat(str(value))
-        except ValueError:
-            self.fail(key, f"'{value}' is not a date",
-                      "use ISO 8601, e.g. '2026-03-11T02:30:00+03:00'")
-            raise
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _item(path: Path, text: tuple[dict[str, Any], str], config: Config, data: bytes
-          ) -> tuple[Item, str, str]:
-    """The item of a content file (its front matter and body, from `data`), validated; its
-    body and note still to be rendered."""
-    meta, body = text
-    f = _Fields(path, meta, ITEM_KEYS)
-    version = meta.get(legacy.FORMAT_KEY, legacy.CONTENT_FORMAT)
-    if version != legacy.CONTENT_FORMAT or isinstance(version, bool):
-        f.fail(legacy.FORMAT_KEY, f"'{version}' is not a content format this digest reads",
-               "a newer digest wrote it: upgrade digest"
-               if isinstance(version, int) and version > legacy.CONTENT_FORMAT
-               else f"use {legacy.CONTENT_FORMAT}, or remove the line")
-    source = f.text("source", required=True)
-    if config.feed(source) is None:
-        f.fail("source", f"unknown source '{source}'",
-               did_you_mean(source, [x.slug for x in config.feeds]) or "add it under [[feeds]]")
-    topics = f.strings("topics")
-    for topic in topics:
-        if config.topic(topic) is None:
-            f.fail("topics", f"unknown topic '{topic}'",
-                   did_you_mean(topic, [t.slug for t in config.topics])
-                   or ("define it under [[topics]], or run `digest migrate` (an older fetch "
-                       "may have written it)" if legacy.is_old(meta)
-                       else "define it under [[topics]]"))
-    status = f.text("status") or None
-    if status not in (None, "selected", "rejected"):
-        f.fail("status", f"'{status}' is not a status", "use 'selected' or 'rejected'")
-    issue = f.text("issue") or None
-    if issue is not None and not is_week(issue):
-        f.fail("issue", f"'{issue}' is not an ISO week", "e.g. 2026-W11")
-    link = clean_link(f.text("link"))
-    if link and not link.startswith(("http://", "https://")):
-        f.fail("link", f"'{link[:60]}' is not an http(s) URL", "the original's web address")
-    published = f.when("published", required=True)
-    assert published is not None
-    language = f.text("language")
-    if language and not language_tag(language):
-        f.fail("language", f"unknown language '{language[:40]}'",
-               "use a BCP 47 tag such as en, ru or pt-BR, or remove the key")
-    item = Item(
-        id=f.text("id", required=True),
-        slug=path.stem,
-        path=path,
-        title=f.text("title", required=True),
-        link=link,
-        source=source,
-        author=f.text("author"),
-        published=published,
-        fetched=f.when("fetched"),
-        first_seen=f.when("first_seen"),
-        topics=topics,
-        tags=f.strings("tags"),
-        status=status,  # type: ignore[arg-type]
-        pinned=f.boolean("pinned"),
-        note_html="",
-        issue=issue,
-        html="",
-        words=0,
-        old_topics=legacy.evidence(data) if legacy.is_old(meta) else (),
-        language=language_tag(language) or "",
-    )
-    return item, body, f.text("note")
-
-
-def _issue(path: Path, cache: RenderCache, local: Local) -> IssueFile:
+def _issue(path: Path, store: ItemStore, local: Local) -> IssueFile:
     week = path.stem
     if not is_week(week):
         raise ContentError("an issue file must be named after its ISO week", path=path,
                            hint="e.g. content/issues/2026-W11.md")
-    meta, body = contentfile.read(path)
-    f = _Fields(path, meta, ISSUE_KEYS)
+    meta, text = contentfile.read(path)
+    f = Fields(path, meta, ISSUE_KEYS)
     status = f.text("status")
     if status not in ("", "draft", "published"):
         f.fail("status", f"'{status}' is not an issue status", "use 'draft' or remove the key")
-    intro = images(_markdown(body, cache), local) if body.strip() else ""
+    intro = images(_markdown(text, store), local) if text.strip() else ""
     return IssueFile(week, path, f.text("title"), intro, status == "draft")
 
 
-def _page(path: Path, cache: RenderCache, local: Local) -> PageFile:
-    meta, body = contentfile.read(path)
-    f = _Fields(path, meta, PAGE_KEYS)
+def _page(path: Path, store: ItemStore, local: Local) -> PageFile:
+    meta, text = contentfile.read(path)
+    f = Fields(path, meta, PAGE_KEYS)
     return PageFile(path.stem, path, f.text("title", required=True),
-                    images(_markdown(body, cache), local))
+                    images(_markdown(text, store), local))

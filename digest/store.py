@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -70,6 +70,9 @@ class Store:
     tmp_dir: Path
     written: dict[str, str]  # item id -> sha256 of the text digest last wrote
     _index: dict[str, Path] | None = None
+    # Told of each file written, with its text (ingest puts what `load` needs of it into
+    # the item store).
+    on_write: Callable[[Path, str], None] | None = None
 
     @property
     def index(self) -> dict[str, Path]:
@@ -224,6 +227,8 @@ class Store:
         write_text(path, text, tmp_dir=self.tmp_dir)
         self.index[id_] = path
         self.written[id_] = _sha(text)
+        if self.on_write is not None:
+            self.on_write(path, text)
 
 
 def entry_id(entry: Entry) -> str:

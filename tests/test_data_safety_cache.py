@@ -79,7 +79,7 @@ def append(path: Path, text: str) -> None:
 # --- edits of digest's own code, each with what it must show in the pages ------------------
 
 def bodies_change_with_a_format_bump(code: Path) -> None:
-    """What loadcache.py asks for: the body renderer changed, and cache.FORMAT bumped."""
+    """The body renderer changed, and the item store's FORMAT bumped as well."""
     append(code / "digest" / "html" / "markup.py", f"""
 
 _render_body_before = render_body
@@ -88,12 +88,13 @@ _render_body_before = render_body
 def render_body(body: str) -> str:
     return _render_body_before(body) + '<p class="{MARK}">{MARK}</p>'
 """)
-    replace_once(code / "digest" / "incremental" / "loadcache.py", r"^FORMAT = (\d+)$",
+    replace_once(code / "digest" / "incremental" / "itemstore.py", r"^FORMAT = (\d+)$",
                  "FORMAT = 1\\g<1>")
 
 
 def bodies_change_without_a_format_bump(code: Path) -> None:
-    """The same change, by a developer who forgot to bump cache.FORMAT."""
+    """The same change, by a developer who did not bump the item store's FORMAT (the store
+    is keyed on the renderer's code: it needs no bump)."""
     append(code / "digest" / "html" / "markup.py", f"""
 
 _render_body_before = render_body
@@ -135,12 +136,14 @@ class Edit:
     change: Callable[[Path], None]
     marks: bool = True  # it puts MARK into every item page (else it changes them otherwise)
     code: bool = True  # it changes digest's .py files (else only the bundled theme)
+    bodies: bool = False  # it changes how bodies render: the item store renders them again
+    items: bool = False  # it changes the code that reads a content file's front matter
 
 
 EDITS = {
-    "bodies-and-cache-format": Edit(bodies_change_with_a_format_bump),
-    "bodies-only": Edit(bodies_change_without_a_format_bump),
-    "render-python": Edit(render_code_changes),
+    "bodies-and-cache-format": Edit(bodies_change_with_a_format_bump, bodies=True, items=True),
+    "bodies-only": Edit(bodies_change_without_a_format_bump, bodies=True),
+    "render-python": Edit(render_code_changes, items=True),  # langtag.py checks `language:`
     "template-options": Edit(template_options_change, marks=False),
     "bundled-theme": Edit(bundled_theme_changes, code=False),
 }
@@ -155,6 +158,7 @@ def test_a_changed_digest_rebuilds_what_a_clean_build_changes(tmp_path: Path, na
     assert "up to date" in cli(code, root, "build")  # the cache works across processes
     before = files(root / "output")
     cached = files(root / ".digest" / "cache")
+    stored = files(root / ".digest" / "items")
     item_pages = [p for p in before if p.startswith("items/") and p.endswith("index.html")]
     assert len(item_pages) > 50
     assert not any(MARK.encode() in data for data in before.values())
@@ -170,11 +174,22 @@ def test_a_changed_digest_rebuilds_what_a_clean_build_changes(tmp_path: Path, na
     # The new code's fingerprint is as stable as the old one's.
     assert "up to date" in cli(code, root, "build")
     # What the old digest cached was replaced, not left beside the new (one manifest, one
-    # reads file, the same number of compiled templates and cache shards) ...
+    # reads file, the same number of compiled templates) ...
     now = files(root / ".digest" / "cache")
     assert len(now) == len(cached)
     if edit.code:  # ... and after a change of code, all of it was made again
         assert not any(now.get(path) == data for path, data in cached.items())
-    else:  # ... bodies do not depend on the theme: they were kept
-        shards = {path: data for path, data in cached.items() if path.startswith("render/")}
-        assert shards and all(now[path] == data for path, data in shards.items())
+    # The item store: made again where the code that makes it changed (each file of it
+    # starts with the fingerprint of that code), else kept: a change elsewhere in digest,
+    # or of the theme, renders no body again (the bodies' files are byte for byte the same;
+    # those of the files table record when each file was last seen, so only their tag is).
+    store = files(root / ".digest" / "items")
+    for table, changed in (("bodies-", edit.bodies), ("files-", edit.items)):
+        before_t = {p: d for p, d in stored.items() if p.startswith(table)}
+        after_t = {p: d for p, d in store.items() if p.startswith(table)}
+        assert before_t and set(after_t) == set(before_t)
+        tags = {d.split(b"\n", 1)[0] for d in before_t.values()}
+        assert len(tags) == 1
+        assert all((d.split(b"\n", 1)[0] in tags) != changed for d in after_t.values())
+        if table == "bodies-" and not changed:
+            assert after_t == before_t

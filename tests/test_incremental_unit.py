@@ -20,14 +20,16 @@ from digest.incremental.reads import Reads
 from digest.incremental.stamps import stamp, up_to_date
 from digest.model import Ref
 
-# --- paths: every store lives under .digest/cache, and nowhere else ----------------------
+# --- paths: the build cache lives under .digest/cache, the item store under .digest/items ---
 
 
 def test_every_store_is_named_under_the_cache_folder(tmp_path: Path) -> None:
     paths = CachePaths(tmp_path / ".digest" / "cache")
-    named = [paths.manifest(tmp_path / "output"), paths.bodies, paths.shard("0a"),
-             paths.templates, paths.reads("0123456789abcdef0123")]
+    named = [paths.manifest(tmp_path / "output"), paths.templates,
+             paths.reads("0123456789abcdef0123")]
     assert all(p.is_relative_to(paths.root) and p != paths.root for p in named)
+    assert paths.items == tmp_path / ".digest" / "items"
+    assert paths.item_shard("bodies", "0a").parent == paths.items
 
 
 def test_each_output_folder_has_its_own_manifest(tmp_path: Path) -> None:
@@ -36,18 +38,19 @@ def test_each_output_folder_has_its_own_manifest(tmp_path: Path) -> None:
     assert paths.manifest(tmp_path / "output") == paths.manifest(tmp_path / "output")
 
 
-def test_a_build_keeps_its_cache_under_digest_cache_and_nowhere_else(
+def test_a_build_keeps_its_cache_and_item_store_under_digest_and_nowhere_else(
         project: Callable[..., Path], run: Callable[..., Result]) -> None:
     root = project(files={"content/pages/about.md": "---\ntitle: About\n---\nHello.\n"})
     before = _files(root)
     assert run(root, "build").exit_code == 0
     added = _files(root) - before
-    outside = {p for p in added if not p.startswith(("output/", ".digest/cache/"))}
+    outside = {p for p in added
+               if not p.startswith(("output/", ".digest/cache/", ".digest/items/"))}
     assert outside == set()
     cache = {p for p in added if p.startswith(".digest/cache/")}
-    # The manifest, the load cache's shards, the compiled templates and the reads file.
+    # The manifest, the compiled templates and the reads file; the item store beside them.
     assert any(p.startswith(".digest/cache/manifest-") for p in cache)
-    assert any(p.startswith(".digest/cache/render/") for p in cache)
+    assert any(p.startswith(".digest/items/bodies-") for p in added)
     assert any(p.startswith(".digest/cache/templates/reads-") for p in cache)
     assert any(p.startswith(".digest/cache/templates/__jinja2_") for p in cache)
 

@@ -1,8 +1,8 @@
 """Incremental building: the same output as a clean build, doing only what changed.
 
-  paths.py        every file of the build cache, all under .digest/cache/
+  paths.py        every file of the build cache (.digest/cache/) and item store (.digest/items/)
   stamps.py       the stamp of a build's inputs: "is output/ up to date?"
-  loadcache.py    what `load` already knows: unchanged content files and rendered bodies
+  itemstore.py    what each content file gives: its item and its body rendered, kept once
   fingerprint.py  hashes of values, of files by their stat, and of digest's own code
   reads.py        what the theme's templates read of each variable
   pagekeys.py     a page's key: all it is made from ("is this page fresh?")

@@ -1,12 +1,20 @@
-"""Every file incremental building keeps, and where: all of it under .digest/cache/, which
-the user may delete at any time (the next build is slower, never wrong). No other module
-names a path in it.
+"""Every file incremental building keeps, and where: the build cache under .digest/cache/
+and the item store under .digest/items/, both of which the user may delete at any time (the
+next build is slower, never wrong). No other module names a path in them.
 
-    .digest/cache/
+    .digest/cache/                               what the last build knows
       manifest-<hash of the output folder>.json  what a build left there (manifest.py)
-      render/<two hex digits>.pickle             the load cache, in shards (loadcache.py)
       templates/__jinja2_<code>_<hash>.cache     Jinja's compiled templates
       templates/reads-<key>.json                 what the templates read (reads.py)
+    .digest/items/                               what each content file gives (itemstore.py)
+      bodies-<two hex digits>                    bodies and notes rendered, in shards
+      files-<two hex digits>                     each file's item, in shards
+      .gitignore                                 "*": never committed
+
+The item store is kept apart from the build cache because it depends on content/ alone, not
+on a build: deleting .digest/cache/ (or a benchmark's "cold build") keeps it, so no body is
+rendered again; see itemstore.py. (.digest/cache/render/, where digest kept rendered bodies
+before, is removed by the first save of the item store.)
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from digest.config import Config
 from digest.incremental.fingerprint import code
 
 CACHE = "cache"  # the folder, inside the project's .digest/
+ITEMS = "items"  # the item store's folder, beside it
 
 
 @dataclass(frozen=True)
@@ -40,19 +49,26 @@ class CachePaths:
         return self.root / f"manifest-{name}.json"
 
     @property
-    def bodies(self) -> Path:
-        """The load cache's folder."""
-        return self.root / "render"
+    def items(self) -> Path:
+        """The item store's folder: .digest/items, beside the build cache."""
+        return self.root.parent / ITEMS
 
-    def shard(self, name: str) -> Path:
-        """One shard of the load cache (`name`: two hex digits)."""
-        return self.bodies / f"{name}.pickle"
+    def item_shard(self, table: str, name: str) -> Path:
+        """One shard of a table of the item store (`name`: two hex digits)."""
+        return self.items / f"{table}-{name}"
 
-    def shards(self) -> list[Path]:
-        """The load cache's shards on disk, sorted."""
-        if not self.bodies.is_dir():
-            return []
-        return sorted(self.bodies.glob("[0-9a-f][0-9a-f].pickle"))
+    def remove_old_load_cache(self) -> None:
+        """Remove the load cache an earlier digest kept in .digest/cache/render/ (the item
+        store took its place): its own files only, then the folder if that left it empty."""
+        old = self.root / "render"
+        if not old.is_dir():
+            return
+        try:
+            for shard in old.glob("[0-9a-f][0-9a-f].pickle"):
+                shard.unlink(missing_ok=True)
+            old.rmdir()
+        except OSError:
+            pass  # something else in it, or read-only: left as it is
 
     @property
     def templates(self) -> Path:
