@@ -26,7 +26,7 @@ from digest.email import email_edition
 from digest.feeds import feed_bytes
 from digest.group import group
 from digest.html.theme import issue_titler, load_theme
-from digest.incremental.loadcache import RenderCache
+from digest.incremental.itemstore import ItemStore
 from digest.incremental.paths import CachePaths
 from digest.load import load
 from digest.render import Plan, _render, plan
@@ -40,7 +40,7 @@ FEEDS, INLINE = "(feeds, no template)", "(email: CSS inlining)"
 def site_of(project: Path) -> tuple[object, object]:
     """The project's Site and Theme, as `digest build` makes them."""
     config = load_config(project / "digest.toml")
-    cache = RenderCache(CachePaths.of(config))
+    cache = ItemStore(CachePaths.of(config))
     cache.renew()
     corpus = load(config, cache)
     cache.save()

@@ -28,7 +28,7 @@ from digest.content.frontedit import FrontMatterError
 from digest.html.markup import render_markdown
 from digest.html.sanitize import images
 from digest.html.theme import translations
-from digest.incremental.loadcache import RenderCache
+from digest.incremental.itemstore import ItemStore
 from digest.incremental.paths import CachePaths
 from digest.load import load
 from digest.model import Decision, Selection, Urls
@@ -157,7 +157,7 @@ class Templates:
 
 def selection_of(config: Config) -> Selection:
     """Every week's candidates and decisions, as `digest select --explain` sees them."""
-    return select(load(config, RenderCache(CachePaths.of(config))), config)
+    return select(load(config, ItemStore(CachePaths.of(config))), config)
 
 
 def week_rows(config: Config, selection: Selection, week: str, base: str, shown: Shown

@@ -139,7 +139,7 @@ def code() -> str:
     """The fingerprint of digest's own code: its version and the bytes of every .py file of
     the package (about a millisecond, once per process). Every build cache and manifest is
     keyed on it, so none is trusted by a digest other than the one that wrote it: an editable
-    install after an edit, an upgrade that kept the version number, a bump of loadcache.FORMAT
+    install after an edit, an upgrade that kept the version number, a bump of itemstore.FORMAT
     or manifest.MANIFEST_FORMAT, an upgrade of a library that renders (RENDERING_LIBRARIES).
     Themes are not in it: what depends on a theme, the bundled one
     too, is keyed on the theme's own files."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from digest.config import Config
 from digest.html.theme import theme_dirs
 from digest.incremental.fingerprint import code, tree_stats
-from digest.incremental.loadcache import RACY_NS
+from digest.incremental.itemstore import RACY_NS
 from digest.incremental.manifest import Manifest, Stat, file_sha
 from digest.system.state import state_path
 
