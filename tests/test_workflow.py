@@ -24,13 +24,15 @@ import yaml
 from click.testing import Result
 
 from digest.cli import main
+from digest.incremental.paths import CachePaths
 from tests.conftest import FIXTURES
 
 Run = Callable[..., Result]
 
 WORKFLOW = Path(".github/workflows/digest.yml")
 PAGES_URL = "https://user.github.io/my-digest"  # what configure-pages gives: no trailing /
-ALLOWED_ACTIONS = {"actions/checkout", "actions/setup-python", "actions/configure-pages",
+ALLOWED_ACTIONS = {"actions/checkout", "actions/setup-python", "actions/cache",
+                   "actions/configure-pages",
                    "actions/upload-pages-artifact", "actions/deploy-pages"}
 OPERATORS = {"|", "||", "&&", ";", "&", "(", ")"}
 
@@ -430,6 +432,26 @@ def test_only_the_official_actions_each_pinned_to_a_major_version(
         assert re.fullmatch(r"v\d+", action_name(uses)[1]), f"{uses} is not pinned to vN"
     assert all("uses" not in job for job in workflow["jobs"].values()), \
         "no reusable workflows from elsewhere"
+
+
+@pytest.mark.parametrize("flags", [(), ("--review",)], ids=["publish", "review"])
+def test_fetch_and_build_share_the_item_store_so_ci_renders_each_body_once(
+        tmp_path: Path, run: Run, flags: tuple[str, ...]) -> None:
+    """The update job's fetch fills .digest/items; the build job (and the next week's
+    fetch) start from it instead of rendering every body again. Not committed: the store
+    ignores itself (.gitignore) and is rebuilt from content/ when missing."""
+    root = init_project(run, tmp_path / "p", *flags)
+    workflow = load_workflow(root)
+    store = CachePaths(root / ".digest" / "cache").items.relative_to(root).as_posix()
+    for job in ("update", "build"):
+        cached = [s["with"] for name, s in steps(workflow)
+                  if name == job and s.get("uses", "").startswith("actions/cache@")]
+        assert [c["path"] for c in cached] == [store], job
+        assert cached[0]["restore-keys"] == "digest-items-"
+        names = [s.get("run", s.get("uses", "")) for n, s in steps(workflow) if n == job]
+        first_digest = next(i for i, n in enumerate(names) if n.startswith("digest "))
+        assert names.index(next(n for n in names if n.startswith("actions/cache@"))) \
+            < first_digest, f"{job}: the store is restored before digest runs"
 
 
 @pytest.mark.parametrize("flags", [(), ("--review",)], ids=["publish", "review"])

@@ -48,6 +48,11 @@ _UPDATE = """\
         with:
           python-version: "3.12"
       - run: {install}
+      - uses: actions/cache@v4    # the item store: each body is rendered once, at fetch
+        with:
+          path: .digest/items
+          key: digest-items-${{{{ github.run_id }}}}
+          restore-keys: digest-items-
       - name: digest fetch (exit 1 = some feeds failed; the others are stored)
         run: digest fetch || [ $? -eq 1 ]
       - run: digest check
@@ -104,6 +109,11 @@ _BUILD = """\
         with:
           python-version: "3.12"
       - run: {install}
+      - uses: actions/cache@v4    # the item store: each body is rendered once, at fetch
+        with:
+          path: .digest/items
+          key: digest-items-${{{{ github.run_id }}}}
+          restore-keys: digest-items-
       - id: pages
         uses: actions/configure-pages@v5
       - run: digest build --base-url "${{{{ steps.pages.outputs.base_url }}}}/"
