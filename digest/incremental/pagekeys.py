@@ -9,9 +9,13 @@ has no key (None) and is rendered every time: builds stay exact, they only do mo
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,39 @@ import jinja2
 from digest.incremental.fingerprint import Fingerprints, Unhashable, code
 from digest.incremental.paths import CachePaths
 from digest.incremental.reads import Reads
+from digest.model import Item
+
+
+class Kept:
+    """What `digest serve` keeps between builds to make keys sooner (see `kept`): the
+    fingerprints of the values it showed, and each file's key by the values it was made
+    from. The keys are the same as without it."""
+
+    def __init__(self) -> None:
+        self.prints = Fingerprints()
+        self.keys: dict[object, tuple[tuple[object, ...], str | None]] = {}
+        self.now: dict[object, tuple[tuple[object, ...], str | None]] = {}
+
+    def renew(self) -> None:
+        """Start another build: remember only what the last one used."""
+        self.prints.renew()
+        if self.now:
+            self.keys, self.now = self.now, {}
+
+
+_KEPT: ContextVar[Kept | None] = ContextVar("kept_keys", default=None)
+
+
+@contextmanager
+def kept(memo: Kept) -> Iterator[None]:
+    """The keys made inside this block use (and fill) `memo`: the renderer makes its
+    PageKeys itself, and need not know."""
+    memo.renew()
+    token = _KEPT.set(memo)
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
 
 
 class PageKeys:
@@ -27,7 +64,8 @@ class PageKeys:
 
     def __init__(self, settings: object, env: jinja2.Environment, themes: Sequence[Path],
                  paths: CachePaths) -> None:
-        self._prints = Fingerprints()
+        self._kept = _KEPT.get()
+        self._prints = self._kept.prints if self._kept else Fingerprints()
         theme = theme_print(themes)
         self._reads = Reads(env, paths, self._prints.of((code(), theme)))
         self._config = repr(settings)  # the settings rendering uses
@@ -39,7 +77,7 @@ class PageKeys:
         try:
             view = _view(self._reads, shown)
         except Unhashable:
-            return Family(self._prints, self._reads, None)
+            return Family(self._prints, self._reads, None, self._kept)
         return self._family((self._theme, view), also)
 
     def plain(self, *also: Any) -> Family:
@@ -51,7 +89,7 @@ class PageKeys:
             base: str | None = self._prints.of((code(), self._config, *parts, also))
         except Unhashable:
             base = None
-        return Family(self._prints, self._reads, base)
+        return Family(self._prints, self._reads, base, self._kept)
 
 
 @dataclass(frozen=True)
@@ -61,16 +99,94 @@ class Family:
     prints: Fingerprints
     reads: Reads
     base: str | None  # None: what they share cannot be fingerprinted
+    kept: Kept | None = field(default=None, compare=False)
 
     def key(self, shown: Mapping[str, object], *also: object) -> str | None:
         """The key of one file of the family, made from the variables `shown` (given to
         its templates: only what they read counts) and the plain values `also`."""
         if self.base is None:
             return None
+        view = _view(self.reads, shown)
+        if self.kept is None:
+            return self._print(view, also)
+        # The file by the plain values that tell it apart (its route, its template; a
+        # feed's page, name and format).
+        name = (self.base, *shown, *_plain_parts(also))
+        values = (*view.values(), *also)
+        last = self.kept.keys.get(name)
+        key = last[1] if last is not None and len(last[0]) == len(values) and \
+            _all_same(last[0], values) else self._print(view, also)
+        self.kept.now[name] = (values, key)  # holds the values: their ids stay their own
+        return key
+
+    def _print(self, view: dict[str, Any], also: tuple[object, ...]) -> str | None:
         try:
-            return self.prints.of((self.base, _view(self.reads, shown), also))
+            return self.prints.of((self.base, view, also))
         except Unhashable:
             return None  # a value we cannot see into: render it every time
+
+
+def _plain_parts(also: tuple[object, ...]) -> Iterator[object]:
+    """What tells a file apart in its family, from `also`: its text and flags; for a feed
+    (a pair of its channel and format), the channel's page and file stem, and the format."""
+    for a in also:
+        if type(a) is str or type(a) is bool:
+            yield a
+        elif type(a) is tuple:
+            for b in a:
+                if type(b) is str:
+                    yield b
+                else:
+                    yield getattr(b, "page", None)
+                    yield getattr(b, "stem", None)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def same(a: object, b: object) -> bool:
+    """Whether two values have the same fingerprint, without making it: the same object
+    (the commonest case in `serve`), or values of the same type, equal as `Fingerprints`
+    spells them (an item by its digest), so that they render alike. False when unsure."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind in _PLAIN:
+        return a == b
+    if kind is tuple or kind is list:
+        assert isinstance(a, tuple | list) and isinstance(b, tuple | list)
+        return len(a) == len(b) and _all_same(a, b)
+    if kind is float:
+        return repr(a) == repr(b)
+    if isinstance(a, datetime | date):
+        return repr(a) == repr(b)  # the same instant, offset and zone
+    if isinstance(a, Item) and isinstance(b, Item) and a.digest:
+        return a.digest == b.digest
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        names = _FIELDS.get(kind)
+        if names is None:
+            names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(a))
+        return _all_same([getattr(a, n) for n in names], [getattr(b, n) for n in names])
+    return False
+
+
+_PLAIN = frozenset({str, int, bool, type(None), bytes})
+
+
+def _all_same(a: Sequence[object], b: Sequence[object]) -> bool:
+    """`same` of each pair, the same objects and plain values checked here (the hot loop)."""
+    for x, y in zip(a, b, strict=True):
+        if x is y:
+            continue
+        kind = type(x)
+        if kind in _PLAIN:
+            if type(y) is not kind or x != y:
+                return False
+        elif not same(x, y):
+            return False
+    return True
 
 
 def _view(reads: Reads, shown: Mapping[str, Any]) -> dict[str, Any]:
