@@ -31,6 +31,7 @@ class Preview:
         self.status = Status()
         self.lock = threading.Lock()  # one build at a time
         self.builds = 0  # builds done; the search index is installed only if still current
+        self.full_builds = 0  # of them, those that looked at the whole project
         self.session: Session | None = None  # what the last build made, kept in memory
         self.pending: set[str] = set()  # changes a failed build did not take in
         self.search_wanted = threading.Event()
@@ -88,6 +89,7 @@ class Preview:
                 else RenderCache(CachePaths.of(config))
             session = self.session = Session(config, self.drafts, cache)
         # The search index waits: the page reloads first (see _index_forever).
+        self.full_builds += 1
         return build(session.config, drafts=self.drafts, search=False, session=session), False
 
     def _index_forever(self) -> None:
