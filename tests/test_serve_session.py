@@ -251,3 +251,63 @@ def test_an_item_edit_shows_on_its_page_and_its_issue_after_the_reload_event(
     assert {k: v for k, v in built.items() if not k.startswith("pagefind/")} == \
         {k: v for k, v in clean.items() if not k.startswith("pagefind/")}
     shutil.rmtree(root.parent / "clean")
+
+
+# --- what a macro reads of a variable passed to it under its own name ----------------------
+
+def _reads(templates: dict[str, str], tmp_path: Path) -> object:
+    import jinja2
+
+    from digest.incremental.paths import CachePaths
+    from digest.incremental.reads import Reads
+
+    env = jinja2.Environment(loader=jinja2.DictLoader(templates))
+    return Reads(env, CachePaths(tmp_path / "cache"), "key")
+
+
+HEALTH = "{% macro health(source) %}{{ source.health.failures }}{% endmacro %}"
+
+
+def test_a_variable_passed_to_a_macro_parameter_of_its_name_is_read_by_attribute(
+        tmp_path: Path) -> None:
+    """A source page keys on what its macros read of `source`, not on every item of the
+    source: an edit re-renders the page that shows the item, not all the source's pages."""
+    reads = _reads({"macros.html": HEALTH, "source.html":
+                    '{% import "macros.html" as m %}{{ source.title }}{{ m.health(source) }}'},
+                   tmp_path)
+    assert reads.of("source") == ("health", "title")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("page", [
+    '{% import "macros.html" as m %}{{ m.whole(source) }}',  # the macro prints it whole
+    '{% import "macros.html" as m %}{{ m.health(source) }}{{ m.printed(source) }}',
+    '{% import "macros.html" as m %}{{ m.health(other) }}{{ other.title }}',  # another name
+    '{% import "macros.html" as m %}{% set m = site %}{{ m.health(source) }}',  # not a module
+    '{% from "macros.html" import health %}{{ health(source) }}',  # not through a module
+])
+def test_anything_else_passed_to_a_macro_is_used_whole(tmp_path: Path, page: str) -> None:
+    macros = HEALTH + "{% macro whole(source) %}{{ source }}{% endmacro %}" \
+        "{% macro printed(x) %}{{ x }}{% endmacro %}"
+    reads = _reads({"macros.html": macros if "whole" in page or "printed" in page
+                    else HEALTH, "page.html": page}, tmp_path)
+    name = "other" if "other" in page else "source"
+    assert reads.of(name) is None  # type: ignore[attr-defined]
+
+
+def test_an_item_edit_renders_only_its_own_page_of_its_source(tmp_path: Path) -> None:
+    """Through the serve path, at a page size that gives its source several pages."""
+    root = example_copy(tmp_path / "site")
+    config = root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[site]\n", "[site]\npage_size = 2\n", 1), encoding="utf-8")
+    served = Served(root)
+    pages = sorted(p for p in (root / "output" / "sources" / "lesswrong").rglob("index.html"))
+    assert len(pages) >= 3
+    before = {p: p.stat().st_mtime_ns for p in pages}
+    rendered = served.preview.rendered
+    served.save(lambda root: set_key(item_file(root, ITEM), "title", "'Only its own page'"))
+    showing = [p for p in pages if "Only its own page" in p.read_text(encoding="utf-8")]
+    assert len(showing) == 1
+    assert served.preview.rendered - rendered < 30  # not every page of the source
+    assert all(p.stat().st_mtime_ns == before[p] for p in pages if p not in showing)
+    assert served.output() == clean_build(root, tmp_path / "clean")

@@ -36,10 +36,12 @@ class Kept:
         self.prints = Fingerprints()
         self.keys: dict[object, tuple[tuple[object, ...], str | None]] = {}
         self.now: dict[object, tuple[tuple[object, ...], str | None]] = {}
+        self.pairs: Pairs = {}  # `same`'s answers, for one build
 
     def renew(self) -> None:
         """Start another build: remember only what the last one used."""
         self.prints.renew()
+        self.pairs = {}
         if self.now:
             self.keys, self.now = self.now, {}
 
@@ -109,13 +111,18 @@ class Family:
         view = _view(self.reads, shown)
         if self.kept is None:
             return self._print(view, also)
-        # The file by the plain values that tell it apart (its route, its template; a
-        # feed's page, name and format).
-        name = (self.base, *shown, *_plain_parts(also))
-        values = (*view.values(), *also)
-        last = self.kept.keys.get(name)
+        # The file by its plain values (its route, template, breadcrumbs...; a feed's
+        # channel), equal as Python compares them; what templates see of its variables,
+        # by `same`.
+        plain = tuple(tuple(a) if type(a) is list else a for a in also)
+        name = (self.base, *shown, *plain)
+        try:
+            last = self.kept.keys.get(name)
+        except TypeError:  # something unhashable: no memo for this file
+            return self._print(view, also)
+        values = tuple(view.values()) if shown else plain  # a feed shows its channel
         key = last[1] if last is not None and len(last[0]) == len(values) and \
-            _all_same(last[0], values) else self._print(view, also)
+            _all_same(last[0], values, self.kept.pairs) else self._print(view, also)
         self.kept.now[name] = (values, key)  # holds the values: their ids stay their own
         return key
 
@@ -126,28 +133,18 @@ class Family:
             return None  # a value we cannot see into: render it every time
 
 
-def _plain_parts(also: tuple[object, ...]) -> Iterator[object]:
-    """What tells a file apart in its family, from `also`: its text and flags; for a feed
-    (a pair of its channel and format), the channel's page and file stem, and the format."""
-    for a in also:
-        if type(a) is str or type(a) is bool:
-            yield a
-        elif type(a) is tuple:
-            for b in a:
-                if type(b) is str:
-                    yield b
-                else:
-                    yield getattr(b, "page", None)
-                    yield getattr(b, "stem", None)
-
-
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def same(a: object, b: object) -> bool:
+Pairs = dict[tuple[int, int], tuple[object, object, bool]]
+
+
+def same(a: object, b: object, pairs: Pairs | None = None) -> bool:
     """Whether two values have the same fingerprint, without making it: the same object
     (the commonest case in `serve`), or values of the same type, equal as `Fingerprints`
-    spells them (an item by its digest), so that they render alike. False when unsure."""
+    spells them (an item by its digest), so that they render alike. False when unsure.
+    `pairs`: the answers for long sequences, by the two objects (a pager's links, shared by
+    every page of a topic, are compared once)."""
     if a is b:
         return True
     kind = type(a)
@@ -157,7 +154,16 @@ def same(a: object, b: object) -> bool:
         return a == b
     if kind is tuple or kind is list:
         assert isinstance(a, tuple | list) and isinstance(b, tuple | list)
-        return len(a) == len(b) and _all_same(a, b)
+        if len(a) != len(b):
+            return False
+        if pairs is None or len(a) < 8:
+            return _all_same(a, b, pairs)
+        known = pairs.get((id(a), id(b)))
+        if known is not None and known[0] is a and known[1] is b:
+            return known[2]
+        answer = _all_same(a, b, pairs)
+        pairs[id(a), id(b)] = (a, b, answer)  # holds both: their ids stay theirs
+        return answer
     if kind is float:
         return repr(a) == repr(b)
     if isinstance(a, datetime | date):
@@ -168,14 +174,15 @@ def same(a: object, b: object) -> bool:
         names = _FIELDS.get(kind)
         if names is None:
             names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(a))
-        return _all_same([getattr(a, n) for n in names], [getattr(b, n) for n in names])
+        return _all_same([getattr(a, n) for n in names], [getattr(b, n) for n in names],
+                         pairs)
     return False
 
 
 _PLAIN = frozenset({str, int, bool, type(None), bytes})
 
 
-def _all_same(a: Sequence[object], b: Sequence[object]) -> bool:
+def _all_same(a: Sequence[object], b: Sequence[object], pairs: Pairs | None = None) -> bool:
     """`same` of each pair, the same objects and plain values checked here (the hot loop)."""
     for x, y in zip(a, b, strict=True):
         if x is y:
@@ -184,7 +191,7 @@ def _all_same(a: Sequence[object], b: Sequence[object]) -> bool:
         if kind in _PLAIN:
             if type(y) is not kind or x != y:
                 return False
-        elif not same(x, y):
+        elif not same(x, y, pairs):
             return False
     return True
 
