@@ -95,6 +95,8 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     selection = select(corpus, config, session.selecting if session else None)
     theme = load_theme(config.site.theme, config.site.language, CachePaths.of(config))
     titler = issue_titler(theme.translation)
+    if session is not None:
+        session.read_state()
     state = read_state(config.state_dir)
     health, declared = source_health(state), feed_languages(state)
     site = group(selection, corpus, config, titler, drafts=drafts, health=health,
@@ -133,7 +135,7 @@ def build_files(session: Session, files: set[Path], jobs: int = 0) -> BuildRepor
     index stale: the caller reloads the browser first."""
     config = session.config
     session.save()  # what the last one left, if the caller did not
-    manifest = session.check_manifest()
+    manifest = session.check()
     assert session.corpus is not None and session.theme is not None and \
         session.titler is not None and session.target is not None
     target = session.target

@@ -311,3 +311,31 @@ def test_an_item_edit_renders_only_its_own_page_of_its_source(tmp_path: Path) ->
     assert served.preview.rendered - rendered < 30  # not every page of the source
     assert all(p.stat().st_mtime_ns == before[p] for p in pages if p not in showing)
     assert served.output() == clean_build(root, tmp_path / "clean")
+
+
+def test_a_fetch_between_saves_is_seen_though_the_watcher_skips_dot_digest(
+        tmp_path: Path) -> None:
+    """`digest fetch` changes the sources' health in .digest/state.json, which the watcher
+    does not watch: the next save's build sees it changed and looks at everything."""
+    import json
+
+    served = Served(example_copy(tmp_path / "site"))
+    state = served.root / ".digest" / "state.json"
+    state.parent.mkdir(exist_ok=True)
+    state.write_text(json.dumps({"version": 1, "written": {}, "feeds": {"lesswrong": {
+        "last_success": "2026-03-01T10:00:00+00:00", "last_status": "error: timed out",
+        "failures": 3}}}), encoding="utf-8")
+    full = served.preview.full_builds
+    served.save(lambda root: set_key(item_file(root, ITEM), "title", "'After a fetch'"))
+    assert served.preview.full_builds == full + 1
+    built = served.output()
+    assert "3 сбоя подряд" in built["sources/lesswrong/index.html"].decode()
+    clean = tmp_path / "clean"  # a clean build of the same files, state.json included
+    for path in served.root.iterdir():
+        if path.name != "output":
+            (shutil.copytree if path.is_dir() else shutil.copy2)(path, clean / path.name)
+    shutil.rmtree(clean / ".digest" / "cache")
+    result = subprocess.run([sys.executable, "-m", "digest", "build", "-q"], cwd=clean,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert built == {k: v for k, (v, _) in tree(clean / "output").items()}

@@ -114,7 +114,7 @@ class Family:
         # The file by its plain values (its route, template, breadcrumbs...; a feed's
         # channel), equal as Python compares them; what templates see of its variables,
         # by `same`.
-        plain = tuple(tuple(a) if type(a) is list else a for a in also)
+        plain = tuple([tuple(a) if type(a) is list else a for a in also])
         name = (self.base, *shown, *plain)
         try:
             last = self.kept.keys.get(name)

@@ -31,6 +31,7 @@ from digest.incremental.manifest import Manifest
 from digest.incremental.pagekeys import Kept
 from digest.model import Corpus, Health, Output
 from digest.select import Memo as SelectMemo
+from digest.system.state import state_path
 
 Stat = tuple[int, int, int]  # size, mtime in ns, inode
 
@@ -60,6 +61,7 @@ class Session:
     manifest: Manifest | None = None
     saved: Stat | None = None  # the manifest file as the last build saved it
     unsaved: Manifest | None = None  # the last build's, to save (see `save`)
+    state: Stat | None = None  # .digest/state.json as the last full build read it
 
     @property
     def ready(self) -> bool:
@@ -88,11 +90,19 @@ class Session:
         """The manifest a build just saved: the next one starts from it."""
         self.manifest, self.saved = manifest, _stat(manifest.path)
 
-    def check_manifest(self) -> Manifest:
+    def read_state(self) -> None:
+        """Note state.json as a full build is about to read it."""
+        self.state = _stat(state_path(self.config.state_dir))
+
+    def check(self) -> Manifest:
         """The kept manifest, if its file is still the one the last build saved (else
-        another process built into output/, or the search index was installed)."""
+        another process built into output/, or the search index was installed) and
+        state.json is as the last full build read it (the watcher does not watch .digest/;
+        `digest fetch` changes the sources' health there)."""
         if self.manifest is None or self.saved is None or _stat(self.manifest.path) != self.saved:
             raise Doubt("the manifest changed")
+        if _stat(state_path(self.config.state_dir)) != self.state:
+            raise Doubt("state.json changed")
         return self.manifest
 
     def files(self, changed: Iterable[str]) -> set[Path] | None:

@@ -86,10 +86,13 @@ class Preview:
         session = self.session
         files = session.files(changed) if session is not None and changed else None
         if session is not None and files is not None:
+            gc.disable()  # it makes many objects and frees few: no collection midway
             try:
                 return build_files(session, files), True
             except Doubt:
                 pass  # output/ or the manifest changed under it: look at everything
+            finally:
+                gc.enable()
         config = load_config(self.config_path)
         if session is None or session.config != config:
             same_cache = session is not None and \
