@@ -119,7 +119,7 @@ SERVE_EDITS = [*EDITS, copy_title, copy_link, move_week, redate]
 
 
 @pytest.mark.slow
-@settings(max_examples=6, deadline=None, derandomize=True,
+@settings(max_examples=10, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(SERVE_EDITS), st.integers(0, 10_000)), min_size=1,
                 max_size=5))
