@@ -24,14 +24,16 @@ from digest.config import Config
 from digest.group import group
 from digest.html.media import outputs, present
 from digest.html.theme import issue_titler, load_theme
+from digest.incremental.itemstore import ItemStore
 from digest.incremental.ledger import Ledger
-from digest.incremental.loadcache import RenderCache
-from digest.incremental.manifest import Manifest, scan, sha
+from digest.incremental.manifest import Manifest, Stat, scan, sha
 from digest.incremental.outfolder import SHOWN, check_folder, refuse, strangers, survey
+from digest.incremental.pagekeys import kept
 from digest.incremental.paths import CachePaths
+from digest.incremental.session import Doubt, Session
 from digest.incremental.stamps import stamp, up_to_date
-from digest.load import load
-from digest.model import Output, Urls
+from digest.load import load, reload
+from digest.model import Output, Site, Urls
 from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
 from digest.search import FOLDER, index
@@ -60,35 +62,49 @@ class BuildReport:
 
 
 def build(config: Config, output: Path | None = None, drafts: bool = False,
-          search: bool = True, jobs: int = 0, cache: RenderCache | None = None,
-          clean: bool = False) -> BuildReport:
+          search: bool = True, jobs: int = 0, cache: ItemStore | None = None,
+          clean: bool = False, session: Session | None = None) -> BuildReport:
     """Build the site into `output` (default output/); output/ changes only when every stage
     succeeded. `search=False` leaves the search index as it is (see `refresh_search`).
     `cache`: the build cache of an earlier build in this process (`serve` keeps it).
+    `session` (`serve`): filled with what this build made, for `build_files` to start from;
+    its cache and memos are used (it is made for this config and `drafts`).
 
     The output folder is the build's alone (see digest/incremental/outfolder.py): a
     forbidden folder is refused before anything is read; a file there that no earlier build
     wrote stops the build before anything is written, unless `clean` lets it delete it."""
+    if session is not None:
+        session.save()  # what its last build left to save
     target = check_folder(config, output or config.output_dir)
     manifest = Manifest.read(CachePaths.of(config).manifest(target))
     on_disk, unknown = survey(target, manifest, clean)
     started = time.time_ns()
     now = stamp(config, target, drafts, started)
     wants_index = search and config.site.search and manifest.search_stale
-    if up_to_date(manifest, now, on_disk) and not wants_index:
+    if up_to_date(manifest, now, on_disk) and not wants_index and \
+            (session is None or session.ready):
         return _report(target, manifest, 0, 0)
 
-    cache = cache or RenderCache(CachePaths.of(config))
+    if session is not None:
+        session.forget()  # until this build is done
+        cache = session.cache
+    cache = cache or ItemStore(CachePaths.of(config))
     cache.renew()
     corpus = load(config, cache, jobs)
     cache.save()
-    selection = select(corpus, config)
+    selection = select(corpus, config, session.selecting if session else None)
     theme = load_theme(config.site.theme, config.site.language, CachePaths.of(config))
+    titler = issue_titler(theme.translation)
+    if session is not None:
+        session.read_state()
     state = read_state(config.state_dir)
-    site = group(selection, corpus, config, issue_titler(theme.translation), drafts=drafts,
-                 health=source_health(state), declared=feed_languages(state))
-    made = plan(site, theme)
-    made = replace(made, files=(*made.files, *_beside(config)))
+    health, declared = source_health(state), feed_languages(state)
+    site = group(selection, corpus, config, titler, drafts=drafts, health=health,
+                 declared=declared, memo=session.grouping if session else None)
+    with kept(session.keys) if session else nullcontext():
+        made = plan(site, theme)
+    beside = _beside(config)
+    made = replace(made, files=(*made.files, *beside))
 
     keep_search = (FOLDER + "/",) if config.site.search else ()
     proving = _unrecorded(target, unknown, made, keep_search)
@@ -96,18 +112,86 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     staged, rendered = _write_changed(made, ledger, target, jobs, keep_search, proving)
     written = len(staged)
 
-    manifest.files = ledger.as_found(keep_search)
-    pages_changed = any(p.endswith(".html") for p in staged)
-    manifest.search_stale = bool(config.site.search) and (
-        manifest.search_stale or pages_changed or not (target / FOLDER).is_dir())
+    _record(manifest, ledger, config, target, staged, keep_search, site)
     manifest.inputs, manifest.racy = now.inputs, now.racy
-    manifest.counts = {"files": len(ledger.files), "issues": len(site.issues),
-                       "items": len(site.items)}
     manifest.save(started)
+    if session is not None:
+        session.corpus, session.theme, session.titler = corpus, theme, titler
+        session.health, session.declared, session.beside = health, declared, beside
+        session.target = target
+        session.remember(manifest)
     if search and manifest.search_stale:
         refresh_search(config, target)
         manifest = Manifest.read(manifest.path)
     return _report(target, manifest, written, rendered)
+
+
+def build_files(session: Session, files: set[Path], jobs: int = 0) -> BuildReport:
+    """`digest serve`'s build after a save: the content files `files` (from
+    `Session.files`) are read again, and everything else comes from `session`, which the
+    last build left; the result is what `build` would make. Raises Doubt when the kept
+    state may not hold (output/ or the manifest changed under it): then make a full build.
+    The manifest and the load cache are left to save (`session.save()`), and the search
+    index stale: the caller reloads the browser first."""
+    config = session.config
+    session.save()  # what the last one left, if the caller did not
+    manifest = session.check()
+    assert session.corpus is not None and session.theme is not None and \
+        session.titler is not None and session.target is not None
+    target = session.target
+    if not files:
+        return _report(target, manifest, 0, 0)
+    session.cache.now = time.time_ns()  # when the files read now were recorded
+    corpus = reload(config, session.corpus, files, session.cache, jobs)
+    selection = select(corpus, config, session.selecting)
+    site = group(selection, corpus, config, session.titler, drafts=session.drafts,
+                 health=session.health, declared=session.declared, memo=session.grouping)
+    with kept(session.keys):
+        made = plan(site, session.theme)
+    made = replace(made, files=(*made.files, *session.beside))
+
+    keep_search = (FOLDER + "/",) if config.site.search else ()
+    # output/ as the last build left it (the manifest says; what changes is checked first)
+    on_disk = {path: (e.size, e.mtime_ns) for path, e in manifest.files.items()}
+    last = replace(manifest, files=dict(manifest.files))
+    ledger = Ledger(last, on_disk)
+    try:
+        staged, rendered = _write_changed(made, ledger, target, jobs, keep_search, [],
+                                          lambda paths: _as_recorded(target, paths, on_disk))
+        _record(last, ledger, config, target, staged, keep_search, site)
+    except BaseException:  # output/ may have changed: the next build looks at all of it
+        session.forget()
+        raise
+    last.inputs, last.racy = "", {}  # not stamped: the next `digest build` looks at all
+    session.corpus = corpus
+    session.unsaved = last
+    return _report(target, last, len(staged), rendered)
+
+
+def _record(manifest: Manifest, ledger: Ledger, config: Config, target: Path,
+            staged: list[str], keep_search: tuple[str, ...], site: Site) -> None:
+    """What this build left in output/, into the manifest (saved by the caller)."""
+    manifest.files = ledger.as_found(keep_search)
+    pages_changed = any(p.endswith(".html") for p in staged)
+    manifest.search_stale = bool(config.site.search) and (
+        manifest.search_stale or pages_changed or not (target / FOLDER).is_dir())
+    manifest.counts = {"files": len(ledger.files), "issues": len(site.issues),
+                       "items": len(site.items)}
+
+
+def _as_recorded(target: Path, paths: list[str], on_disk: dict[str, Stat]) -> None:
+    """Doubt unless each of `paths` (about to be replaced or removed) is in output/ as the
+    last build left it, or absent as it left it: nobody else's file is touched."""
+    if not target.is_dir():
+        raise Doubt("output/ is gone")
+    for path in paths:
+        try:
+            st = os.lstat(target / path)
+            found: Stat | None = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            found = None
+        if found != on_disk.get(path):
+            raise Doubt(f"output/{path} is not as the last build left it")
 
 
 def _beside(config: Config) -> list[Output]:
@@ -134,11 +218,13 @@ def _unrecorded(target: Path, unknown: list[str], made: Plan, keep: tuple[str, .
 
 
 def _write_changed(made: Plan, ledger: Ledger, target: Path, jobs: int, keep: tuple[str, ...],
-                   proving: list[str]) -> tuple[list[str], int]:
+                   proving: list[str], check: Callable[[list[str]], None] | None = None
+                   ) -> tuple[list[str], int]:
     """Render the files the ledger does not keep, stage those whose bytes changed, and put
     them into output/ (removing what the site no longer has, but the folders in `keep`).
     `proving`: files no build recorded, which must hold the bytes this build makes (else
-    nothing is written). Returns the paths written and how many files were rendered."""
+    nothing is written). `check`: given the files about to be replaced or removed, raises
+    to write nothing. Returns the paths written and how many files were rendered."""
     with Staging(target) as staging:
         todo = [j for j in made.jobs if not ledger.keep_if_fresh(j.path, made.keys[j.path])]
         for path, digest, size, data in _render_all(made, todo, staging, jobs):
@@ -155,6 +241,9 @@ def _write_changed(made: Plan, ledger: Ledger, target: Path, jobs: int, keep: tu
         if differ:
             raise refuse(target, differ, "that no build recorded and this build would make "
                          "differently", hint=NO_RECORD)
+        if check is not None:
+            check([*staging.staged, *(p for p in ledger.on_disk if p not in ledger.files
+                                      and not p.startswith(keep))])
         ledger.moved(staging.commit(set(ledger.files), ledger.on_disk, keep))
     return staging.staged, len(todo)
 

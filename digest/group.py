@@ -38,25 +38,35 @@ def group(
     drafts: bool = False,
     health: dict[str, Health] | None = None,
     declared: Mapping[str, str] | None = None,
+    memo: Memo | None = None,
 ) -> Site:
     """Arrange the selected items into the site; rejected items, draft issues and weeks with
     no selected item (an introduction alone is no issue) stay out.
 
     `default_title` names an issue whose file gives no title ('2026-W11' -> 'Неделя 11, 2026').
     `declared`: the language each feed declared when last fetched (by feed slug).
+    `memo`: what an earlier grouping with the same arguments made (`digest serve` keeps
+    one): issues whose decisions and neighbours are unchanged are the same objects.
     """
     files = {f.week: f for f in corpus.issues}
     by_week = _weeks(selection, {w for w, f in files.items() if f.draft and not drafts})
     refs = _Refs.of(config, sorted(by_week, reverse=True), files, default_title, declared or {})
-    issues = _issues(by_week, refs, files, config)
-    items = sorted((v for i in issues for v in i.items),
-                   key=lambda v: (-v.item.published.timestamp(), v.item.slug))
+    memo = memo.of((config, default_title, drafts, health, declared)) if memo else None
+    issues = _issues(by_week, refs, files, config, memo)
+    if memo is not None and memo.issues == issues:  # the same objects: the same lists
+        items, topics, sources = memo.lists
+    else:
+        ordered = sorted((v for i in issues for v in i.items),
+                         key=lambda v: (-v.item.published.timestamp(), v.item.slug))
+        items = tuple(ordered)
+        topics, sources = _topics(config, items), _sources(config, items, health or {})
+        if memo is not None:
+            memo.issues, memo.lists = issues, (items, topics, sources)
     site, urls = config.site, config.site.urls
     return Site(
         title=site.title, description=site.description, urls=urls,
         language=site.language, timezone=site.timezone, author=site.author,
-        issues=tuple(issues), topics=_topics(config, items),
-        sources=_sources(config, items, health or {}), items=tuple(items),
+        issues=tuple(issues), topics=topics, sources=sources, items=items,
         pages=tuple(PageView(p.slug, p.title, urls.page(p.slug), p.html) for p in corpus.pages),
         updated=max((v.item.published for v in items), default=None), settings=site.settings,
     )
@@ -106,25 +116,83 @@ class _Refs:
                                    self.site_language))
 
 
+class Memo:
+    """What `group` keeps between the builds of one `digest serve`: each week's issue, by
+    all it is made of (its decisions, its file, its title and its neighbours'), and the
+    site's lists of items, topics and sources, by the issues they are made of. Only for
+    the same arguments (config, drafts, health...): others forget it all."""
+
+    def __init__(self) -> None:
+        self._given: tuple[object, ...] = ()
+        self._forget()
+
+    def _forget(self) -> None:
+        self._made: dict[str, tuple[tuple[object, ...], IssueView]] = {}
+        self.issues: list[IssueView] = []
+        self.lists: tuple[tuple[ItemView, ...], tuple[TopicView, ...],
+                          tuple[SourceView, ...]] = ((), (), ())
+
+    def of(self, given: tuple[object, ...]) -> Memo:
+        """The memo, emptied unless `given` (the arguments of `group`) are the last ones."""
+        if len(given) != len(self._given) or \
+                any(a is not b and a != b for a, b in zip(given, self._given, strict=True)):
+            self._forget()
+            self._given = given
+        return self
+
+    def issue(self, week: str, made_of: tuple[object, ...],
+              make: Callable[[Callable[[ItemView], ItemView]], IssueView]) -> IssueView:
+        """The week's issue as it was, if made of the same; else made again, each of its
+        item views that equals the last one's being that very object."""
+        last = self._made.get(week)
+        if last is not None and last[0] == made_of:
+            return last[1]
+        views = {v.item.id: v for v in last[1].items} if last is not None else {}
+
+        def reuse(view: ItemView) -> ItemView:
+            old = views.get(view.item.id)
+            return old if old is not None and old == view else view
+
+        issue = make(reuse)
+        self._made[week] = (made_of, issue)
+        return issue
+
+    def keep_only(self, weeks: Iterable[str]) -> None:
+        self._made = {w: self._made[w] for w in weeks if w in self._made}
+
+
 def _issues(by_week: Mapping[str, list[Decision]], refs: _Refs,
-            files: Mapping[str, IssueFile], config: Config) -> list[IssueView]:
+            files: Mapping[str, IssueFile], config: Config, memo: Memo | None = None
+            ) -> list[IssueView]:
     """Each week's issue, newest first, linked to the older and the newer one."""
     order = {t.slug: i for i, t in enumerate(config.topics)}
     zone = ZoneInfo(config.site.timezone)
     weeks = refs.weeks
     issues = []
     for i, week in enumerate(weeks):
-        sections = _chained(_sections([refs.view(d) for d in by_week[week]], order))
-        start = window_start(week, zone, config.selection.week_starts)
-        f = files.get(week)
-        issues.append(IssueView(
-            week=week, slug=week_slug(week), url=refs.issues[week].url,
-            title=refs.issues[week].title, intro_html=f.intro_html if f else "",
-            start=start, end=start + timedelta(days=6),
-            items=tuple(v for s in sections for v in s.items), sections=tuple(sections),
-            prev=refs.issues[weeks[i + 1]] if i + 1 < len(weeks) else None,
-            next=refs.issues[weeks[i - 1]] if i > 0 else None,
-        ))
+        prev = refs.issues[weeks[i + 1]] if i + 1 < len(weeks) else None
+        next_ = refs.issues[weeks[i - 1]] if i > 0 else None
+
+        def make(reuse: Callable[[ItemView], ItemView] = lambda v: v, week: str = week,
+                 prev: Ref | None = prev, next_: Ref | None = next_) -> IssueView:
+            sections = [Section(s.topic, tuple(reuse(v) for v in s.items)) for s in
+                        _chained(_sections([refs.view(d) for d in by_week[week]], order))]
+            start = window_start(week, zone, config.selection.week_starts)
+            f = files.get(week)
+            return IssueView(
+                week=week, slug=week_slug(week), url=refs.issues[week].url,
+                title=refs.issues[week].title, intro_html=f.intro_html if f else "",
+                start=start, end=start + timedelta(days=6),
+                items=tuple(v for s in sections for v in s.items), sections=tuple(sections),
+                prev=prev, next=next_)
+
+        if memo is None:
+            issues.append(make())
+        else:
+            made_of = (tuple(by_week[week]), refs.issues[week], prev, next_, files.get(week))
+            issues.append(memo.issue(week, made_of, make))
+    if memo is not None:
+        memo.keep_only(weeks)
     return issues
 
 

@@ -58,6 +58,49 @@ def load(config: Config, cache: ItemStore | None = None, jobs: int = 0) -> Corpu
     return Corpus(_whose_topics(items, config), tuple(issues), tuple(pages))
 
 
+def reload(config: Config, corpus: Corpus, paths: set[Path], cache: ItemStore,
+           jobs: int = 0) -> Corpus:
+    """`corpus` (what `load` gave) with the content files `paths` read again, or left out
+    when they are gone: what `load` would give now, reading only them (`digest serve`).
+    Every other item is the very object it was; so is an item read again to the same."""
+    errors: list[DigestError] = []
+    content = config.content_dir
+    items_dir = content / "items"
+    changed = {p for p in paths if p.name.endswith(".md") and p.is_relative_to(items_dir)}
+    was = {item.path: item for item in corpus.items}
+    known = _Known({f.slug for f in config.feeds}, {t.slug for t in config.topics})
+    found: list[_Found] = []
+    for path in sorted(changed, key=lambda p: p.parts):
+        try:
+            st = path.stat()
+        except OSError:
+            continue  # gone
+        if not stat.S_ISDIR(st.st_mode):
+            found.append((path, path.relative_to(config.root).as_posix(), st.st_size,
+                          st.st_mtime_ns))
+    slots = _each(found, lambda f: _known_or_read(f, config, cache, known, trust_stat=False),
+                  errors)
+    local = _local_images(config, errors)
+    fresh = _whose_topics(_rendered(slots, cache, jobs or os.cpu_count() or 1, local), config)
+    now = {item.path: item if was.get(item.path) != item else was[item.path]
+           for item in fresh}
+    if all(p in was for p in changed) and now.keys() == changed:  # edits only: same order
+        items = [now.get(item.path, item) for item in corpus.items]
+    else:
+        kept = [item for item in corpus.items if item.path not in changed]
+        items = sorted([*kept, *now.values()], key=lambda i: i.path.parts)
+    issues, pages = corpus.issues, corpus.pages
+    if any(p.is_relative_to(content / "issues") for p in paths):
+        issues = tuple(_each(sorted((content / "issues").glob("*.md")),
+                             lambda p: _issue(p, cache, local), errors))
+    if any(p.is_relative_to(content / "pages") for p in paths):
+        pages = tuple(_each(sorted((content / "pages").glob("*.md")),
+                            lambda p: _page(p, cache, local), errors))
+    errors += _duplicates(items, config.root)
+    raise_all(errors)
+    return Corpus(tuple(items), issues, pages)
+
+
 def _whose_topics(items: list[Item], config: Config) -> tuple[Item, ...]:
     """Old-format files told apart by what fetch wrote (.digest/state.json, read only when
     there are any): are their `topics:` fetch's or the editor's? See digest/legacy.py."""
@@ -120,11 +163,13 @@ class _Draft:
     mtime_ns: int
 
 
-def _known_or_read(found: _Found, config: Config, store: ItemStore, known: _Known
-                   ) -> _Draft | tuple[FileEntry, Path]:
-    """The store's entry for an unchanged file, else the file read and validated."""
+def _known_or_read(found: _Found, config: Config, store: ItemStore, known: _Known,
+                   trust_stat: bool = True) -> _Draft | tuple[FileEntry, Path]:
+    """The store's entry for an unchanged file, else the file read and validated.
+    `trust_stat=False`: the file is known to have changed, its bytes are read whatever its
+    size and mtime say."""
     path, rel, size, mtime_ns = found
-    entry = store.file(rel, size, mtime_ns)
+    entry = store.file(rel, size, mtime_ns) if trust_stat else None
     if entry is None:
         data = path.read_bytes()
         digest = file_digest(rel, data)

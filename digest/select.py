@@ -52,11 +52,17 @@ class _Candidate:
     score_parts: tuple[str, ...]
 
 
-def select(corpus: Corpus, config: Config) -> Selection:
-    """A decision for every item in the corpus."""
-    judge = _Judge(config)
-    candidates = [judge.candidate(item) for item in corpus.items]
-    winners, losers = _fold_duplicates(candidates, judge)
+def select(corpus: Corpus, config: Config, memo: Memo | None = None) -> Selection:
+    """A decision for every item in the corpus. `memo`: what an earlier selection of the
+    same config worked out (`digest serve` keeps one): the result is the same, sooner."""
+    if memo is None:
+        judge = _Judge(config)
+        candidates = [judge.candidate(item) for item in corpus.items]
+        keys = [_keys(c.item) for c in candidates]
+    else:
+        judge = memo.judge(config)
+        candidates, keys = memo.candidates(judge, corpus.items)
+    winners, losers = _fold_duplicates(candidates, keys)
     decisions: list[Decision] = list(losers)
     by_week: dict[str, list[tuple[_Candidate, tuple[str, ...]]]] = defaultdict(list)
     for cand, sources in winners:
@@ -66,12 +72,63 @@ def select(corpus: Corpus, config: Config) -> Selection:
         # Items cut by a cap last week compete again (carry_over), if this week follows it.
         pool = by_week[week] + [(replace(c, week=week), s) for c, s in carried
                                 if next_week(c.week) == week]
-        chosen, rest, carried = judge.week(week, pool)
+        chosen, rest, carried = memo.week(judge, week, pool) if memo else judge.week(week, pool)
         decisions += chosen + rest
     order = {w: i for i, w in enumerate(sorted({d.week for d in decisions}))}
     position = {id(d): i for i, d in enumerate(decisions)}
     decisions.sort(key=lambda d: (order[d.week], not d.selected, position[id(d)]))
     return Selection(tuple(decisions))
+
+
+Pool = list[tuple["_Candidate", tuple[str, ...]]]  # a week's candidates, with their sources
+Weighed = tuple[list[Decision], list[Decision], Pool]  # what _Judge.week returns
+
+
+class Memo:
+    """What `select` keeps between the builds of one `digest serve`: each item's candidate
+    (its week, topics, base score and the rules' verdict: most of the work), by the item
+    object (serve keeps an item's object while its file is unchanged), and each week's
+    decisions, by the candidates the week weighed. A selection with a memo equals one
+    without: only pure functions of those inputs are remembered."""
+
+    def __init__(self) -> None:
+        self._config: Config | None = None
+        self._judge: _Judge | None = None
+        self._candidates: dict[int, tuple[Item, _Candidate, tuple[str, str]]] = {}
+        self._weeks: dict[str, tuple[Pool, Weighed]] = {}
+        self._weeks_now: dict[str, tuple[Pool, Weighed]] = {}
+
+    def judge(self, config: Config) -> _Judge:
+        """The judge of `config`; another config object forgets everything."""
+        if self._judge is None or self._config is not config:
+            self._config, self._judge = config, _Judge(config)
+            self._candidates, self._weeks, self._weeks_now = {}, {}, {}
+        if self._weeks_now:  # the last selection's weeks are the ones to compare with
+            self._weeks, self._weeks_now = self._weeks_now, {}
+        return self._judge
+
+    def candidates(self, judge: _Judge, items: tuple[Item, ...]
+                   ) -> tuple[list[_Candidate], list[tuple[str, str]]]:
+        """Each item's candidate and duplicate keys, worked out once per item object."""
+        known, kept = self._candidates, {}
+        candidates, keys = [], []
+        for item in items:
+            entry = known.get(id(item))
+            if entry is None or entry[0] is not item:
+                cand = judge.candidate(item)
+                entry = (item, cand, _keys(item))
+            kept[id(item)] = entry  # holds the item: its id stays its own
+            candidates.append(entry[1])
+            keys.append(entry[2])
+        self._candidates = kept
+        return candidates, keys
+
+    def week(self, judge: _Judge, week: str, pool: Pool) -> Weighed:
+        """`judge.week(week, pool)`, or what it gave for an equal pool last time."""
+        last = self._weeks.get(week)
+        done = last[1] if last is not None and last[0] == pool else judge.week(week, pool)
+        self._weeks_now[week] = (pool, done)
+        return done
 
 
 Fields = tuple[tuple[str, str, str], ...]  # (name, text, text casefolded) of what is matched
@@ -304,7 +361,7 @@ class _Judge:
                         cand.topics_by_editor)
 
 
-def _fold_duplicates(candidates: list[_Candidate], judge: _Judge
+def _fold_duplicates(candidates: list[_Candidate], keys: list[tuple[str, str]]
                      ) -> tuple[list[tuple[_Candidate, tuple[str, ...]]], list[Decision]]:
     """Copies of one story (same clean link, or same title) become one: the editor's choice
     wins, then the higher score, then the first published, then the smaller id."""
@@ -318,13 +375,13 @@ def _fold_duplicates(candidates: list[_Candidate], judge: _Judge
 
     seen: dict[str, int] = {}
     by_title: dict[str, list[int]] = defaultdict(list)
-    for i, cand in enumerate(candidates):
-        if link := _link_key(cand.item):
+    for i, (link, title) in enumerate(keys):
+        if link:
             if link in seen:
                 parent[find(i)] = find(seen[link])
             else:
                 seen[link] = i
-        if len(title := _title_key(cand.item.title)) >= 12:  # "Links", "Update" clash
+        if len(title) >= 12:  # "Links", "Update" clash
             by_title[title].append(i)
     # The same title is the same story only when the copies are near in time: a recurring
     # "Monthly open thread" is a new post each month.
@@ -333,19 +390,24 @@ def _fold_duplicates(candidates: list[_Candidate], judge: _Judge
         for a, b in itertools.pairwise(copies):
             if candidates[b].when - candidates[a].when <= TITLE_WINDOW:
                 parent[find(b)] = find(a)
-    groups: dict[int, list[_Candidate]] = defaultdict(list)
-    for i, cand in enumerate(candidates):
-        groups[find(i)].append(cand)
-    winners, losers = [], []
-    for group in groups.values():
-        group.sort(key=_precedence)
-        first = group[0]
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(candidates)):
+        groups[find(i)].append(i)
+    winners: list[tuple[_Candidate, tuple[str, ...]]] = []
+    losers: list[Decision] = []
+    for members in groups.values():
+        if len(members) == 1:  # the commonest case by far: no copy
+            winners.append((candidates[members[0]], (candidates[members[0]].item.source,)))
+            continue
+        members.sort(key=lambda i: _precedence(candidates[i]))
+        first, link = candidates[members[0]], keys[members[0]][0]
+        group = [candidates[i] for i in members]
         sources = tuple(dict.fromkeys(c.item.source for c in group))
         winners.append((first, sources))
-        for other in group[1:]:
+        for i in members[1:]:
+            other = candidates[i]
             why = _why_first(first, other)
-            same = "same link" if _link_key(first.item) == _link_key(other.item) and \
-                _link_key(first.item) else "same title"
+            same = "same link" if link and keys[i][0] == link else "same title"
             reason = (f"duplicate of {first.item.id} from {first.item.source} ({same}); "
                       f"that copy is kept: {why}")
             losers.append(Decision(other.item, first.week, other.topics, False, reason,
@@ -369,6 +431,11 @@ def _why_first(first: _Candidate, other: _Candidate) -> str:
     if a[2] != b[2]:
         return "it was published first"
     return "its id comes first"
+
+
+def _keys(item: Item) -> tuple[str, str]:
+    """What tells copies of one story apart: the clean link, and the title's key."""
+    return _link_key(item), _title_key(item.title)
 
 
 def _link_key(item: Item) -> str:

@@ -36,11 +36,18 @@ class Fingerprints:
     An item stands for itself by the hash of its file (`Item.digest`), so a page of twenty
     items hashes twenty short strings, not twenty bodies. Results are remembered by object
     identity for the life of this object (one build), where the same ItemView appears on its
-    page, its issue, its topics and its source."""
+    page, its issue, its topics and its source. `digest serve` keeps one object across
+    builds and calls `renew` before each: what the last build encoded is still known (by
+    identity, so only for the very same objects), what it did not use is forgotten."""
 
     def __init__(self) -> None:
         self._memo: dict[int, tuple[Any, bytes]] = {}
+        self._last: dict[int, tuple[Any, bytes]] = {}
         self._fields: dict[type, tuple[str, ...]] = {}
+
+    def renew(self) -> None:
+        """Start another build: keep what this one encoded, forget what it did not use."""
+        self._last, self._memo = self._memo, {}
 
     def of(self, value: object) -> str:
         return hashlib.sha256(self._encode(value)).hexdigest()
@@ -58,6 +65,10 @@ class Fingerprints:
             return f"d:{value.isoformat()};".encode()
         known = self._memo.get(id(value))
         if known is not None and known[0] is value:
+            return known[1]
+        known = self._last.get(id(value))
+        if known is not None and known[0] is value:
+            self._memo[id(value)] = known
             return known[1]
         h = hashlib.sha256()
         if kind in _LEAVES:  # only plain values inside: their repr says it all, quickly

@@ -9,9 +9,13 @@ has no key (None) and is rendered every time: builds stay exact, they only do mo
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,41 @@ import jinja2
 from digest.incremental.fingerprint import Fingerprints, Unhashable, code
 from digest.incremental.paths import CachePaths
 from digest.incremental.reads import Reads
+from digest.model import Item
+
+
+class Kept:
+    """What `digest serve` keeps between builds to make keys sooner (see `kept`): the
+    fingerprints of the values it showed, and each file's key by the values it was made
+    from. The keys are the same as without it."""
+
+    def __init__(self) -> None:
+        self.prints = Fingerprints()
+        self.keys: dict[object, tuple[tuple[object, ...], str | None]] = {}
+        self.now: dict[object, tuple[tuple[object, ...], str | None]] = {}
+        self.pairs: Pairs = {}  # `same`'s answers, for one build
+
+    def renew(self) -> None:
+        """Start another build: remember only what the last one used."""
+        self.prints.renew()
+        self.pairs = {}
+        if self.now:
+            self.keys, self.now = self.now, {}
+
+
+_KEPT: ContextVar[Kept | None] = ContextVar("kept_keys", default=None)
+
+
+@contextmanager
+def kept(memo: Kept) -> Iterator[None]:
+    """The keys made inside this block use (and fill) `memo`: the renderer makes its
+    PageKeys itself, and need not know."""
+    memo.renew()
+    token = _KEPT.set(memo)
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
 
 
 class PageKeys:
@@ -27,7 +66,8 @@ class PageKeys:
 
     def __init__(self, settings: object, env: jinja2.Environment, themes: Sequence[Path],
                  paths: CachePaths) -> None:
-        self._prints = Fingerprints()
+        self._kept = _KEPT.get()
+        self._prints = self._kept.prints if self._kept else Fingerprints()
         theme = theme_print(themes)
         self._reads = Reads(env, paths, self._prints.of((code(), theme)))
         self._config = repr(settings)  # the settings rendering uses
@@ -39,7 +79,7 @@ class PageKeys:
         try:
             view = _view(self._reads, shown)
         except Unhashable:
-            return Family(self._prints, self._reads, None)
+            return Family(self._prints, self._reads, None, self._kept)
         return self._family((self._theme, view), also)
 
     def plain(self, *also: Any) -> Family:
@@ -51,7 +91,7 @@ class PageKeys:
             base: str | None = self._prints.of((code(), self._config, *parts, also))
         except Unhashable:
             base = None
-        return Family(self._prints, self._reads, base)
+        return Family(self._prints, self._reads, base, self._kept)
 
 
 @dataclass(frozen=True)
@@ -61,16 +101,99 @@ class Family:
     prints: Fingerprints
     reads: Reads
     base: str | None  # None: what they share cannot be fingerprinted
+    kept: Kept | None = field(default=None, compare=False)
 
     def key(self, shown: Mapping[str, object], *also: object) -> str | None:
         """The key of one file of the family, made from the variables `shown` (given to
         its templates: only what they read counts) and the plain values `also`."""
         if self.base is None:
             return None
+        view = _view(self.reads, shown)
+        if self.kept is None:
+            return self._print(view, also)
+        # The file by its plain values (its route, template, breadcrumbs...; a feed's
+        # channel), equal as Python compares them; what templates see of its variables,
+        # by `same`.
+        plain = tuple([tuple(a) if type(a) is list else a for a in also])
+        name = (self.base, *shown, *plain)
         try:
-            return self.prints.of((self.base, _view(self.reads, shown), also))
+            last = self.kept.keys.get(name)
+        except TypeError:  # something unhashable: no memo for this file
+            return self._print(view, also)
+        values = tuple(view.values()) if shown else plain  # a feed shows its channel
+        key = last[1] if last is not None and len(last[0]) == len(values) and \
+            _all_same(last[0], values, self.kept.pairs) else self._print(view, also)
+        self.kept.now[name] = (values, key)  # holds the values: their ids stay their own
+        return key
+
+    def _print(self, view: dict[str, Any], also: tuple[object, ...]) -> str | None:
+        try:
+            return self.prints.of((self.base, view, also))
         except Unhashable:
             return None  # a value we cannot see into: render it every time
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+Pairs = dict[tuple[int, int], tuple[object, object, bool]]
+
+
+def same(a: object, b: object, pairs: Pairs | None = None) -> bool:
+    """Whether two values have the same fingerprint, without making it: the same object
+    (the commonest case in `serve`), or values of the same type, equal as `Fingerprints`
+    spells them (an item by its digest), so that they render alike. False when unsure.
+    `pairs`: the answers for long sequences, by the two objects (a pager's links, shared by
+    every page of a topic, are compared once)."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind in _PLAIN:
+        return a == b
+    if kind is tuple or kind is list:
+        assert isinstance(a, tuple | list) and isinstance(b, tuple | list)
+        if len(a) != len(b):
+            return False
+        if pairs is None or len(a) < 8:
+            return _all_same(a, b, pairs)
+        known = pairs.get((id(a), id(b)))
+        if known is not None and known[0] is a and known[1] is b:
+            return known[2]
+        answer = _all_same(a, b, pairs)
+        pairs[id(a), id(b)] = (a, b, answer)  # holds both: their ids stay theirs
+        return answer
+    if kind is float:
+        return repr(a) == repr(b)
+    if isinstance(a, datetime | date):
+        return repr(a) == repr(b)  # the same instant, offset and zone
+    if isinstance(a, Item) and isinstance(b, Item) and a.digest:
+        return a.digest == b.digest
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        names = _FIELDS.get(kind)
+        if names is None:
+            names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(a))
+        return _all_same([getattr(a, n) for n in names], [getattr(b, n) for n in names],
+                         pairs)
+    return False
+
+
+_PLAIN = frozenset({str, int, bool, type(None), bytes})
+
+
+def _all_same(a: Sequence[object], b: Sequence[object], pairs: Pairs | None = None) -> bool:
+    """`same` of each pair, the same objects and plain values checked here (the hot loop)."""
+    for x, y in zip(a, b, strict=True):
+        if x is y:
+            continue
+        kind = type(x)
+        if kind in _PLAIN:
+            if type(y) is not kind or x != y:
+                return False
+        elif not same(x, y, pairs):
+            return False
+    return True
 
 
 def _view(reads: Reads, shown: Mapping[str, Any]) -> dict[str, Any]:

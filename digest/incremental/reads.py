@@ -26,6 +26,7 @@ class Reads:
     def __init__(self, env: jinja2.Environment, paths: CachePaths, key: str) -> None:
         """`key`: the fingerprint of the theme's files and of digest's own code (this
         reading of templates is code too); what was found is kept in the cache under it."""
+        self._sorted: dict[str, tuple[str, ...]] = {}  # `of`, once per name
         known = paths.reads(key)
         try:
             data = json.loads(known.read_text(encoding="utf-8"))
@@ -38,8 +39,11 @@ class Reads:
         self.attrs, self.whole = {}, set()
         try:
             assert env.loader is not None
-            for name in env.list_templates():
-                self._follow(env.parse(env.loader.get_source(env, name)[0]))
+            trees = [env.parse(env.loader.get_source(env, name)[0])
+                     for name in env.list_templates()]
+            self._params, self._modules = _macro_params(trees)
+            for tree in trees:
+                self._follow(tree)
         except (jinja2.TemplateError, UnicodeDecodeError, OSError):
             self.whole = None  # a broken template: the build reports it when it renders it
             return
@@ -61,7 +65,10 @@ class Reads:
     def of(self, name: str) -> tuple[str, ...] | None:
         if self.whole is None or name in self.whole:
             return None
-        return tuple(sorted(self.attrs.get(name, ())))
+        known = self._sorted.get(name)
+        if known is None:
+            known = self._sorted[name] = tuple(sorted(self.attrs.get(name, ())))
+        return known
 
     def view(self, name: str, value: object) -> object:
         """What the templates can see of `value`, given to them as `name`."""
@@ -75,6 +82,14 @@ class Reads:
             return value
 
     def _follow(self, node: nodes.Node) -> None:
+        if isinstance(node, nodes.Call) and (passed := self._passed_as_itself(node)):
+            # `m.health(source)` into `{% macro health(source) %}`: what the macro reads
+            # of its `source` is read of this `source` (reads are by name), so passing it
+            # does not use it whole.
+            for child in node.iter_child_nodes():
+                if not any(child is p for p in passed):
+                    self._follow(child)
+            return
         if isinstance(node, nodes.Filter) and node.name in ("length", "count") and \
                 node.node is not None and (read := _attribute(node.node)) is not None:
             self._add(read[0], read[1] + COUNTED)
@@ -99,10 +114,48 @@ class Reads:
         for child in node.iter_child_nodes():
             self._follow(child)
 
+    def _passed_as_itself(self, call: nodes.Call) -> list[nodes.Node]:
+        """The arguments of a macro call that are a variable given to a parameter of the
+        same name, in every macro of that name (positional or keyword); their Keyword
+        nodes for keywords."""
+        callee = call.node
+        if not (isinstance(callee, nodes.Getattr) and isinstance(callee.node, nodes.Name)
+                and callee.node.name in self._modules):
+            return []  # only `m.name(...)`, `m` a template imported whole
+        found = self._params.get(callee.attr)
+        if not found:
+            return []
+        passed: list[nodes.Node] = []
+        for i, arg in enumerate(call.args):
+            if isinstance(arg, nodes.Name) and arg.ctx == "load" and \
+                    all(i < len(p) and p[i] == arg.name for p in found):
+                passed.append(arg)
+        for kw in call.kwargs:
+            if isinstance(kw.value, nodes.Name) and kw.value.ctx == "load" and \
+                    kw.key == kw.value.name and all(kw.key in p for p in found):
+                passed.append(kw)
+        return passed
+
     def _add(self, name: str, attr: str) -> None:
         self.attrs.setdefault(name, ())
         if attr not in self.attrs[name]:
             self.attrs[name] += (attr,)
+
+
+def _macro_params(trees: list[nodes.Template]
+                  ) -> tuple[dict[str, list[tuple[str, ...]]], set[str]]:
+    """The parameters of every macro, by its name (a name defined more than once: each
+    definition's), and the names templates are imported as (`import "x.html" as m`). A
+    name that is also assigned (`set`, a loop) is no module."""
+    params: dict[str, list[tuple[str, ...]]] = {}
+    modules: set[str] = set()
+    assigned: set[str] = set()
+    for tree in trees:
+        for macro in tree.find_all(nodes.Macro):
+            params.setdefault(macro.name, []).append(tuple(a.name for a in macro.args))
+        modules.update(i.target for i in tree.find_all(nodes.Import))
+        assigned.update(n.name for n in tree.find_all(nodes.Name) if n.ctx == "store")
+    return params, modules - assigned
 
 
 def _attribute(node: nodes.Node) -> tuple[str, str] | None:

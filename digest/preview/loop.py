@@ -3,6 +3,7 @@ outcome for the server (an error page instead of a crash), never stop on a bad e
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -10,13 +11,15 @@ from pathlib import Path
 
 from watchdog.observers.api import BaseObserver
 
-from digest.build import build, refresh_search
+from digest.build import BuildReport, build, build_files, refresh_search
 from digest.config import load_config
 from digest.errors import DigestError
 from digest.html.theme import default_theme
-from digest.incremental.loadcache import RenderCache
+from digest.incremental.itemstore import ItemStore
+from digest.incremental.manifest import Manifest
 from digest.incremental.outfolder import FolderRefused
 from digest.incremental.paths import CachePaths
+from digest.incremental.session import Doubt, Session
 from digest.preview.serve import Status
 from digest.preview.watch import watch
 
@@ -29,31 +32,35 @@ class Preview:
         self.status = Status()
         self.lock = threading.Lock()  # one build at a time
         self.builds = 0  # builds done; the search index is installed only if still current
-        self.cache: RenderCache | None = None  # the build cache, kept between builds
+        self.full_builds = 0  # of them, those that looked at the whole project
+        self.rendered = 0  # files rendered from templates, in all builds
+        self.session: Session | None = None  # what the last build made, kept in memory
+        self.pending: set[str] = set()  # changes a failed build did not take in
         self.search_wanted = threading.Event()
         threading.Thread(target=self._index_forever, daemon=True, name="search").start()
 
     def rebuild(self, changed: set[str], strict: bool = False) -> None:
-        """Reload the config and build; an error becomes the page the browser shows.
-        `strict` (the first build): a refused output folder is raised, so `serve` stops."""
+        """Build what `changed` (paths) asks for; an error becomes the page the browser
+        shows. `strict` (the first build): a refused output folder is raised, so `serve`
+        stops. The browser is told to reload before the load cache is saved and the search
+        index made again."""
         with self.lock:
             start = time.perf_counter()
+            asked = self.pending | changed
             try:
-                config = load_config(self.config_path)
-                paths = CachePaths.of(config)
-                if self.cache is None or self.cache.paths != paths:
-                    self.cache = RenderCache(paths)
-                # The search index waits: the page reloads first (see _index_forever).
-                report = build(config, drafts=self.drafts, search=False, cache=self.cache)
+                report, quick = self._build(asked)
                 self.builds += 1
             except DigestError as exc:
                 if strict and isinstance(exc, FolderRefused):
                     raise
+                self.pending = asked  # the next build takes them in
                 text = exc.format(Path.cwd())
                 for line in text.splitlines():
                     self.error(line)
                 self.status.built(text)
                 return
+            self.pending = set()
+            self.rendered += report.rendered
             took = (time.perf_counter() - start) * 1000
             what = f"{len(changed)} change(s): " if changed else ""
             self.say(f"{what}built {report.files} files in {took:.0f} ms "
@@ -61,6 +68,41 @@ class Preview:
             self.status.built(None)
             if report.search_stale:
                 self.search_wanted.set()
+            if quick and self.session is not None:
+                try:
+                    self.session.save()  # the manifest and the load cache: after the reload
+                except OSError as exc:
+                    self.error(f"the build's record could not be saved: {exc}")
+            elif not quick:
+                # What a full build left lives until the next one: the garbage collector
+                # need not walk it after every save (a pause of 100s of ms on a large site).
+                gc.unfreeze()
+                gc.collect()
+                gc.freeze()
+
+    def _build(self, changed: set[str]) -> tuple[BuildReport, bool]:
+        """The report, and whether it was an in-memory build after a save (else a full
+        one: the first, or after digest.toml, the theme, state.json... changed)."""
+        session = self.session
+        files = session.files(changed) if session is not None and changed else None
+        if session is not None and files is not None:
+            gc.disable()  # it makes many objects and frees few: no collection midway
+            try:
+                return build_files(session, files), True
+            except Doubt:
+                pass  # output/ or the manifest changed under it: look at everything
+            finally:
+                gc.enable()
+        config = load_config(self.config_path)
+        if session is None or session.config != config:
+            same_cache = session is not None and \
+                session.cache.paths == CachePaths.of(config)
+            cache = session.cache if session is not None and same_cache \
+                else ItemStore(CachePaths.of(config))
+            session = self.session = Session(config, self.drafts, cache)
+        # The search index waits: the page reloads first (see _index_forever).
+        self.full_builds += 1
+        return build(session.config, drafts=self.drafts, search=False, session=session), False
 
     def _index_forever(self) -> None:
         """Make the search index after the pages changed, in the background: Pagefind takes
@@ -73,10 +115,17 @@ class Preview:
             try:
                 config = load_config(self.config_path)
                 start = time.perf_counter()
-                still = lambda seen=seen: self.builds == seen  # noqa: E731
+
+                def still(seen: int = seen) -> bool:
+                    return self.builds == seen
+
                 if refresh_search(config, lock=self.lock, current=still):
                     took = (time.perf_counter() - start) * 1000
                     self.say(f"search index updated in {took:.0f} ms")
+                    with self.lock:  # the manifest now lists the new index
+                        if still() and self.session is not None and \
+                                self.session.manifest is not None:
+                            self.session.remember(Manifest.read(self.session.manifest.path))
             except DigestError as exc:
                 for e in exc.errors:
                     self.error(e.format(Path.cwd()))

@@ -12,8 +12,9 @@ from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 # Seconds of quiet before a rebuild: an editor's save storm (vim: a test file, a backup, the
-# file, within a few ms) is one change; short enough to keep save-to-reload under 300 ms.
-DEBOUNCE = 0.1
+# file, within a few ms) is one change; short, since it is part of every save-to-reload
+# (100 ms on a small site: the build itself takes a few tens of ms).
+DEBOUNCE = 0.03
 IGNORED_NAMES = ("4913",)  # vim's write test
 IGNORED_SUFFIXES = (".swp", ".swx", ".swo", "~", ".tmp", ".part", ".crdownload", ".pyc")
 IGNORED_PREFIXES = (".#", "#", ".~")
@@ -41,6 +42,8 @@ class _Debouncer(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return
+        if event.is_directory and event.event_type == "modified":
+            return  # an entry of it changed, and has an event of its own
         paths = [str(event.src_path), str(getattr(event, "dest_path", "") or "")]
         changed = {p for p in paths if p and interesting(p) and self.accept(p)}
         if not changed:
