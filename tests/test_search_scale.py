@@ -1,0 +1,210 @@
+"""Search that scales (issue 18): Pagefind reads the item pages only, so each item is in the
+index once and nothing of an issue, topic, source or the home page is; the index is the one
+Pagefind makes from the whole site, byte for byte (the same results, titles, excerpts and
+meta for a reader).
+
+The fast tests read the index Pagefind wrote (its fragments: one per result, with the URL,
+text and meta a result shows). The browser test (marked `browser`, skipped without Debian's
+Chromium or Playwright, as in test_search.py) searches with Pagefind's own JavaScript."""
+
+from __future__ import annotations
+
+import filecmp
+import gzip
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from digest.search import index
+from tests.browser import CHROMIUM, LAUNCH_ARGS, PREFIX, Watch, static_site
+from tests.conftest import write_project
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+# Made-up words: EVERY is in the text of every item (so on the issue and topic pages too, in
+# the excerpts); LIST_ONLY are only on list pages (the site's and the topic's description).
+EVERY = "plumvex"
+LIST_ONLY = ("thrandle", "quorvane")
+ITEMS = 6
+
+CONFIG = f"""\
+[site]
+title = "Scale check"
+description = "A digest of {LIST_ONLY[0]} notes"
+base_url = "https://example.github.io/digest/"
+language = "en"
+timezone = "UTC"
+
+[[feeds]]
+slug = "lab"
+title = "The Lab"
+url = "feeds/lab.xml"
+topics = ["notes"]
+
+[[topics]]
+slug = "notes"
+title = "Notes"
+description = "Everything about {LIST_ONLY[1]}"
+keywords = ["note"]
+"""
+
+ITEM = """\
+---
+id: item-{n}
+title: Note number {n}
+link: https://lab.example/notes/{n}
+source: lab
+published: '2026-03-{day:02d}T10:00:00+00:00'
+status: selected
+---
+
+The text of note {n} says {every} and {own}.
+"""
+
+
+def own_word(n: int) -> str:
+    return "zy" + "abcdefghij"[n] * 3 + "q"  # 'zyaaaq', 'zybbbq', ...: one item's own word
+
+
+def scale_project(root: Path) -> Path:
+    files: dict[str, str | bytes] = {"digest.toml": CONFIG}
+    for n in range(ITEMS):
+        files[f"content/items/2026/03/item-{n}.md"] = ITEM.format(
+            n=n, day=9 + n % 3, every=EVERY, own=own_word(n))
+    return write_project(root, files)
+
+
+def build(root: Path) -> Path:
+    """`digest build` in a process of its own (Playwright's event loop runs in this thread)."""
+    done = subprocess.run([sys.executable, "-m", "digest", "build"], cwd=root,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root / "output"
+
+
+def fragments(bundle: Path) -> list[dict[str, Any]]:
+    """The records of a Pagefind bundle: one per page indexed (url, content, meta, ...)."""
+    found = []
+    for path in sorted((bundle / "fragment").glob("*.pf_fragment")):
+        data = gzip.decompress(path.read_bytes())
+        assert data.startswith(b"pagefind_dcd"), path
+        found.append(json.loads(data[len(b"pagefind_dcd"):]))
+    return found
+
+
+def same_tree(left: Path, right: Path) -> list[str]:
+    """The files that differ between two folders (missing on one side, or other bytes)."""
+    names = {p.relative_to(left) for p in left.rglob("*") if p.is_file()}
+    names |= {p.relative_to(right) for p in right.rglob("*") if p.is_file()}
+    return sorted(str(n) for n in names if not ((left / n).is_file() and (right / n).is_file()
+                                                and filecmp.cmp(left / n, right / n, False)))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(scale_project(tmp_path_factory.mktemp("scale")))
+
+
+def test_each_item_is_in_the_index_once_and_no_list_page_is(site: Path) -> None:
+    records = fragments(site / "pagefind")
+    urls = [r["url"] for r in records]
+    items = sorted(f"/items/{p.name}/" for p in (site / "items").iterdir() if p.is_dir())
+    assert len(items) == ITEMS
+    assert sorted(urls) == items  # each item once, and nothing else
+    titles = sorted(r["meta"]["title"] for r in records)
+    assert titles == sorted(f"Note number {n}" for n in range(ITEMS))
+    assert all(r["meta"]["source"] == "The Lab" and r["meta"]["date"] for r in records)
+    lists = [site / "index.html", site / "topics" / "notes" / "index.html"]
+    for word, page in zip(LIST_ONLY, lists, strict=True):  # on a list page, in no result
+        assert word in page.read_text(encoding="utf-8")
+        assert not [r["url"] for r in records if word in r["content"]], word
+    assert all(EVERY in r["content"] for r in records)
+
+
+def test_the_index_is_the_one_pagefind_makes_from_the_whole_site(site: Path,
+                                                                 tmp_path: Path) -> None:
+    """What a reader gets (results, their order, titles, excerpts, meta) is what indexing
+    every page gave: the same bundle, byte for byte."""
+    whole = tmp_path / "whole"
+    subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site), "--output-path",
+                    str(whole), "--force-language", "en", "--silent"], check=True, timeout=300)
+    assert same_tree(site / "pagefind", whole) == []
+
+
+def test_a_list_page_that_marks_its_text_is_not_read(tmp_path: Path) -> None:
+    """A theme that marks a topic page with data-pagefind-body does not make it a result,
+    nor its excerpts a second copy of an item: Pagefind is given the item pages only."""
+    page = ('<!doctype html><html lang="en"><head><title>{0}</title></head><body>'
+            '<article data-pagefind-body><h1>{0}</h1><p>{1}</p></article></body></html>')
+    write_project(tmp_path / "site", {
+        "items/a-note/index.html": page.format("A note", f"The note says {EVERY}."),
+        "topics/notes/index.html": page.format("Notes", f"{LIST_ONLY[1]}: {EVERY}."),
+        "index.html": page.format("Home", f"{LIST_ONLY[0]} {EVERY}")})
+    index(tmp_path / "site", "en", tmp_path / "bundle")
+    assert [(r["url"], r["meta"]["title"]) for r in fragments(tmp_path / "bundle")] == [
+        ("/items/a-note/", "A note")]
+
+
+def test_a_site_without_items_still_gets_an_index(tmp_path: Path) -> None:
+    """No item page (nothing selected yet): the search page still finds its bundle; Pagefind
+    indexes the site as it always did then, instead of failing the build."""
+    root = write_project(tmp_path / "empty", {"digest.toml": CONFIG})
+    output = build(root)
+    assert (output / "pagefind" / "pagefind-ui.js").is_file()
+    assert fragments(output / "pagefind")
+
+
+# --- in the browser: Pagefind's own search ------------------------------------------------
+
+SEARCH = """async (word) => {
+  const pagefind = await import(document.baseURI.replace(/[^/]*$/, "") + "pagefind/pagefind.js");
+  const found = await pagefind.search(word);
+  return Promise.all(found.results.map(async (r) => {
+    const d = await r.data();
+    return {url: d.url, title: d.meta.title, source: d.meta.source, excerpt: d.excerpt};
+  }));
+}"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="Playwright for Python is missing")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.browser
+def test_pagefind_finds_each_item_once_and_no_list_page(
+        chromium: Browser, site: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    with static_site(site, tmp_path_factory.mktemp("docroot")) as origin:
+        context = chromium.new_context()
+        context.set_default_timeout(15_000)
+        watch = Watch(origin).attach(context)
+        page = context.new_page()
+        page.goto(origin + PREFIX)
+        everywhere = page.evaluate(SEARCH, EVERY)
+        urls = [r["url"] for r in everywhere]
+        assert len(urls) == ITEMS and len(set(urls)) == ITEMS, urls
+        assert all(u.startswith(PREFIX + "items/") for u in urls), urls
+        assert sorted(r["title"] for r in everywhere) == [
+            f"Note number {n}" for n in range(ITEMS)]
+        assert {r["source"] for r in everywhere} == {"The Lab"}
+        assert all(f"<mark>{EVERY}</mark>" in r["excerpt"] for r in everywhere)
+        for n in range(ITEMS):
+            one = page.evaluate(SEARCH, own_word(n))
+            assert [r["title"] for r in one] == [f"Note number {n}"]
+        for word in LIST_ONLY:
+            assert page.evaluate(SEARCH, word) == [], word
+        assert not watch.problems(), watch.problems()
+        context.close()
