@@ -3,8 +3,9 @@
 
 Only item pages mark their text with data-pagefind-body, so only they are results; Pagefind
 is given only them to read (`PAGES`), not the issue, topic and source pages, which would be
-parsed for nothing (half the time of a 10,000-item index). The index is the same, byte for
-byte, as one made from the whole site."""
+parsed for nothing (about a tenth of the CPU time at 10,000 items: the rest, and the memory,
+about 330 KB per item page of 1,200 words, are Pagefind's indexing of the item pages). The
+index is the same, byte for byte, as one made from the whole site."""
 
 from __future__ import annotations
 
