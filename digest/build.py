@@ -109,7 +109,8 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     keep_search = (FOLDER + "/",) if config.site.search else ()
     proving = _unrecorded(target, unknown, made, keep_search)
     ledger = Ledger(manifest, on_disk)
-    staged, rendered = _write_changed(made, ledger, target, jobs, keep_search, proving)
+    staged, rendered = _write_changed(made, ledger, target, jobs, keep_search, proving,
+                                      eager=session is not None)
     written = len(staged)
 
     _record(manifest, ledger, config, target, staged, keep_search, site)
@@ -157,7 +158,8 @@ def build_files(session: Session, files: set[Path], jobs: int = 0) -> BuildRepor
     ledger = Ledger(last, on_disk)
     try:
         staged, rendered = _write_changed(made, ledger, target, jobs, keep_search, [],
-                                          lambda paths: _as_recorded(target, paths, on_disk))
+                                          lambda paths: _as_recorded(target, paths, on_disk),
+                                          eager=True)
         _record(last, ledger, config, target, staged, keep_search, site)
     except BaseException:  # output/ may have changed: the next build looks at all of it
         session.forget()
@@ -218,17 +220,20 @@ def _unrecorded(target: Path, unknown: list[str], made: Plan, keep: tuple[str, .
 
 
 def _write_changed(made: Plan, ledger: Ledger, target: Path, jobs: int, keep: tuple[str, ...],
-                   proving: list[str], check: Callable[[list[str]], None] | None = None
-                   ) -> tuple[list[str], int]:
+                   proving: list[str], check: Callable[[list[str]], None] | None = None,
+                   eager: bool = False) -> tuple[list[str], int]:
     """Render the files the ledger does not keep, stage those whose bytes changed, and put
     them into output/ (removing what the site no longer has, but the folders in `keep`).
     `proving`: files no build recorded, which must hold the bytes this build makes (else
     nothing is written). `check`: given the files about to be replaced or removed, raises
-    to write nothing. Returns the paths written and how many files were rendered."""
+    to write nothing. `eager`: every file's key is made here, also for files output/ does
+    not hold (`serve` keeps them all for its next build); else those are made where the file
+    is rendered. Returns the paths written and how many files were rendered."""
     with Staging(target) as staging:
-        todo = [j for j in made.jobs if not ledger.keep_if_fresh(j.path, made.keys[j.path])]
-        for path, digest, size, data in _render_all(made, todo, staging, jobs):
-            if not ledger.made(path, made.keys[path], digest, size):
+        todo = [j for j in made.jobs if not (
+            (eager or ledger.recorded(j.path)) and ledger.keep_if_fresh(j.path, made.keys[j.path]))]
+        for path, key, digest, size, data in _render_all(made, todo, staging, jobs):
+            if not ledger.made(path, key, digest, size):
                 continue  # rendered again, but to the same bytes
             if data is None:
                 staging.add(path)  # a worker process wrote it
@@ -300,15 +305,16 @@ def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> Bu
 # --- rendering, in worker processes when there is much to do ------------------------------
 
 def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
-                ) -> Iterator[tuple[str, str, int, bytes | None]]:
-    """(path, sha, size, bytes) of each rendered file, in order. Worker processes write
-    their files straight into the staging folder (bytes None), so a large site never has to
-    sit in memory whole; a few files are rendered here and written only if they changed."""
+                ) -> Iterator[Rendered]:
+    """(path, key, sha, size, bytes) of each rendered file, in order. Worker processes
+    write their files straight into the staging folder (bytes None), so a large site never
+    has to sit in memory whole, and make their files' keys; a few files are rendered here
+    and written only if they changed."""
     workers = min(jobs or os.cpu_count() or 1, len(todo) // (PARALLEL_FROM // 2) or 1)
     if len(todo) < PARALLEL_FROM or workers < 2:
         for job in todo:
             data = render_job(made, job)
-            yield job.path, sha(data), len(data), data
+            yield job.path, made.keys[job.path], sha(data), len(data), data
         return
     # Fork: the workers inherit the plan (the whole site) instead of unpickling it.
     context = multiprocessing.get_context("fork")
@@ -318,6 +324,7 @@ def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
             yield from done
 
 
+Rendered = tuple[str, str | None, str, int, bytes | None]  # path, key, sha, size, bytes
 _WORKER: tuple[Plan, Path, dict[str, Job]] | None = None  # set in worker processes only
 
 
@@ -326,12 +333,12 @@ def _start_worker(made: Plan, folder: Path) -> None:
     _WORKER = (made, folder, {j.path: j for j in made.jobs})
 
 
-def _render_chunk(paths: list[str]) -> list[tuple[str, str, int, bytes | None]]:
+def _render_chunk(paths: list[str]) -> list[Rendered]:
     assert _WORKER is not None
     made, folder, by_path = _WORKER
-    done: list[tuple[str, str, int, bytes | None]] = []
+    done: list[Rendered] = []
     for path in paths:
         data = render_job(made, by_path[path])
         put(folder, path, data)
-        done.append((path, sha(data), len(data), None))
+        done.append((path, made.keys[path], sha(data), len(data), None))
     return done

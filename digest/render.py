@@ -6,7 +6,7 @@ Which pages a site has is the registry PAGES: a new kind of page is one function
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -83,12 +83,13 @@ class Job:
 @dataclass(frozen=True)
 class Plan:
     """Every file of the site: the templated ones still to render (each with the fingerprint
-    of all it depends on, None when unknown), and the rest already made."""
+    of all it depends on, None when unknown, made when first asked for), and the rest
+    already made."""
 
     env: jinja2.Environment
     site: Site
     jobs: tuple[Job, ...]
-    keys: dict[str, str | None]
+    keys: Keys
     files: tuple[Output, ...]
     site_feeds: tuple[FeedLink, ...]  # the site's own feeds, every page shows them
 
@@ -124,7 +125,7 @@ def plan(site: Site, theme: Theme) -> Plan:
     files = machine_files(site.urls, [(p.url, p.updated) for p in listed if p.listed],
                           site.settings.cname)
     files += static_files(theme.dirs)
-    return Plan(env, site, tuple(jobs), _keys(jobs, site, theme, env), tuple(files),
+    return Plan(env, site, tuple(jobs), Keys(jobs, site, theme, env), tuple(files),
                 tuple(issue_feeds + item_feeds))
 
 
@@ -145,25 +146,43 @@ def render(site: Site, theme: Theme) -> list[Output]:
     return [Output(j.path, render_job(made, j)) for j in made.jobs] + list(made.files)
 
 
-def _keys(jobs: list[Job], site: Site, theme_: Theme, env: jinja2.Environment
-          ) -> dict[str, str | None]:
+class Keys(Mapping[str, str | None]):
     """Each job's key (digest/incremental/pagekeys.py): what it is made from. Every page
     shares `site`, the settings rendering uses and the site's feeds; a feed, the site's
-    fields it shows."""
-    settings = (site.urls, site.language, site.timezone, site.settings)
-    keys = PageKeys(settings, env, theme_.dirs, theme_.cache)
-    pages = keys.templated({"site": site}, env.globals["site_feeds"])
-    feeds = keys.plain(site.title, site.description, site.base_url, site.language, site.author)
-    made: dict[str, str | None] = {}
-    for job in jobs:
+    fields it shows. A key is made when first asked for: a rebuild asks for every file the
+    output folder holds (is it fresh?), a cold build only where a file is rendered (in a
+    worker process), so that fingerprinting 12,000 pages is shared between the cores."""
+
+    def __init__(self, jobs: Sequence[Job], site: Site, theme_: Theme, env: jinja2.Environment
+                 ) -> None:
+        settings = (site.urls, site.language, site.timezone, site.settings)
+        keys = PageKeys(settings, env, theme_.dirs, theme_.cache)
+        self._pages = keys.templated({"site": site}, env.globals["site_feeds"])
+        self._feeds = keys.plain(site.title, site.description, site.base_url, site.language,
+                                 site.author)
+        self._site = site
+        self._jobs = {job.path: job for job in jobs}
+        self._made: dict[str, str | None] = {}
+
+    def __getitem__(self, path: str) -> str | None:
+        if path in self._made:
+            return self._made[path]
+        job = self._jobs[path]
         page = job.page
         if page is None:
-            made[job.path] = feeds.key({}, job.feed)
-            continue
-        own = _links(site, page.own_feed) if page.own_feed else []
-        made[job.path] = pages.key(page.context, job.email, page.url, page.template,
-                                   page.crumbs, own)
-    return made
+            key = self._feeds.key({}, job.feed)
+        else:
+            own = _links(self._site, page.own_feed) if page.own_feed else []
+            key = self._pages.key(page.context, job.email, page.url, page.template,
+                                  page.crumbs, own)
+        self._made[path] = key
+        return key
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._jobs)
+
+    def __len__(self) -> int:
+        return len(self._jobs)
 
 
 # --- the kinds of page, in the order they are made ----------------------------------------

@@ -18,6 +18,12 @@ class Ledger:
         self.last, self.on_disk = last, on_disk
         self.files: dict[str, Written] = {}
 
+    def recorded(self, path: str) -> bool:
+        """Whether output/ holds this file as the last build recorded it: only then may its
+        key keep it (a cold build need not fingerprint what it renders anyway)."""
+        entry = self.last.files.get(path)
+        return entry is not None and self.on_disk.get(path) == (entry.size, entry.mtime_ns)
+
     def keep_if_fresh(self, path: str, key: str | None) -> bool:
         """Whether output/ holds this file as made from inputs with this key: then it is
         kept as it is, and need not be rendered."""
