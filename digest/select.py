@@ -283,8 +283,9 @@ class _Judge:
             found += self.by_tag.get(tag.casefold(), ())
         found += [slug for slug, matcher in self.keywords
                   if slug not in found and matcher.first(*texts.topical)]
-        ordered = sorted(dict.fromkeys(found), key=lambda s: self.order.get(s, len(self.order)))
-        return tuple(ordered), False
+        if len(found) > 1:
+            found = sorted(dict.fromkeys(found), key=lambda s: self.order.get(s, len(self.order)))
+        return tuple(found), False
 
     def base_score(self, item: Item, topics: tuple[str, ...],
                    texts: Texts) -> tuple[float, tuple[str, ...]]:
@@ -305,10 +306,10 @@ class _Judge:
         """One issue: (selected in issue order, the rest, the candidates to carry over)."""
         start = window_start(week, self.zone, self.sel.week_starts)
         forced: list[Decision] = []
-        eligible: list[tuple[_Candidate, tuple[str, ...], float, str]] = []
+        eligible: list[tuple[_Candidate, tuple[str, ...], float, float]] = []
         rest: list[Decision] = []
         for cand, sources in pool:
-            score, why = self.score(cand, start)
+            score, recency = self.score(cand, start)
             verdict = self.override(cand)
             if verdict is not None:
                 selected, reason = verdict
@@ -318,7 +319,7 @@ class _Judge:
             if cand.refusal is not None:
                 rest.append(self.decide(cand, sources, False, cand.refusal, score))
             else:
-                eligible.append((cand, sources, score, why))
+                eligible.append((cand, sources, score, recency))
         eligible.sort(key=lambda e: (-e[2], -e[0].when.timestamp(), e[0].item.id))
         chosen, cut = self.caps(forced, eligible)
         carry = [(c, s) for c, s, _ in cut if self.sel.carry_over and not c.item.issue
@@ -328,12 +329,12 @@ class _Judge:
                                    d.item.id))
         return chosen, rest, carry
 
-    def score(self, cand: _Candidate, start: datetime) -> tuple[float, str]:
-        """Base score plus recency: the week's newest item gets `weights.recency`."""
+    def score(self, cand: _Candidate, start: datetime) -> tuple[float, float]:
+        """Base score plus recency (the week's newest item gets `weights.recency`), and the
+        recency."""
         position = (cand.when - start) / timedelta(days=7)
         recency = self.sel.weights.recency * min(1.0, max(0.0, position))
-        parts = [*cand.score_parts, f"recency {recency:+.2f}"]
-        return round(cand.base_score + recency, 4), ", ".join(parts)
+        return round(cand.base_score + recency, 4), recency
 
     def override(self, cand: _Candidate) -> tuple[bool, str] | None:
         """The editor's word (or a feed's select = "all"), which no rule overrules."""
@@ -358,7 +359,7 @@ class _Judge:
         return None
 
     def caps(self, forced: list[Decision],
-             eligible: list[tuple[_Candidate, tuple[str, ...], float, str]]
+             eligible: list[tuple[_Candidate, tuple[str, ...], float, float]]
              ) -> tuple[list[Decision], list[tuple[_Candidate, tuple[str, ...], str]]]:
         """Caps applied in rank order; forced items fill slots first but are never cut."""
         per_source: dict[str, int] = defaultdict(int)
@@ -369,7 +370,7 @@ class _Judge:
             if d.topics:
                 per_topic[d.topics[0]] += 1
         cut = []
-        for rank, (cand, sources, score, why) in enumerate(eligible, 1):
+        for rank, (cand, sources, score, recency) in enumerate(eligible, 1):
             rules = self.rules(cand.item)
             topic = cand.topics[0] if cand.topics else None
             reason = None
@@ -387,6 +388,7 @@ class _Judge:
             per_source[cand.item.source] += 1
             if topic:
                 per_topic[topic] += 1
+            why = ", ".join([*cand.score_parts, f"recency {recency:+.2f}"])
             chosen.append(self.decide(cand, sources, True,
                                       f"selected: rank {rank}, score {score:g} ({why})", score))
         return chosen, cut
