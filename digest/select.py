@@ -15,6 +15,7 @@ A new filter is one function `(Seen) -> reason or None` and one line
 
 from __future__ import annotations
 
+import functools
 import html
 import itertools
 import re
@@ -22,7 +23,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from digest.config import Config
@@ -44,6 +45,7 @@ class _Candidate:
     item: Item
     week: str
     when: datetime  # the item's date for issue purposes: never after first_seen
+    natural: str  # the week of `when` ("" when the editor's `issue:` says the week)
     topics: tuple[str, ...]
     topics_by_editor: bool
     topics_note: str  # said in the reason when an old file's topics are read by a guess
@@ -134,15 +136,49 @@ class Memo:
 Fields = tuple[tuple[str, str, str], ...]  # (name, text, text casefolded) of what is matched
 
 
+class Texts:
+    """An item's text as the patterns see it: its title, tags, body (plain text) and author,
+    each also case-folded. Worked out when a pattern is first tried (a selection with no
+    keyword, weight or include/exclude pattern never strips a body of its tags)."""
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+
+    @functools.cached_property
+    def fields(self) -> Fields:
+        item = self.item
+        body = html.unescape(strip_tags(item.html))
+        return tuple((name, text, text.casefold()) for name, text in (
+            ("title", item.title), ("tags", " · ".join(item.tags)), ("body", body),
+            ("author", item.author)))
+
+    @functools.cached_property
+    def topical(self) -> tuple[str, str]:
+        """The fields but the author, one a line (what topic keywords are matched in), and
+        case-folded."""
+        fields = self.fields[:3]
+        return "\n".join(t for _, t, _ in fields), "\n".join(f for _, _, f in fields)
+
+    @functools.cached_property
+    def whole(self) -> tuple[str, str]:
+        """Every field, one a line (what weighted keywords are matched in), and case-folded."""
+        return "\n".join(t for _, t, _ in self.fields), "\n".join(f for _, _, f in self.fields)
+
+
 @dataclass(frozen=True)
 class Seen:
     """An item as a selection rule sees it."""
 
     item: Item
     topics: tuple[str, ...]  # the editor's, else the computed ones
-    fields: Fields  # its title, tags, body (plain text) and author
+    texts: Texts
     rules: Rules  # its feed's rules over [selection]'s
     matcher: Callable[[tuple[str, ...]], Matcher]  # patterns, compiled once a build
+
+    @property
+    def fields(self) -> Fields:
+        """Its title, tags, body (plain text) and author: (name, text, text casefolded)."""
+        return self.texts.fields
 
 
 Rule = Callable[[Seen], str | None]  # why the rule leaves the item out, or None
@@ -192,15 +228,19 @@ class _Judge:
         self.sel = config.selection
         self.feeds = {f.slug: f for f in config.feeds}
         self.keywords = [(t.slug, Matcher(t.keywords)) for t in config.topics if t.keywords]
-        self.tags = [(t.slug, frozenset(tag.casefold() for tag in t.tags))
-                     for t in config.topics if t.tags]
+        self.by_tag: dict[str, list[str]] = defaultdict(list)  # a tag's topics
+        for t in config.topics:
+            for tag in dict.fromkeys(tag.casefold() for tag in t.tags):
+                self.by_tag[tag].append(t.slug)
+        self.weeks: dict[date, str] = {}  # the week of a day in the site's time zone
         self.weights = [(k, Matcher((k,)), w) for k, w in self.sel.weights.keywords.items()]
         self.order = {t.slug: i for i, t in enumerate(config.topics)}
         self.matchers: dict[tuple[str, ...], Matcher] = {}
+        self.by_feed = {f.slug: f.rules.apply(self.sel.rules) for f in config.feeds}
+        self.filtering = tuple(RULES)  # in order, as they were when this judge was made
 
     def rules(self, item: Item) -> Rules:
-        feed = self.feeds.get(item.source)
-        return feed.rules.apply(self.sel.rules) if feed else self.sel.rules
+        return self.by_feed.get(item.source, self.sel.rules)
 
     def matcher(self, patterns: tuple[str, ...]) -> Matcher:
         if patterns not in self.matchers:
@@ -209,12 +249,10 @@ class _Judge:
 
     def candidate(self, item: Item) -> _Candidate:
         when = min(item.published, item.first_seen) if item.first_seen else item.published
-        week = item.issue or self.week_of(when)
-        body = html.unescape(strip_tags(item.html))
-        fields = tuple((name, text, text.casefold()) for name, text in (
-            ("title", item.title), ("tags", " · ".join(item.tags)), ("body", body),
-            ("author", item.author)))
-        topics, by_editor = self.topics(item, fields)
+        natural = "" if item.issue else self.week_of(when)
+        week = item.issue or natural
+        texts = Texts(item)
+        topics, by_editor = self.topics(item, texts)
         note = ""
         if item.topics_origin == "unsure":
             note = ("; topics from the front matter of an old file (see `digest check`)"
@@ -222,32 +260,35 @@ class _Judge:
                     "feed's, as an older fetch wrote them (see `digest check`)")
         elif by_editor:
             note = "; topics from the front matter"
-        score, parts = self.base_score(item, topics, fields)
-        refusal = self.filters(item, topics, fields)
-        return _Candidate(item, week, when, topics, by_editor, note, refusal, score, parts)
+        score, parts = self.base_score(item, topics, texts)
+        refusal = self.filters(item, topics, texts)
+        return _Candidate(item, week, when, natural, topics, by_editor, note, refusal, score, parts)
 
     def week_of(self, when: datetime) -> str:
-        return week_of(when, self.zone, self.sel.week_starts)
+        day = when.astimezone(self.zone).date()
+        week = self.weeks.get(day)
+        if week is None:
+            week = self.weeks[day] = week_of(when, self.zone, self.sel.week_starts)
+        return week
 
-    def topics(self, item: Item, fields: Fields
-               ) -> tuple[tuple[str, ...], bool]:
+    def topics(self, item: Item, texts: Texts) -> tuple[tuple[str, ...], bool]:
         """The editor's `topics:` when the file has them (legacy.editors: not those an older
         fetch wrote); else the feed's plus every topic whose tags or keywords match."""
         feed = self.feeds.get(item.source)
         feed_topics = feed.topics if feed else ()
         if legacy.editors(item.topics, item.topics_origin, feed_topics):
             return item.topics, True
-        text = "\n".join(v for k, v, _ in fields if k != "author")
-        folded = "\n".join(f for k, _, f in fields if k != "author")
-        tags = {tag.casefold() for tag in item.tags}
-        found = list(feed_topics) + [slug for slug, wanted in self.tags if wanted & tags]
+        found = list(feed_topics)
+        for tag in item.tags:
+            found += self.by_tag.get(tag.casefold(), ())
         found += [slug for slug, matcher in self.keywords
-                  if slug not in found and matcher.first(text, folded)]
-        ordered = sorted(dict.fromkeys(found), key=lambda s: self.order.get(s, len(self.order)))
-        return tuple(ordered), False
+                  if slug not in found and matcher.first(*texts.topical)]
+        if len(found) > 1:
+            found = sorted(dict.fromkeys(found), key=lambda s: self.order.get(s, len(self.order)))
+        return tuple(found), False
 
     def base_score(self, item: Item, topics: tuple[str, ...],
-                   fields: Fields) -> tuple[float, tuple[str, ...]]:
+                   texts: Texts) -> tuple[float, tuple[str, ...]]:
         w = self.sel.weights
         parts: list[tuple[str, float]] = []
         feed = self.feeds.get(item.source)
@@ -256,10 +297,8 @@ class _Judge:
         if feed and feed.rules.weight:
             parts.append((f"feed weight {item.source}", feed.rules.weight))
         parts += [(f"topic {t}", w.topics[t]) for t in topics if t in w.topics]
-        text = "\n".join(v for _, v, _ in fields)
-        folded = "\n".join(f for _, _, f in fields)
         parts += [(f"keyword {k}", weight) for k, matcher, weight in self.weights
-                  if matcher.first(text, folded)]
+                  if matcher.first(*texts.whole)]
         return sum(v for _, v in parts), tuple(f"{name} {v:+g}" for name, v in parts)
 
     def week(self, week: str, pool: list[tuple[_Candidate, tuple[str, ...]]]
@@ -267,10 +306,10 @@ class _Judge:
         """One issue: (selected in issue order, the rest, the candidates to carry over)."""
         start = window_start(week, self.zone, self.sel.week_starts)
         forced: list[Decision] = []
-        eligible: list[tuple[_Candidate, tuple[str, ...], float, str]] = []
+        eligible: list[tuple[_Candidate, tuple[str, ...], float, float]] = []
         rest: list[Decision] = []
         for cand, sources in pool:
-            score, why = self.score(cand, start)
+            score, recency = self.score(cand, start)
             verdict = self.override(cand)
             if verdict is not None:
                 selected, reason = verdict
@@ -280,22 +319,22 @@ class _Judge:
             if cand.refusal is not None:
                 rest.append(self.decide(cand, sources, False, cand.refusal, score))
             else:
-                eligible.append((cand, sources, score, why))
+                eligible.append((cand, sources, score, recency))
         eligible.sort(key=lambda e: (-e[2], -e[0].when.timestamp(), e[0].item.id))
         chosen, cut = self.caps(forced, eligible)
         carry = [(c, s) for c, s, _ in cut if self.sel.carry_over and not c.item.issue
-                 and c.week == self.week_of(c.when)]  # carried once at most
+                 and c.week == c.natural]  # carried once at most
         rest += [self.decide(c, s, False, reason, self.score(c, start)[0]) for c, s, reason in cut]
         chosen.sort(key=lambda d: (not d.pinned, -d.score, -d.item.published.timestamp(),
                                    d.item.id))
         return chosen, rest, carry
 
-    def score(self, cand: _Candidate, start: datetime) -> tuple[float, str]:
-        """Base score plus recency: the week's newest item gets `weights.recency`."""
+    def score(self, cand: _Candidate, start: datetime) -> tuple[float, float]:
+        """Base score plus recency (the week's newest item gets `weights.recency`), and the
+        recency."""
         position = (cand.when - start) / timedelta(days=7)
         recency = self.sel.weights.recency * min(1.0, max(0.0, position))
-        parts = [*cand.score_parts, f"recency {recency:+.2f}"]
-        return round(cand.base_score + recency, 4), ", ".join(parts)
+        return round(cand.base_score + recency, 4), recency
 
     def override(self, cand: _Candidate) -> tuple[bool, str] | None:
         """The editor's word (or a feed's select = "all"), which no rule overrules."""
@@ -311,13 +350,16 @@ class _Judge:
             return True, f'selected: every item of {item.source} is (select = "all")'
         return None
 
-    def filters(self, item: Item, topics: tuple[str, ...], fields: Fields) -> str | None:
+    def filters(self, item: Item, topics: tuple[str, ...], texts: Texts) -> str | None:
         """Why the first of the RULES that leaves an item out does, or None."""
-        seen = Seen(item, topics, fields, self.rules(item), self.matcher)
-        return next((why for rule in RULES if (why := rule(seen)) is not None), None)
+        seen = Seen(item, topics, texts, self.rules(item), self.matcher)
+        for rule in self.filtering:
+            if (why := rule(seen)) is not None:
+                return why
+        return None
 
     def caps(self, forced: list[Decision],
-             eligible: list[tuple[_Candidate, tuple[str, ...], float, str]]
+             eligible: list[tuple[_Candidate, tuple[str, ...], float, float]]
              ) -> tuple[list[Decision], list[tuple[_Candidate, tuple[str, ...], str]]]:
         """Caps applied in rank order; forced items fill slots first but are never cut."""
         per_source: dict[str, int] = defaultdict(int)
@@ -328,7 +370,7 @@ class _Judge:
             if d.topics:
                 per_topic[d.topics[0]] += 1
         cut = []
-        for rank, (cand, sources, score, why) in enumerate(eligible, 1):
+        for rank, (cand, sources, score, recency) in enumerate(eligible, 1):
             rules = self.rules(cand.item)
             topic = cand.topics[0] if cand.topics else None
             reason = None
@@ -346,6 +388,7 @@ class _Judge:
             per_source[cand.item.source] += 1
             if topic:
                 per_topic[topic] += 1
+            why = ", ".join([*cand.score_parts, f"recency {recency:+.2f}"])
             chosen.append(self.decide(cand, sources, True,
                                       f"selected: rank {rank}, score {score:g} ({why})", score))
         return chosen, cut
@@ -354,8 +397,8 @@ class _Judge:
                score: float) -> Decision:
         if cand.item.issue:
             reason += f"; in {cand.week} by the editor (issue: {cand.item.issue})"
-        elif cand.week != self.week_of(cand.when):
-            reason += f"; carried over from {self.week_of(cand.when)}"
+        elif cand.week != cand.natural:
+            reason += f"; carried over from {cand.natural}"
         return Decision(cand.item, cand.week, cand.topics, selected, reason + cand.topics_note,
                         score, cand.item.pinned and selected, None, sources,
                         cand.topics_by_editor)
@@ -439,7 +482,21 @@ def _keys(item: Item) -> tuple[str, str]:
 
 
 def _link_key(item: Item) -> str:
-    return canonical(item.link) if item.link else ""
+    return _canonical(item.link) if item.link else ""
+
+
+def _canonical(url: str) -> str:
+    """links.canonical(url), sooner for the commonest link: http(s), printable ASCII with
+    no space, query, fragment or brackets, where it is host (less "www.") and path (less
+    its final slashes)."""
+    if not (url.startswith(("https://", "http://")) and url.isascii() and url.isprintable()
+            and not any(c in url for c in _NOT_PLAIN_LINK)):
+        return canonical(url)
+    host, slash, path = url.partition("://")[2].partition("/")
+    return host.lower().removeprefix("www.") + ((slash + path).rstrip("/") or "/")
+
+
+_NOT_PLAIN_LINK = (" ", "?", "#", "[", "]")
 
 
 def _title_key(title: str) -> str:
