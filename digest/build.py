@@ -11,6 +11,7 @@ Incremental: the same result as a clean build, byte for byte, doing only what ch
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import tempfile
@@ -316,12 +317,18 @@ def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
             data = render_job(made, job)
             yield job.path, made.keys[job.path], sha(data), len(data), data
         return
-    # Fork: the workers inherit the plan (the whole site) instead of unpickling it.
+    # Fork: the workers inherit the plan (the whole site) instead of unpickling it. Frozen
+    # first, the site's objects are never scanned by the workers' garbage collector, which
+    # would copy every memory page that holds one (the gc module's advice for fork).
     context = multiprocessing.get_context("fork")
     chunks = [todo[i:i + 64] for i in range(0, len(todo), 64)]
-    with process_pool(workers, context, _start_worker, (made, staging.folder)) as pool:
-        for done in pool.map(_render_chunk, [[j.path for j in c] for c in chunks]):
-            yield from done
+    gc.freeze()
+    try:
+        with process_pool(workers, context, _start_worker, (made, staging.folder)) as pool:
+            for done in pool.map(_render_chunk, [[j.path for j in c] for c in chunks]):
+                yield from done
+    finally:
+        gc.unfreeze()
 
 
 Rendered = tuple[str, str | None, str, int, bytes | None]  # path, key, sha, size, bytes
