@@ -63,17 +63,19 @@ def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool,
 
     config = _with_base_url(ctx.load_config(), base_url)
     seen = look(config, output, drafts, clean=clean)
-    if seen.fresh:  # nothing to do, and nothing more to import
+    if seen.fresh:  # nothing to do: no stage of the build is imported
         counts = seen.manifest.counts
-        output, files, issues, items, written = (seen.target, counts.get("files", 0),
-                                                 counts.get("issues", 0),
-                                                 counts.get("items", 0), 0)
-    else:
-        from digest.build import build as run_build
+        _say_built(ctx, seen.target, counts.get("issues", 0), counts.get("items", 0),
+                   counts.get("files", 0), 0)
+        return
+    from digest.build import build as run_build
 
-        report = run_build(config, output=output, drafts=drafts, clean=clean, seen=seen)
-        output, files, issues, items, written = (report.output, report.files, report.issues,
-                                                 report.items, report.written)
+    report = run_build(config, output=output, drafts=drafts, clean=clean, seen=seen)
+    _say_built(ctx, report.output, report.issues, report.items, report.files, report.written)
+
+
+def _say_built(ctx: Context, output: Path, issues: int, items: int, files: int,
+               written: int) -> None:
     what = f"{written} file{'s' if written != 1 else ''} changed" if written else "up to date"
     ctx.say(f"Built {_count(issues, 'issue')}, {_count(items, 'item')}, "
             f"{_count(files, 'file')} in {output} ({what})")
