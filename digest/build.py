@@ -7,6 +7,10 @@ Incremental: the same result as a clean build, byte for byte, doing only what ch
     selection and the site are computed, and only the files whose fingerprint changed are
     rendered, in worker processes when there are many; only files whose bytes changed are
     written; the search index is made again only when a page changed.
+
+The first question, "is output/ up to date?", is `look` (digest/incremental/noop.py), which
+imports none of the stages this module imports: `digest build` asks it before importing
+this module, and passes what it found to `build` (`seen`).
 """
 
 from __future__ import annotations
@@ -28,11 +32,11 @@ from digest.html.theme import issue_titler, load_theme
 from digest.incremental.itemstore import ItemStore
 from digest.incremental.ledger import Ledger
 from digest.incremental.manifest import Manifest, Stat, scan, sha
-from digest.incremental.outfolder import SHOWN, check_folder, refuse, strangers, survey
+from digest.incremental.noop import Look, look
+from digest.incremental.outfolder import SHOWN, check_folder, refuse, strangers
 from digest.incremental.pagekeys import kept
 from digest.incremental.paths import CachePaths
 from digest.incremental.session import Doubt, Session
-from digest.incremental.stamps import stamp, up_to_date
 from digest.load import load, reload
 from digest.model import Output, Site, Urls
 from digest.project.opml import export_opml
@@ -64,26 +68,26 @@ class BuildReport:
 
 def build(config: Config, output: Path | None = None, drafts: bool = False,
           search: bool = True, jobs: int = 0, cache: ItemStore | None = None,
-          clean: bool = False, session: Session | None = None) -> BuildReport:
+          clean: bool = False, session: Session | None = None, seen: Look | None = None
+          ) -> BuildReport:
     """Build the site into `output` (default output/); output/ changes only when every stage
     succeeded. `search=False` leaves the search index as it is (see `refresh_search`).
     `cache`: the build cache of an earlier build in this process (`serve` keeps it).
     `session` (`serve`): filled with what this build made, for `build_files` to start from;
     its cache and memos are used (it is made for this config and `drafts`).
+    `seen`: what `look` found for these same arguments, when the caller looked first
+    (`digest build` does, to import this module only when there is something to do).
 
     The output folder is the build's alone (see digest/incremental/outfolder.py): a
     forbidden folder is refused before anything is read; a file there that no earlier build
     wrote stops the build before anything is written, unless `clean` lets it delete it."""
+    assert seen is None or session is None, "a session saves before it looks"
     if session is not None:
         session.save()  # what its last build left to save
-    target = check_folder(config, output or config.output_dir)
-    manifest = Manifest.read(CachePaths.of(config).manifest(target))
-    on_disk, unknown = survey(target, manifest, clean)
-    started = time.time_ns()
-    now = stamp(config, target, drafts, started)
-    wants_index = search and config.site.search and manifest.search_stale
-    if up_to_date(manifest, now, on_disk) and not wants_index and \
-            (session is None or session.ready):
+    seen = seen or look(config, output, drafts, search, clean)
+    target, manifest, on_disk, unknown = seen.target, seen.manifest, seen.on_disk, seen.unknown
+    started, now = seen.started, seen.now
+    if seen.fresh and (session is None or session.ready):
         return _report(target, manifest, 0, 0)
 
     if session is not None:

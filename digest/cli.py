@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
-from rich.console import Console
 
 from digest import __version__
 from digest.commands import building, fetching, init, serving
@@ -29,12 +28,6 @@ from digest.errors import DigestError
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def _consoles() -> tuple[Console, Console]:
-    no_color = bool(os.environ.get("NO_COLOR"))
-    return (Console(no_color=no_color, highlight=False, soft_wrap=True),
-            Console(stderr=True, no_color=no_color, highlight=False, soft_wrap=True))
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -155,8 +148,8 @@ def main(click_ctx: click.Context, config_path: Path, verbose: bool, quiet: bool
       digest publish   output/ goes to the gh-pages branch
     Start a new digest with `digest init DIR`; `digest check` before publishing.
     """
-    out, err = _consoles()
-    click_ctx.obj = Context(config_path, verbose, quiet, debug, out, err)
+    click_ctx.obj = Context(config_path, verbose, quiet, debug,
+                            no_color=bool(os.environ.get("NO_COLOR")))
 
 
 for _command in (init.init,

@@ -59,14 +59,26 @@ def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool,
     The output folder is the build's alone: never the project folder, a folder holding a
     project or above it, the root or your home folder; files in it that no build of this
     digest wrote stop the build (unless --clean)."""
-    from digest.build import build as run_build
+    from digest.incremental.noop import look  # imports no stage of the build: see there
 
     config = _with_base_url(ctx.load_config(), base_url)
-    report = run_build(config, output=output, drafts=drafts, clean=clean)
-    what = (f"{report.written} file{'s' if report.written != 1 else ''} changed"
-            if report.written else "up to date")
-    ctx.say(f"Built {_count(report.issues, 'issue')}, {_count(report.items, 'item')}, "
-            f"{_count(report.files, 'file')} in {report.output} ({what})")
+    seen = look(config, output, drafts, clean=clean)
+    if seen.fresh:  # nothing to do: no stage of the build is imported
+        counts = seen.manifest.counts
+        _say_built(ctx, seen.target, counts.get("issues", 0), counts.get("items", 0),
+                   counts.get("files", 0), 0)
+        return
+    from digest.build import build as run_build
+
+    report = run_build(config, output=output, drafts=drafts, clean=clean, seen=seen)
+    _say_built(ctx, report.output, report.issues, report.items, report.files, report.written)
+
+
+def _say_built(ctx: Context, output: Path, issues: int, items: int, files: int,
+               written: int) -> None:
+    what = f"{written} file{'s' if written != 1 else ''} changed" if written else "up to date"
+    ctx.say(f"Built {_count(issues, 'issue')}, {_count(items, 'item')}, "
+            f"{_count(files, 'file')} in {output} ({what})")
 
 
 def _count(n: int, noun: str) -> str:

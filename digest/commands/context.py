@@ -1,16 +1,17 @@
 """The Context every command gets: the global options, where to say things, and the
-project's configuration, loaded on demand."""
+project's configuration, loaded on demand. The consoles are made (and rich imported) when
+something is said: `digest build -q` with nothing to do says nothing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from digest.config import Config
 
 
@@ -22,8 +23,21 @@ class Context:
     verbose: bool
     quiet: bool
     debug: bool
-    out: Console
-    err: Console
+    no_color: bool = False
+
+    @cached_property
+    def out(self) -> Console:
+        """Standard output."""
+        from rich.console import Console
+
+        return Console(no_color=self.no_color, highlight=False, soft_wrap=True)
+
+    @cached_property
+    def err(self) -> Console:
+        """Standard error: warnings and errors."""
+        from rich.console import Console
+
+        return Console(stderr=True, no_color=self.no_color, highlight=False, soft_wrap=True)
 
     def say(self, message: str) -> None:
         if not self.quiet:
@@ -34,9 +48,13 @@ class Context:
             self.out.print(message)
 
     def warn(self, message: str) -> None:
+        from rich.markup import escape
+
         self.err.print(f"[yellow]warning:[/] {escape(message)}")
 
     def error(self, message: str) -> None:
+        from rich.markup import escape
+
         self.err.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
 
     def load_config(self) -> Config:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
 
 if TYPE_CHECKING:
     from digest.commands.context import Context
@@ -209,6 +208,8 @@ def migrate(ctx: Context, dry_run: bool) -> None:
 
     Only where the fetch state shows that fetch wrote them; every other byte stays, and
     files where that cannot be told are listed with what to do."""
+    from rich.markup import escape
+
     from digest.project.migrate import migrate as run_migrate
 
     config = ctx.load_config()

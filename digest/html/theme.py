@@ -1,5 +1,5 @@
-"""Finding a theme: the project's own first, the default theme second; its translations and
-its static files."""
+"""Loading a theme: the project's own first, the default theme second (themedirs.py finds
+their folders); its translations and its static files."""
 
 from __future__ import annotations
 
@@ -24,19 +24,8 @@ if TYPE_CHECKING:
     from digest.incremental.paths import CachePaths
 from pygments.formatters import HtmlFormatter
 
-from digest.errors import ThemeError
+from digest.html.themedirs import theme_dirs
 from digest.model import Output, Urls
-
-_PACKAGE = Path(__file__).resolve().parent.parent  # digest/
-
-
-def default_theme() -> Path:
-    """The bundled theme: inside the package when installed, beside it in a source tree."""
-    for candidate in (_PACKAGE / "themes" / "default", _PACKAGE.parent / "themes" / "default"):
-        if (candidate / "templates").is_dir():
-            return candidate
-    raise ThemeError("the default theme is missing", path=_PACKAGE / "themes" / "default",
-                     hint="reinstall digest: pip install --force-reinstall digest-ssg")
 
 
 @dataclass(frozen=True)
@@ -53,11 +42,6 @@ def load_theme(custom: Path | None, language: str, cache: CachePaths) -> Theme:
     """The project's theme (`[site] theme`, or None) over the default one."""
     dirs = theme_dirs(custom)
     return Theme(tuple(dirs), translations(dirs, language), cache)
-
-
-def theme_dirs(custom: Path | None) -> list[Path]:
-    """Theme folders in lookup order."""
-    return [p for p in (custom, default_theme()) if p is not None]
 
 
 def translations(themes: Sequence[Path], language: str) -> NullTranslations:

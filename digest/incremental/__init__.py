@@ -1,7 +1,8 @@
 """Incremental building: the same output as a clean build, doing only what changed.
 
   paths.py        every file of the build cache (.digest/cache/) and item store (.digest/items/)
-  stamps.py       the stamp of a build's inputs: "is output/ up to date?"
+  noop.py         a build's first question, "is output/ up to date?", importing no stage
+  stamps.py       the stamp of a build's inputs, which answers it
   itemstore.py    what each content file gives: its item and its body rendered, kept once
   fingerprint.py  hashes of values, of files by their stat, and of digest's own code
   reads.py        what the theme's templates read of each variable

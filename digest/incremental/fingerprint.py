@@ -1,16 +1,19 @@
 """Content fingerprints for incremental builds: a page is rendered again only when the
 fingerprint of what it shows changed. Pure: hashing of values, of files by their stat, and of
-digest's own code."""
+digest's own code (`code`; `known_code` is the same value, found without asking the
+libraries' metadata while nothing was installed since it was last remembered: a build with
+nothing to do never imports importlib.metadata)."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
 import hashlib
-import importlib.metadata
+import json
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from enum import Enum
@@ -19,6 +22,7 @@ from typing import Any
 
 from digest import __version__
 from digest.model import Health, Item, ItemView, Ref
+from digest.system.atomic import write_bytes
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # digest/, every module of it
 
@@ -154,12 +158,23 @@ def code() -> str:
     or manifest.MANIFEST_FORMAT, an upgrade of a library that renders (RENDERING_LIBRARIES).
     Themes are not in it: what depends on a theme, the bundled one
     too, is keyed on the theme's own files."""
+    import importlib.metadata  # a tenth of a build that has nothing to do: see known_code
+
     h = hashlib.sha256(f"digest {__version__}\n".encode())
     for name in RENDERING_LIBRARIES:  # their upgrades change pages too (a millisecond or two)
         try:
             h.update(f"{name} {importlib.metadata.version(name)}\n".encode())
         except importlib.metadata.PackageNotFoundError:
             h.update(f"{name} -\n".encode())
+    h.update(_sources().encode())
+    return h.hexdigest()
+
+
+@functools.cache
+def _sources() -> str:
+    """The fingerprint of the bytes of every .py file of digest (a random one when there are
+    none to read: a zip, a frozen build, which then trusts no earlier cache)."""
+    h = hashlib.sha256()
     found = False
     try:
         for dirpath, dirnames, filenames in os.walk(_PACKAGE):
@@ -174,9 +189,53 @@ def code() -> str:
                     found = True
     except OSError:
         found = False
-    if not found:  # no sources to read (a zip, a frozen build): trust no earlier cache
+    if not found:
         h.update(os.urandom(16))
     return h.hexdigest()
+
+
+# A folder changed this close to the moment it was looked at may change again unseen.
+_RACY_NS = 2_000_000_000
+
+
+def known_code(remembered: Path) -> str:
+    """`code()`, as the file `remembered` (in the build cache) holds it, when digest's .py
+    files are as they were then and so is every folder Python finds libraries in (the
+    entries of sys.path): installing, upgrading or removing a library there adds or removes
+    its metadata folder (named after its version), which changes the folder's mtime. Else
+    `code()`, asked of the libraries' metadata, and remembered. A build that has nothing to
+    do asks this, so as not to import importlib.metadata (a tenth of what it costs)."""
+    sources, folders, now = _sources(), _folders(), time.time_ns()
+    try:
+        data = json.loads(remembered.read_bytes())
+        known: object = data["code"]
+        if isinstance(known, str) and data["sources"] == sources and \
+                data["folders"] == folders and data["python"] == sys.version:
+            return known
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    value = code()
+    if any(mtime >= now - _RACY_NS for _, mtime in folders if mtime is not None):
+        folders = []  # one may change again within its clock tick: not trusted yet
+    try:
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes(remembered, json.dumps({
+            "python": sys.version, "sources": sources, "folders": folders, "code": value,
+        }).encode(), tmp_dir=remembered.parent)
+    except OSError:
+        pass  # a read-only project still builds, only slower
+    return value
+
+
+def _folders() -> list[list[Any]]:
+    """[path, mtime in ns (None: not there)] of every entry of sys.path."""
+    found: list[list[Any]] = []
+    for entry in sys.path:
+        try:
+            found.append([entry, os.stat(entry or ".").st_mtime_ns])
+        except OSError:
+            found.append([entry, None])
+    return found
 
 
 # The distribution of each library a module of digest imports, by its import name: what
@@ -262,6 +321,8 @@ def modules_code(seeds: tuple[str, ...]) -> str:
     of every digest module they import (`imports`), the versions of the libraries those
     import, and Python's (its `marshal` format and standard library are code too). Unlike
     `code()`, an edit elsewhere in digest leaves it as it was."""
+    import importlib.metadata  # only where a store is read: see known_code
+
     h = hashlib.sha256(f"python {sys.version}\n".encode())
     try:
         files, libraries = imports(seeds)

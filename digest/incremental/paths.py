@@ -4,6 +4,8 @@ next build is slower, never wrong). No other module names a path in them.
 
     .digest/cache/                               what the last build knows
       manifest-<hash of the output folder>.json  what a build left there (manifest.py)
+      code.json                                  digest's code fingerprint, as last found
+                                                 (fingerprint.known_code)
       templates/__jinja2_<code>_<hash>.cache     Jinja's compiled templates
       templates/reads-<key>.json                 what the templates read (reads.py)
     .digest/items/                               what each content file gives (itemstore.py)
@@ -22,11 +24,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from digest.config import Config
 from digest.incremental.fingerprint import code
+
+if TYPE_CHECKING:
+    import jinja2
 
 CACHE = "cache"  # the folder, inside the project's .digest/
 ITEMS = "items"  # the item store's folder, beside it
@@ -47,6 +51,11 @@ class CachePaths:
         never confuses output/'s."""
         name = hashlib.sha256(str(target).encode()).hexdigest()[:12]
         return self.root / f"manifest-{name}.json"
+
+    @property
+    def code_file(self) -> Path:
+        """Where digest's code fingerprint is remembered (fingerprint.known_code)."""
+        return self.root / "code.json"
 
     @property
     def items(self) -> Path:
@@ -87,6 +96,8 @@ class CachePaths:
     def compiled_templates(self) -> jinja2.BytecodeCache | None:
         """Jinja's cache of compiled templates, its files named after digest's code; those
         an earlier digest compiled are removed. None when the folder cannot be written."""
+        import jinja2  # only a build that renders: see incremental/noop.py
+
         prefix = f"__jinja2_{code()[:16]}_"
         try:
             self.templates.mkdir(parents=True, exist_ok=True)

@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.config import Config
-from digest.html.theme import theme_dirs
-from digest.incremental.fingerprint import code, tree_stats
-from digest.incremental.itemstore import RACY_NS
+from digest.html.themedirs import theme_dirs
+from digest.incremental.fingerprint import known_code, tree_stats
 from digest.incremental.manifest import Manifest, Stat, file_sha
+from digest.incremental.paths import CachePaths
 from digest.system.state import state_path
+
+# A file changed this close to the moment it was stamped may change again unseen (the same
+# window as the item store's, itemstore.RACY_NS).
+RACY_NS = 2_000_000_000
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,8 @@ def stamp(config: Config, target: Path, drafts: bool, now_ns: int) -> Stamp:
         if extra.is_file():
             st = extra.stat()
             stats.append((str(extra), st.st_size, st.st_mtime_ns))
-    h = hashlib.sha256(f"{code()}\0{target}\0{drafts}\0{config!r}".encode())
+    code = known_code(CachePaths.of(config).code_file)
+    h = hashlib.sha256(f"{code}\0{target}\0{drafts}\0{config!r}".encode())
     for path, size, mtime in stats:
         h.update(f"{path}\0{size}\0{mtime}\n".encode())
     racy = {path: file_sha(path) for path, _, mtime in stats if mtime >= now_ns - RACY_NS}

@@ -14,7 +14,7 @@ from watchdog.observers.api import BaseObserver
 from digest.build import BuildReport, build, build_files, refresh_search
 from digest.config import load_config
 from digest.errors import DigestError
-from digest.html.theme import default_theme
+from digest.html.themedirs import default_theme
 from digest.incremental.itemstore import ItemStore
 from digest.incremental.manifest import Manifest
 from digest.incremental.outfolder import FolderRefused

@@ -1,0 +1,51 @@
+"""A build's first question: is output/ up to date? (`look`)
+
+It reads what the answer needs and imports nothing more: the output folder checked
+(outfolder.py), the last build's manifest (manifest.py) and the scan of output/, the stamp
+of the inputs (stamps.py). None of the build's stages (load, select, group, render, search,
+the html package) and none of the libraries they use (Jinja, Markdown, Pygments, lxml, nh3...)
+is imported from here. `digest build` looks first and imports digest.build only when there
+is something to do (commands/building.py), so a build with nothing to do costs a Python
+start, the manifest, and the stat of every input and output file: at 10,000 items,
+importing the stages alone would take longer than all of that.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from digest.config import Config
+from digest.incremental.manifest import Manifest, Stat
+from digest.incremental.outfolder import check_folder, survey
+from digest.incremental.paths import CachePaths
+from digest.incremental.stamps import Stamp, stamp, up_to_date
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a build finds before it does anything."""
+
+    target: Path  # the output folder, resolved
+    manifest: Manifest  # what the last build left there
+    on_disk: dict[str, Stat]  # what is there now
+    unknown: list[str]  # its files no build recorded (none when a build recorded it)
+    started: int  # when the build started (ns): the stamp is of what was there then
+    now: Stamp  # the inputs, as they are now
+    fresh: bool  # nothing to do: output/ is what a build makes of these inputs
+
+
+def look(config: Config, output: Path | None = None, drafts: bool = False,
+         search: bool = True, clean: bool = False) -> Look:
+    """What a build with these arguments (see build.build) finds: a forbidden output folder
+    is refused before anything is read, a folder holding files that no build wrote (but
+    with `clean`) once it is scanned (FolderRefused)."""
+    target = check_folder(config, output or config.output_dir)
+    manifest = Manifest.read(CachePaths.of(config).manifest(target))
+    on_disk, unknown = survey(target, manifest, clean)
+    started = time.time_ns()
+    now = stamp(config, target, drafts, started)
+    wants_index = search and config.site.search and manifest.search_stale
+    fresh = not wants_index and up_to_date(manifest, now, on_disk)
+    return Look(target, manifest, on_disk, unknown, started, now, fresh)

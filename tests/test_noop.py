@@ -1,0 +1,113 @@
+"""A build with nothing to do is quick because it imports nothing it does not need (issue 18):
+proved by what the real CLI imports (`python -X importtime`), not by timing it. And a quick
+answer is still a right one: an edit of digest's code, or another version of a library that
+renders, is never taken for "nothing changed", though the code's fingerprint is remembered
+in the build cache (.digest/cache/code.json) to spare the libraries' metadata."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.test_data_safety_cache import copy_digest, example_project
+from tests.test_incremental import ITEM, item_file, set_key
+
+# What a build that has something to do imports, and one with nothing to do must not.
+# (Not selectolax: loading digest.toml checks the selectors of its cleanup rules with it.)
+STAGES = ("digest.build", "digest.load", "digest.select", "digest.render", "digest.search",
+          "jinja2", "markdown", "pygments", "nh3", "lxml")
+
+
+def build(root: Path, *paths: Path) -> tuple[str, set[str]]:
+    """`python -m digest build` in `root`, with `paths` first on PYTHONPATH (else the digest
+    under test): what it said, and every module it imported."""
+    path = os.pathsep.join([*map(str, paths), os.environ.get("PYTHONPATH", "")])
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "digest", "build"],
+                          cwd=root, env={**os.environ, "PYTHONPATH": path, "NO_COLOR": "1"},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    modules = {line.split("|")[2].strip() for line in done.stderr.splitlines()
+               if line.startswith("import time:") and line.count("|") == 2}
+    assert "digest.cli" in modules  # the list is read right
+    return done.stdout, modules
+
+
+def settled(*folders: Path) -> None:
+    """As if these folders had last changed a minute ago: a folder that changed within the
+    last clock tick or two may change again unseen, and nothing about it is remembered."""
+    for folder in folders:
+        st = folder.stat()
+        os.utime(folder, ns=(st.st_atime_ns, st.st_mtime_ns - 60_000_000_000))
+
+
+def compiled(root: Path) -> set[str]:
+    """The prefixes of Jinja's compiled templates: named after digest's code fingerprint."""
+    return {p.name.split("_")[3] for p in (root / ".digest" / "cache" / "templates")
+            .glob("__jinja2_*.cache")}
+
+
+def test_a_build_with_nothing_to_do_imports_no_stage_and_no_renderer(tmp_path: Path) -> None:
+    root = example_project(tmp_path / "site")
+    said, first = build(root)
+    assert set(STAGES) <= first  # a build that renders imports them all
+    said, again = build(root)
+    assert "up to date" in said and not again & set(STAGES), again & set(STAGES)
+    # One changed item: the stages are imported again, and the page is made again.
+    set_key(item_file(root, ITEM), "title", "'A title of today'")
+    said, edited = build(root)
+    assert set(STAGES) <= edited and "up to date" not in said
+    page = root / "output" / "items" / ITEM / "index.html"
+    assert "A title of today" in page.read_text(encoding="utf-8")
+
+
+def test_an_edit_of_digest_is_seen_though_its_fingerprint_is_remembered(tmp_path: Path
+                                                                        ) -> None:
+    code = copy_digest(tmp_path / "code")
+    root = example_project(tmp_path / "site")
+    build(root, code)
+    settled(code, root)
+    build(root, code)  # the fingerprint is remembered now ...
+    said, modules = build(root, code)
+    assert "up to date" in said and "importlib.metadata" not in modules  # ... and trusted
+    assert not modules & set(STAGES)
+    langtag = code / "digest" / "text" / "langtag.py"
+    langtag.write_text(langtag.read_text(encoding="utf-8") +
+                       '\n_OG_TERRITORY["ru"] = "EDITED"\n', encoding="utf-8")
+    said, modules = build(root, code)
+    assert set(STAGES) <= modules and "up to date" not in said
+    assert "ru_EDITED" in (root / "output" / "index.html").read_text(encoding="utf-8")
+    assert set(STAGES).isdisjoint(build(root, code)[1])  # stable again
+
+
+def test_another_version_of_a_rendering_library_is_seen(tmp_path: Path) -> None:
+    """A library's metadata first on sys.path says its version (as an upgrade in place
+    would): a folder of libraries that changed makes the fingerprint asked again, and only
+    another version makes it another fingerprint."""
+    libs = tmp_path / "libs"
+    (libs / "nh3-99.0.dist-info").mkdir(parents=True)
+    metadata = libs / "nh3-99.0.dist-info" / "METADATA"
+    metadata.write_text("Metadata-Version: 2.1\nName: nh3\nVersion: 99.0\n", encoding="utf-8")
+    root = example_project(tmp_path / "site")
+    build(root, libs)
+    settled(libs, root)
+    build(root, libs)
+    said, modules = build(root, libs)
+    assert "importlib.metadata" not in modules and not modules & set(STAGES)
+    before = compiled(root)
+    assert len(before) == 1
+
+    (libs / "notes.txt").write_text("not a library\n", encoding="utf-8")  # the same versions
+    said, modules = build(root, libs)
+    assert "importlib.metadata" in modules and "up to date" in said
+    assert not modules & set(STAGES)
+
+    shutil.move(libs / "nh3-99.0.dist-info", libs / "nh3-99.1.dist-info")  # an upgrade
+    (libs / "nh3-99.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: nh3\nVersion: 99.1\n", encoding="utf-8")
+    said, modules = build(root, libs)
+    assert set(STAGES) <= modules
+    after = compiled(root)
+    assert len(after) == 1 and after != before  # compiled again, by the new fingerprint
