@@ -19,7 +19,7 @@ from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, Feeds, channels, feed_bytes, feed_path
 from digest.html.links import domain
 from digest.html.theme import Fragments, Theme, install_words, plural_forms, static_files
-from digest.incremental.pagekeys import Fresh, Made, PageKeys, Reuse, reuse, same
+from digest.incremental.pagekeys import Fresh, Made, PageKeys, Reuse, reuse, same, theme_print
 from digest.model import IssueView, ItemView, Output, Site, SourceView, TopicView, Urls
 from digest.sitemap import machine_files
 from digest.system.registry import Registry
@@ -141,7 +141,11 @@ def plan(site: Site, theme: Theme) -> Plan:
     files = list(machine_files(site.urls, shown, site.settings.cname) if memo is None else
                  memo.once("machine files", (site.urls, site.settings.cname, _days(shown)),
                            lambda _: machine_files(site.urls, shown, site.settings.cname)))
-    files += static_files(theme.dirs)
+    # The theme's files: in `digest serve`, read again only when they changed (a build after
+    # a theme change is a full one, but keeps this memo).
+    files += static_files(theme.dirs) if memo is None else \
+        memo.once("static files", (tuple(theme.dirs), theme_print(theme.dirs)),
+                  lambda _: static_files(theme.dirs))
     return Plan(env, site, tuple(jobs), Keys(jobs, site, theme, env), tuple(files),
                 tuple(issue_feeds + item_feeds))
 
@@ -191,11 +195,11 @@ class Keys(Mapping[str, str | None]):
         if known:
             pass
         elif page is None:
-            key = self._feeds.key({}, job.feed, whole=job)
+            key = self._feeds.key({}, job.feed, file=path, whole=job)
         else:
             own = _links(self._site, page.own_feed) if page.own_feed else []
             key = self._pages.key(page.context, job.email, page.url, page.template,
-                                  page.crumbs, own, whole=job)
+                                  page.crumbs, own, file=path, whole=job)
         self._made[path] = key
         return key
 

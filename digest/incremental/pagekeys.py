@@ -29,7 +29,9 @@ from digest.model import Item
 
 S = TypeVar("S")
 T = TypeVar("T")
-Entry = tuple[tuple[object, ...], str | None]  # a file's values, and its key
+# A file's plain values (with what it shares with its family), the values its templates
+# see, and its key.
+Entry = tuple[object, tuple[object, ...], str | None]
 
 
 class Made(Generic[T]):
@@ -43,10 +45,13 @@ class Made(Generic[T]):
     def of(self, source: S, make: Callable[[S], T], also: object = None) -> T:
         """The value made of `source` (`make(source)`), unless the last build made it of
         this very object (and of this very `also`, which `make` reads too)."""
-        found = self._now.get(id(source)) or self._last.get(id(source))
+        at = id(source)
+        found = self._last.get(at)  # (the commonest case: each source once per build)
         if found is None or found[0] is not source or found[1] is not also:
-            found = (source, also, make(source))
-        self._now[id(source)] = found  # holds the source: its id stays its own
+            found = self._now.get(at)
+            if found is None or found[0] is not source or found[1] is not also:
+                found = (source, also, make(source))
+        self._now[at] = found  # holds the source: its id stays its own
         return found[2]
 
 
@@ -197,13 +202,14 @@ class Family:
             return False, None
         self.kept.ids_now[id(whole)] = last
         self.kept.now[last[2]] = last[3]  # for a file made again of values like these
-        return True, last[3][1]
+        return True, last[3][2]
 
-    def key(self, shown: Mapping[str, object], *also: object, whole: object = None
-            ) -> str | None:
+    def key(self, shown: Mapping[str, object], *also: object, file: str | None = None,
+            whole: object = None) -> str | None:
         """The key of one file of the family, made from the variables `shown` (given to
-        its templates: only what they read counts) and the plain values `also`. `whole`:
-        an immutable object they all come from, for `recall` in the next build."""
+        its templates: only what they read counts) and the plain values `also`. `file`:
+        its path in output/, if known; `whole`: an immutable object they all come from (for
+        `recall` in the next build)."""
         if self.base is None:
             return None
         view = _view(self.reads, shown)
@@ -211,19 +217,22 @@ class Family:
             return self._print(view, also)
         # The file by its plain values (its route, template, breadcrumbs...; a feed's
         # channel), equal as Python compares them; what templates see of its variables,
-        # by `same`.
+        # by `same`. Found by its path (a string: quick to hash) if it has one.
         plain = tuple([tuple(a) if type(a) is list else a for a in also])
         name = (self.base, *shown, *plain)
+        memo: object = name if file is None else file
         try:
-            last = self.kept.keys.get(name)
+            last = self.kept.keys.get(memo)
         except TypeError:  # something unhashable: no memo for this file
             return self._print(view, also)
         values = tuple(view.values()) if shown else plain  # a feed shows its channel
-        key = last[1] if last is not None and len(last[0]) == len(values) and \
-            _all_same(last[0], values, self.kept.pairs) else self._print(view, also)
-        self.kept.now[name] = entry = (values, key)  # holds the values: their ids stay theirs
+        key = last[2] if last is not None and len(last[1]) == len(values) and \
+            last[0] == name and _all_same(last[1], values, self.kept.pairs) \
+            else self._print(view, also)
+        # (holding the values: their ids stay their own)
+        self.kept.now[memo] = entry = (name, values, key)
         if whole is not None:
-            self.kept.ids_now[id(whole)] = (whole, self.base, name, entry)
+            self.kept.ids_now[id(whole)] = (whole, self.base, memo, entry)
         return key
 
     def _print(self, view: dict[str, Any], also: tuple[object, ...]) -> str | None:
