@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.conftest import ROOT
 from tests.test_incremental import ITEM, SLUGS, clean_build, example_copy, item_file, set_key
 from tests.test_serve_session import Served
 
@@ -85,4 +86,38 @@ def test_an_added_and_a_removed_item_change_the_sitemap(tmp_path: Path) -> None:
     served.save(lambda root: added.unlink())
     built = served.output()
     assert route not in built["sitemap.xml"]
+    assert built == clean_build(served.root, tmp_path / "clean")
+
+
+def test_a_theme_change_between_saves_shows_on_every_page_and_in_its_files(
+        tmp_path: Path) -> None:
+    """A theme's template or static file changed while serving: the full build that follows
+    keeps the session's memos, yet makes every page and the theme's files again."""
+    root = example_copy(tmp_path / "site")
+    config = root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[site]\n", '[site]\ntheme = "mytheme"\n', 1), encoding="utf-8")
+    (root / "mytheme" / "templates").mkdir(parents=True)
+    (root / "mytheme" / "static").mkdir()
+    served = Served(root)
+    served.save(lambda root: set_key(item_file(root, ITEM), "title", "'Before the theme'"))
+    default = ROOT / "themes" / "default"
+    base = (default / "templates" / "base.html").read_text(encoding="utf-8")
+    style = (default / "static" / "style.css").read_text(encoding="utf-8")
+
+    def restyle(root: Path) -> None:
+        (root / "mytheme" / "templates" / "base.html").write_text(
+            base.replace("</body>", "<p>Marked footer</p></body>"), encoding="utf-8")
+        (root / "mytheme" / "static" / "style.css").write_text(
+            style + "\n.marked-rule { color: red }\n", encoding="utf-8")
+
+    served.save(restyle)
+    built = served.output()
+    pages = [p for p in built if p.endswith("index.html")]
+    assert len(pages) >= 100 and all(b"Marked footer" in built[p] for p in pages)
+    assert b".marked-rule" in built["static/style.css"]
+    assert built == clean_build(served.root, tmp_path / "clean")
+    served.save(lambda root: set_key(item_file(root, ITEM), "title", "'After the theme'"))
+    built = served.output()
+    assert b"After the theme" in built[f"items/{ITEM}/index.html"]
     assert built == clean_build(served.root, tmp_path / "clean")
