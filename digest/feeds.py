@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from html import escape
 
 from digest.html.links import absolute_links
+from digest.incremental.pagekeys import Fresh, Made, Reuse
 from digest.model import IssueView, ItemView, Site
 from digest.system.registry import Registry
 
@@ -82,20 +83,58 @@ class FeedFormat:
 FORMATS: Registry[FeedFormat] = Registry()
 
 
-def channels(site: Site, _: Callable[[str], str]) -> Feeds:
-    """The feeds of a site; `_` translates the words they add ("Selected items")."""
+def channels(site: Site, _: Callable[[str], str], reuse: Reuse | None = None) -> Feeds:
+    """The feeds of a site; `_` translates the words they add ("Selected items").
+    `reuse` (`digest serve`): what the last build made; an entry made of the same view, and
+    a channel of the same entries, are that build's very objects."""
+    made = _Made(site, reuse)
     full = site.settings.full_feeds
-    issues = tuple(_issue_entry(site, i, issue_html(site, i, _("Other")))
+    other, by = _("Other"), site.author or site.title
+    issue = made.table(("issue entry", site.urls, other, by))
+    issues = tuple(issue.of(i, lambda i: _issue_entry(site, i, issue_html(site, i, other)))
                    for i in site.issues[:FEED_LENGTH])
-    own = [Channel("topics", t.url, "feed", f"{t.title} — {site.title}", t.description,
-                   _entries(site, t.items, "topics" in full)) for t in site.topics]
-    own += [Channel("sources", s.url, "feed", f"{s.title} — {site.title}", "",
-                    _entries(site, s.items, "sources" in full)) for s in site.sources]
+    own = [made.channel("topics", t.url, "feed", f"{t.title} — {site.title}", t.description,
+                        made.entries(t.items, "topics" in full)) for t in site.topics]
+    own += [made.channel("sources", s.url, "feed", f"{s.title} — {site.title}", "",
+                         made.entries(s.items, "sources" in full)) for s in site.sources]
     return Feeds(
-        Channel("issues", site.urls.HOME, "feed", site.title, site.description, issues),
-        Channel("items", site.urls.HOME, "items", f"{site.title}: {_('Selected items')}",
-                site.description, _entries(site, site.items, "items" in full)),
+        made.channel("issues", site.urls.HOME, "feed", site.title, site.description, issues),
+        made.channel("items", site.urls.HOME, "items", f"{site.title}: {_('Selected items')}",
+                     site.description, made.entries(site.items, "items" in full)),
         {c.page: c for c in own})
+
+
+class _Made:
+    """Entries and channels, made (or, in `digest serve`, taken from the last build)."""
+
+    def __init__(self, site: Site, reuse: Reuse | None) -> None:
+        self.site, self.reuse = site, reuse
+
+    def table(self, kind: Hashable) -> Made[FeedEntry]:
+        return self.reuse.table(kind) if self.reuse is not None else Fresh()
+
+    def entries(self, views: Sequence[ItemView], full: bool) -> tuple[FeedEntry, ...]:
+        """The entries of the newest of these items (each made once per view)."""
+        site, made = self.site, self.table(("item entry", self.site.urls, full))
+        return tuple(made.of(v, lambda v: _item_entry(site, v, full))
+                     for v in views[:FEED_LENGTH])
+
+    def channel(self, kind: str, page: str, stem: str, title: str, description: str,
+                entries: tuple[FeedEntry, ...]) -> Channel:
+        """The channel, the last build's object if the same in every part."""
+        if self.reuse is None:
+            return Channel(kind, page, stem, title, description, entries)
+        return self.reuse.once(("channel", kind, page, stem), (title, description, entries),
+                               lambda parts: Channel(kind, page, stem, *parts), _same_parts)
+
+
+def _same_parts(a: tuple[str, str, tuple[FeedEntry, ...]],
+                b: tuple[str, str, tuple[FeedEntry, ...]]) -> bool:
+    """The same title and description, and entries that are the same objects or equal in
+    every value a feed writes (a date, also in its offset)."""
+    return a[0] == b[0] and a[1] == b[1] and len(a[2]) == len(b[2]) and all(
+        x is y or (x == y and x.published.isoformat() == y.published.isoformat())
+        for x, y in zip(a[2], b[2], strict=True))
 
 
 def feed_path(site: Site, chan: Channel, name: str) -> str:
@@ -121,10 +160,6 @@ def issue_html(site: Site, issue: IssueView, other: str) -> str:
                          f"{v.item.note_html}</li>")
         parts.append("</ul>")
     return "\n".join(p for p in parts if p)
-
-
-def _entries(site: Site, views: Sequence[ItemView], full: bool) -> tuple[FeedEntry, ...]:
-    return tuple(_item_entry(site, v, full) for v in views[:FEED_LENGTH])
 
 
 def _item_entry(site: Site, v: ItemView, full: bool) -> FeedEntry:

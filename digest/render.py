@@ -6,10 +6,11 @@ Which pages a site has is the registry PAGES: a new kind of page is one function
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from functools import partial
+from typing import Any, TypeVar
 
 import jinja2
 
@@ -18,7 +19,7 @@ from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, Feeds, channels, feed_bytes, feed_path
 from digest.html.links import domain
 from digest.html.theme import Fragments, Theme, install_words, plural_forms, static_files
-from digest.incremental.pagekeys import PageKeys
+from digest.incremental.pagekeys import Fresh, Made, PageKeys, Reuse, reuse, same, theme_print
 from digest.model import IssueView, ItemView, Output, Site, SourceView, TopicView, Urls
 from digest.sitemap import machine_files
 from digest.system.registry import Registry
@@ -26,6 +27,7 @@ from digest.text.dates import Dates
 from digest.text.langtag import og_locale
 
 WORDS_PER_MINUTE = 200
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -101,11 +103,18 @@ class Shared:
 
     _: Callable[[str], str]
     feeds: Feeds
+    reuse: Reuse | None = None  # `digest serve`: what the last build made
 
     @property
     def home(self) -> tuple[str, str]:
         """The first breadcrumb of every page but the home page."""
         return (self._("Home"), Urls.HOME)
+
+    def made(self, kind: Hashable) -> Made[Any]:
+        """The pages of one kind (`kind`: all they are made of but their source object),
+        each by the object it is made of: in `digest serve`, the page the last build made
+        of that very object (an unchanged item's view), else a new one."""
+        return self.reuse.table(kind) if self.reuse is not None else Fresh()
 
 
 Producer = Callable[[Site, Shared], Iterable[Page]]
@@ -113,18 +122,30 @@ PAGES: Registry[Producer] = Registry()
 
 
 def plan(site: Site, theme: Theme) -> Plan:
-    """What the site is made of; nothing is rendered from a template yet."""
-    feeds = channels(site, theme.translation.gettext)
+    """What the site is made of; nothing is rendered from a template yet. In `digest
+    serve` (inside pagekeys.kept), what is made of the same objects as in the last build
+    (pages, feed entries, jobs) is that build's, and so are the keys of its jobs."""
+    memo = reuse()
+    if memo is not None:
+        site = _steady(site, memo)
+    feeds = channels(site, theme.translation.gettext, memo)
     issue_feeds, item_feeds = _links(site, feeds.issues), _links(site, feeds.items)
     env = _environment(theme, site, issue_feeds, item_feeds)
-    shared = Shared(theme.translation.gettext, feeds)
+    shared = Shared(theme.translation.gettext, feeds, memo)
     listed = [page for produce in PAGES for page in produce(site, shared)]
-    jobs = [Job(p.path, p) for p in listed]
-    jobs += [Job(feed_path(site, c, name), None, feed=(c, name))
-             for c in feeds for name in FORMATS.names()]
-    files = machine_files(site.urls, [(p.url, p.updated) for p in listed if p.listed],
-                          site.settings.cname)
-    files += static_files(theme.dirs)
+    by_page = shared.made("job")
+    jobs = [by_page.of(p, lambda p: Job(p.path, p)) for p in listed]
+    by_feed = [(name, shared.made(("feed job", name, site.urls))) for name in FORMATS.names()]
+    jobs += [made.of(c, partial(_feed_job, site, name)) for c in feeds for name, made in by_feed]
+    shown = [(p.url, p.updated) for p in listed if p.listed]
+    files = list(machine_files(site.urls, shown, site.settings.cname) if memo is None else
+                 memo.once("machine files", (site.urls, site.settings.cname, _days(shown)),
+                           lambda _: machine_files(site.urls, shown, site.settings.cname)))
+    # The theme's files: in `digest serve`, read again only when they changed (a build after
+    # a theme change is a full one, but keeps this memo).
+    files += static_files(theme.dirs) if memo is None else \
+        memo.once("static files", (tuple(theme.dirs), theme_print(theme.dirs)),
+                  lambda _: static_files(theme.dirs))
     return Plan(env, site, tuple(jobs), Keys(jobs, site, theme, env), tuple(files),
                 tuple(issue_feeds + item_feeds))
 
@@ -169,12 +190,16 @@ class Keys(Mapping[str, str | None]):
             return self._made[path]
         job = self._jobs[path]
         page = job.page
-        if page is None:
-            key = self._feeds.key({}, job.feed)
+        family = self._feeds if page is None else self._pages
+        known, key = family.recall(job)  # a job of the last build: its key
+        if known:
+            pass
+        elif page is None:
+            key = self._feeds.key({}, job.feed, file=path, whole=job)
         else:
             own = _links(self._site, page.own_feed) if page.own_feed else []
             key = self._pages.key(page.context, job.email, page.url, page.template,
-                                  page.crumbs, own)
+                                  page.crumbs, own, file=path, whole=job)
         self._made[path] = key
         return key
 
@@ -198,9 +223,11 @@ def home(site: Site, shared: Shared) -> Iterator[Page]:
 
 def issues(site: Site, shared: Shared) -> Iterator[Page]:
     crumbs = (shared.home, (shared._("Archive"), Urls.ISSUES))
+    made = shared.made(("issue", crumbs))
     for issue in site.issues:
-        yield Page(issue.url, "issue.html", {"issue": issue, "is_home": False}, crumbs,
-                   _newest(issue.items))
+        yield made.of(issue, lambda issue: Page(
+            issue.url, "issue.html", {"issue": issue, "is_home": False}, crumbs,
+            _newest(issue.items)))
 
 
 def archive(site: Site, shared: Shared) -> Iterator[Page]:
@@ -233,10 +260,12 @@ def source(site: Site, shared: Shared) -> Iterator[Page]:
 
 def item(site: Site, shared: Shared) -> Iterator[Page]:
     archive = (shared._("Archive"), Urls.ISSUES)
+    home = shared.home
+    made = shared.made(("item", home, archive))
     for entry in site.items:
-        yield Page(entry.url, "item.html", {"entry": entry},
-                   (shared.home, archive, (entry.issue.title, entry.issue.url)),
-                   entry.item.published)
+        yield made.of(entry, lambda entry: Page(
+            entry.url, "item.html", {"entry": entry},
+            (home, archive, (entry.issue.title, entry.issue.url)), entry.item.published))
 
 
 def page(site: Site, shared: Shared) -> Iterator[Page]:
@@ -257,9 +286,10 @@ def not_found(site: Site, shared: Shared) -> Iterator[Page]:
 
 def email(site: Site, shared: Shared) -> Iterator[Page]:
     """Each issue's email edition, at the issue's address (its links are absolute)."""
+    made = shared.made("email")
     for i in site.issues:
-        yield Page(i.url, "email.html", {"issue": i}, file=Urls.email(i.week), listed=False,
-                   email=True)
+        yield made.of(i, lambda i: Page(i.url, "email.html", {"issue": i},
+                                          file=Urls.email(i.week), listed=False, email=True))
 
 
 PAGES.register(home, "home", 120)
@@ -277,12 +307,57 @@ PAGES.register(email, "email", 10)
 
 
 def _paged(site: Site, shared: Shared, template: str, name: str, owner: TopicView | SourceView,
-           crumbs: tuple[tuple[str, str], ...]) -> Iterator[Page]:
-    """A topic's or a source's pages (`name`: "topic" or "source", its variable)."""
-    for pager, shown in _paginate(owner.url, owner.items, site.settings.page_size):
-        yield Page(Urls.numbered(owner.url, pager.number), template,
-                   {name: owner, "items": shown, "pager": pager}, crumbs, _newest(shown),
-                   shared.feeds.pages.get(owner.url))
+           crumbs: tuple[tuple[str, str], ...]) -> list[Page]:
+    """A topic's or a source's pages (`name`: "topic" or "source", its variable). In `digest
+    serve`, the pages of a topic the last build had (see `_steady`) are that build's."""
+    own = shared.feeds.pages.get(owner.url)
+
+    def make(owner: TopicView | SourceView) -> list[Page]:
+        return [Page(Urls.numbered(owner.url, pager.number), template,
+                     {name: owner, "items": shown, "pager": pager}, crumbs, _newest(shown), own)
+                for pager, shown in _paginate(owner.url, owner.items, site.settings.page_size)]
+
+    made: list[Page] = shared.made((template, name, crumbs, site.settings.page_size)).of(
+        owner, make, own)
+    return made
+
+
+def _steady(site: Site, memo: Reuse) -> Site:
+    """The site with each topic and source the last build's object where it is the same
+    in all a page can show of it (pagekeys.same: an item by the hash of its file), and
+    their lists the last build's where they hold the same objects: the pages that show them
+    all (topics/, sources/) and each one's own pages are made of the same objects again."""
+    topics = _kept_views(memo, "topics", site.topics)
+    sources = _kept_views(memo, "sources", site.sources)
+    if topics is site.topics and sources is site.sources:
+        return site
+    return replace(site, topics=topics, sources=sources)
+
+
+V = TypeVar("V", TopicView, SourceView)
+
+
+def _kept_views(memo: Reuse, name: str, views: tuple[V, ...]) -> tuple[V, ...]:
+    kept = tuple(memo.once((name, v.url), v, _itself, same) for v in views)
+    found: tuple[V, ...] = memo.once(name, kept, _itself, _identical)
+    return found
+
+
+def _itself(value: T) -> T:
+    return value
+
+
+def _identical(a: Sequence[object], b: Sequence[object]) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
+def _feed_job(site: Site, name: str, chan: Channel) -> Job:
+    return Job(feed_path(site, chan, name), None, feed=(chan, name))
+
+
+def _days(shown: list[tuple[str, datetime | None]]) -> list[tuple[str, date | None]]:
+    """What the sitemap shows of each page: its route and the day it last changed."""
+    return [(url, changed.date() if changed is not None else None) for url, changed in shown]
 
 
 def _newest(items: Sequence[ItemView]) -> datetime | None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterator, Mapping, Sequence
+import operator
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import jinja2
 
@@ -26,27 +27,113 @@ from digest.incremental.paths import CachePaths
 from digest.incremental.reads import Reads
 from digest.model import Item
 
+S = TypeVar("S")
+T = TypeVar("T")
+# A file's plain values (with what it shares with its family), the values its templates
+# see, and its key.
+Entry = tuple[object, tuple[object, ...], str | None]
+
+
+class Made(Generic[T]):
+    """Values made from one object each (a page from an item's view), by that object's
+    identity: for the very same object, the value the last build made of it."""
+
+    def __init__(self, last: Made[T] | None = None) -> None:
+        self._last = last._now if last is not None else {}
+        self._now: dict[int, tuple[object, object, T]] = {}
+
+    def of(self, source: S, make: Callable[[S], T], also: object = None) -> T:
+        """The value made of `source` (`make(source)`), unless the last build made it of
+        this very object (and of this very `also`, which `make` reads too)."""
+        at = id(source)
+        found = self._last.get(at)  # (the commonest case: each source once per build)
+        if found is None or found[0] is not source or found[1] is not also:
+            found = self._now.get(at)
+            if found is None or found[0] is not source or found[1] is not also:
+                found = (source, also, make(source))
+        self._now[at] = found  # holds the source: its id stays its own
+        return found[2]
+
+
+class Fresh(Made[T]):
+    """No memo: every value is made (a build outside `digest serve`)."""
+
+    def of(self, source: S, make: Callable[[S], T], also: object = None) -> T:
+        return make(source)
+
+
+class Reuse:
+    """What `render.plan` made in the last build of `digest serve`, for the next one to
+    take where its inputs are the same: pages and feed entries by the very objects they are
+    made of (the views of unchanged items are the same objects, see group.Memo), a few
+    values (the sitemap) by equal inputs. What a build does not use is forgotten after
+    the next."""
+
+    def __init__(self) -> None:
+        self._tables: dict[Hashable, Made[Any]] = {}
+        self._tables_now: dict[Hashable, Made[Any]] = {}
+        self._once: dict[Hashable, tuple[object, Any]] = {}
+        self._once_now: dict[Hashable, tuple[object, Any]] = {}
+
+    def renew(self) -> None:
+        if self._tables_now or self._once_now:
+            self._tables, self._tables_now = self._tables_now, {}
+            self._once, self._once_now = self._once_now, {}
+
+    def table(self, kind: Hashable) -> Made[Any]:
+        """The values of one kind (made the same way, with the same settings: `kind` says
+        all they are made from but their sources)."""
+        found = self._tables_now.get(kind)
+        if found is None:
+            found = self._tables_now[kind] = Made(self._tables.get(kind))
+        return found
+
+    def once(self, name: Hashable, inputs: S, make: Callable[[S], T],
+             same: Callable[[Any, Any], bool] = operator.eq) -> T:
+        """The value `name` made of `inputs`: the last build's, if its inputs were the same
+        (`same`: by ==), else `make(inputs)`."""
+        last = self._once.get(name)
+        if last is not None and same(last[0], inputs):
+            value: T = last[1]
+        else:
+            value = make(inputs)
+        self._once_now[name] = (inputs, value)
+        return value
+
 
 class Kept:
     """What `digest serve` keeps between builds to make keys sooner (see `kept`): the
-    fingerprints of the values it showed, and each file's key by the values it was made
-    from. The keys are the same as without it."""
+    fingerprints of the values it showed, each file's key by the values it was made
+    from, and by the very object (a render.Job) it was made from; and what the plan made
+    (`reuse`). The keys are the same as without it."""
 
     def __init__(self) -> None:
         self.prints = Fingerprints()
-        self.keys: dict[object, tuple[tuple[object, ...], str | None]] = {}
-        self.now: dict[object, tuple[tuple[object, ...], str | None]] = {}
+        self.keys: dict[object, Entry] = {}
+        self.now: dict[object, Entry] = {}
+        self.ids: dict[int, tuple[object, str, object, Entry]] = {}
+        self.ids_now: dict[int, tuple[object, str, object, Entry]] = {}
         self.pairs: Pairs = {}  # `same`'s answers, for one build
+        self.reuse = Reuse()
 
     def renew(self) -> None:
         """Start another build: remember only what the last one used."""
         self.prints.renew()
         self.pairs = {}
+        self.reuse.renew()
         if self.now:
             self.keys, self.now = self.now, {}
+        if self.ids_now:
+            self.ids, self.ids_now = self.ids_now, {}
 
 
 _KEPT: ContextVar[Kept | None] = ContextVar("kept_keys", default=None)
+
+
+def reuse() -> Reuse | None:
+    """What the last plan made, inside `kept` (else None: make everything)."""
+    memo = _KEPT.get()
+    return memo.reuse if memo is not None else None
 
 
 @contextmanager
@@ -103,9 +190,26 @@ class Family:
     base: str | None  # None: what they share cannot be fingerprinted
     kept: Kept | None = field(default=None, compare=False)
 
-    def key(self, shown: Mapping[str, object], *also: object) -> str | None:
+    def recall(self, whole: object) -> tuple[bool, str | None]:
+        """(True, the key) of a file made from `whole`, if the last build made its key from
+        that very object (see `key`); else (False, None)."""
+        if self.base is None:
+            return True, None
+        if self.kept is None:
+            return False, None
+        last = self.kept.ids.get(id(whole))
+        if last is None or last[0] is not whole or last[1] != self.base:
+            return False, None
+        self.kept.ids_now[id(whole)] = last
+        self.kept.now[last[2]] = last[3]  # for a file made again of values like these
+        return True, last[3][2]
+
+    def key(self, shown: Mapping[str, object], *also: object, file: str | None = None,
+            whole: object = None) -> str | None:
         """The key of one file of the family, made from the variables `shown` (given to
-        its templates: only what they read counts) and the plain values `also`."""
+        its templates: only what they read counts) and the plain values `also`. `file`:
+        its path in output/, if known; `whole`: an immutable object they all come from (for
+        `recall` in the next build)."""
         if self.base is None:
             return None
         view = _view(self.reads, shown)
@@ -113,17 +217,22 @@ class Family:
             return self._print(view, also)
         # The file by its plain values (its route, template, breadcrumbs...; a feed's
         # channel), equal as Python compares them; what templates see of its variables,
-        # by `same`.
+        # by `same`. Found by its path (a string: quick to hash) if it has one.
         plain = tuple([tuple(a) if type(a) is list else a for a in also])
         name = (self.base, *shown, *plain)
+        memo: object = name if file is None else file
         try:
-            last = self.kept.keys.get(name)
+            last = self.kept.keys.get(memo)
         except TypeError:  # something unhashable: no memo for this file
             return self._print(view, also)
         values = tuple(view.values()) if shown else plain  # a feed shows its channel
-        key = last[1] if last is not None and len(last[0]) == len(values) and \
-            _all_same(last[0], values, self.kept.pairs) else self._print(view, also)
-        self.kept.now[name] = (values, key)  # holds the values: their ids stay their own
+        key = last[2] if last is not None and len(last[1]) == len(values) and \
+            last[0] == name and _all_same(last[1], values, self.kept.pairs) \
+            else self._print(view, also)
+        # (holding the values: their ids stay their own)
+        self.kept.now[memo] = entry = (name, values, key)
+        if whole is not None:
+            self.kept.ids_now[id(whole)] = (whole, self.base, memo, entry)
         return key
 
     def _print(self, view: dict[str, Any], also: tuple[object, ...]) -> str | None:

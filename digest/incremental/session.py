@@ -8,7 +8,9 @@ state, and the manifest as that build saved it. After that, a save names a few p
 full build will do: digest.toml, a theme, state.json, mirrored images, anything it does not
 know, or any doubt. `build.build_files` then reads those files, selects and groups again
 over what is kept (unchanged items are the same objects, so their work is remembered),
-renders only the pages whose key changed, and leaves output/ as a clean build would.
+plans the site taking what the last plan made of the same objects (pages and their keys,
+feed entries: pagekeys.Reuse, in `keys`), renders only the pages whose key changed, and
+leaves output/ as a clean build would.
 
 Trusted between builds: that output/ is as the last build left it (the watcher does not
 watch it). What a build is about to replace or remove is checked against the manifest
