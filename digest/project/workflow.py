@@ -8,6 +8,7 @@ GitHub skips a job when any job upstream of it failed or was skipped, unless the
 from __future__ import annotations
 
 from digest import __version__
+from digest.incremental.paths import ITEMS
 
 DISTRIBUTION = "digest-ssg"
 INSTALL = f"pip install {DISTRIBUTION}=={__version__}"  # the digest that wrote the workflow
@@ -48,16 +49,21 @@ _UPDATE = """\
         with:
           python-version: "3.12"
       - run: {install}
-      - uses: actions/cache@v4    # the item store: each body is rendered once, at fetch
-        with:
-          path: .digest/items
-          key: digest-items-${{{{ github.run_id }}}}
-          restore-keys: digest-items-
-      - name: digest fetch (exit 1 = some feeds failed; the others are stored)
+{cache}      - name: digest fetch (exit 1 = some feeds failed; the others are stored)
         run: digest fetch || [ $? -eq 1 ]
       - run: digest check
       - run: digest select --explain | tee selection.txt
 {commit}
+"""
+
+# The item store (.digest/items) from the last run: fetch fills it, build reads it, so each
+# body is sanitized and highlighted once (a string put into the templates as it is).
+_CACHE = f"""\
+      - uses: actions/cache@v4    # the item store: each body is rendered once, at fetch
+        with:
+          path: .digest/{ITEMS}
+          key: digest-items-${{{{ github.run_id }}}}
+          restore-keys: digest-items-
 """
 
 _COMMIT = """\
@@ -109,12 +115,7 @@ _BUILD = """\
         with:
           python-version: "3.12"
       - run: {install}
-      - uses: actions/cache@v4    # the item store: each body is rendered once, at fetch
-        with:
-          path: .digest/items
-          key: digest-items-${{{{ github.run_id }}}}
-          restore-keys: digest-items-
-      - id: pages
+{cache}      - id: pages
         uses: actions/configure-pages@v5
       - run: digest build --base-url "${{{{ steps.pages.outputs.base_url }}}}/"
       - uses: actions/upload-pages-artifact@v3
@@ -144,8 +145,8 @@ def workflow(review: bool = False) -> str:
     weekly schedule alone."""
     update = _UPDATE.format(
         pr_permission="\n      pull-requests: write" if review else "",
-        install=INSTALL, commit=_REVIEW if review else _COMMIT)
+        install=INSTALL, cache=_CACHE, commit=_REVIEW if review else _COMMIT)
     on_push_or_by_hand = "github.event_name == 'push' || github.event_name == 'workflow_dispatch'"
     condition = f"\n      && ({on_push_or_by_hand})" if review else ""
-    build = _BUILD.format(install=INSTALL, build_condition=condition)
+    build = _BUILD.format(install=INSTALL, cache=_CACHE, build_condition=condition)
     return _HEAD + update + "\n" + build
