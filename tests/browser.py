@@ -23,6 +23,7 @@ from tests.conftest import FIXTURES
 
 if TYPE_CHECKING:
     from playwright.sync_api import (
+        Browser,
         BrowserContext,
         ConsoleMessage,
         Dialog,
@@ -40,6 +41,25 @@ PREFIX = "/digest/"  # where the example's base_url puts the site, and where we 
 CSP = ("default-src 'self'; img-src 'self' https: http: data:; "
        "script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-src 'none'")
+
+
+@contextmanager
+def chromium_browser() -> Iterator[Browser]:
+    """Debian's Chromium through Playwright, for one module's tests (a module-scoped fixture
+    yields from this). Skips when either is missing. Playwright's event loop lives in this
+    thread while it runs, so it must stop with the module: later tests run `asyncio.run`."""
+    import pytest  # here: this module is imported by tests that never open a browser
+
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="Playwright for Python is missing")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 # Runs in every frame before any of the page's scripts: a trap on the dialog functions (the
 # classic proof of XSS) and a listener for Content-Security-Policy violations. Both report to

@@ -24,7 +24,7 @@ import pytest
 from babel import Locale
 
 from digest.html.theme import plural_forms, theme_dirs, translations
-from tests.browser import CHROMIUM, LAUNCH_ARGS, PREFIX, Watch, static_site
+from tests.browser import PREFIX, Watch, chromium_browser, static_site
 from tests.conftest import write_project
 
 if TYPE_CHECKING:
@@ -170,14 +170,8 @@ def test_an_item_page_gives_pagefind_its_source_and_date(russian_site: Path) -> 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="Playwright for Python is missing")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from digest.search import index
-from tests.browser import CHROMIUM, LAUNCH_ARGS, PREFIX, Watch, static_site
+from tests.browser import PREFIX, Watch, chromium_browser, static_site
 from tests.conftest import write_project
 
 if TYPE_CHECKING:
@@ -174,14 +174,8 @@ SEARCH = """async (word) => {
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="Playwright for Python is missing")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.mark.browser
