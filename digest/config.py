@@ -8,7 +8,7 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
@@ -32,6 +32,7 @@ from digest.text.patterns import check_pattern
 FEED_CONTENT = {"issues": "full", "items": "summary", "topics": "summary", "sources": "summary"}
 IMAGES = ("remote", "mirror")  # [site] images: hotlink them, or keep copies in content/media/
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,29 @@ _TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a tabl
                float: "a number", bool: "true or false"}
 
 
+class _Table(dict[str, object]):
+    """A table's valid keys, each of the type its spec names (see _Checker.table)."""
+
+    def text(self, key: str, default: str = "") -> str:
+        return self.typed(key, default)
+
+    def maybe_text(self, key: str) -> str | None:
+        value = self.get(key)
+        return value if isinstance(value, str) else None
+
+    def typed(self, key: str, default: V) -> V:
+        value = self.get(key, default)
+        return value if isinstance(value, type(default)) else default
+
+    def table(self, key: str) -> dict[str, object]:
+        value = self.get(key, {})
+        return value if isinstance(value, dict) else {}
+
+    def array(self, key: str) -> list[object]:
+        value = self.get(key, [])
+        return value if isinstance(value, list) else []
+
+
 class _Checker:
     """Collects problems in one config file."""
 
@@ -172,12 +196,12 @@ class _Checker:
     def error(self, key: str, message: str, hint: str | None = None) -> None:
         self.errors.append(ConfigError(message, path=self.path, key=key, hint=hint))
 
-    def table(self, data: object, where: str, spec: _Spec) -> dict[str, Any]:
+    def table(self, data: object, where: str, spec: _Spec) -> _Table:
         """Check a table's keys and types; return the valid part."""
+        ok = _Table()
         if not isinstance(data, dict):
             self.error(where, "must be a table")
-            return {}
-        ok: dict[str, Any] = {}
+            return ok
         for key, value in data.items():
             full = f"{where}.{key}" if where else key
             if key not in spec:
@@ -229,12 +253,12 @@ def load_config(path: Path) -> Config:
         ) from exc
     check = _Checker(path)
     top = check.table(data, "", _TOP)
-    topics = _topics(check, top.get("topics", []))
+    topics = _topics(check, top.array("topics"))
     topic_slugs = {t.slug for t in topics}
-    feeds = _feeds(check, top.get("feeds", []), topic_slugs)
+    feeds = _feeds(check, top.array("feeds"), topic_slugs)
     site = _site(check, top.get("site", {}), path.parent)
     problems = Problems()
-    rules = selection(check.table(top.get("selection", {}), "selection", _SELECTION),
+    rules = selection(check.table(top.table("selection"), "selection", _SELECTION),
                       topic_slugs, {f.slug for f in feeds}, problems)
     for key, message, fix in problems.found:
         check.error(key, message, fix)
@@ -243,35 +267,71 @@ def load_config(path: Path) -> Config:
     return Config(path=path.resolve(), site=site, feeds=feeds, topics=topics, selection=rules)
 
 
-def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
+def _site(check: _Checker, data: object, root: Path) -> SiteConfig | None:
     s = check.table(data, "site", _SITE)
-    base_url = s.get("base_url", "")
+    base_url = s.text("base_url")
     parts = urlsplit(base_url)
     if base_url and (parts.scheme not in ("http", "https") or not parts.netloc):
         check.error("site.base_url", f"'{base_url}' is not an http(s) URL",
                     "e.g. https://user.github.io/my-digest/")
-    language = s.get("language", "en")
+    language = s.text("language", "en")
     try:
         Locale.parse(language.replace("-", "_"))
     except (ValueError, UnknownLocaleError):
         check.error("site.language", f"unknown language '{language}'", "use a BCP 47 tag: ru, en")
-    timezone = s.get("timezone", "UTC")
+    timezone = s.text("timezone", "UTC")
     try:
         zoneinfo.ZoneInfo(timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         check.error("site.timezone", f"unknown time zone '{timezone}'",
                     "use an IANA name such as Europe/Moscow")
-    page_size = s.get("page_size", 20)
+    page_size = s.typed("page_size", 20)
     if page_size < 1:
         check.error("site.page_size", "must be at least 1")
-    item_text = s.get("item_text", "excerpt")
-    if item_text not in ("excerpt", "full"):
-        check.error("site.item_text", f"'{item_text}' is not a choice", "use 'excerpt' or 'full'")
-    excerpts = s.get("excerpts", "short")
-    if excerpts not in ("short", "long"):
-        check.error("site.excerpts", f"'{excerpts}' is not a choice", "use 'short' or 'long'")
+    item_text = _choice(check, s, "item_text", "excerpt", ("excerpt", "full"))
+    excerpts = _choice(check, s, "excerpts", "short", ("short", "long"))
+    feed_content = _feed_content(check, s.table("feed_content"))
+    images = _choice(check, s, "images", "remote", IMAGES)
+    cname = s.maybe_text("cname")
+    if cname is not None and (not re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", cname.lower())):
+        check.error("site.cname", f"'{cname}' is not a domain name", "e.g. digest.example.org")
+    theme = (root / s.text("theme")) if "theme" in s else None
+    if theme is not None and not theme.is_dir():
+        check.error("site.theme", f"no theme folder at '{s.text('theme')}'",
+                    "give a folder relative to digest.toml, or remove the key")
+    if check.errors:
+        return None
+    return SiteConfig(
+        title=s.text("title"),
+        description=s.text("description"),
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        language=language,
+        timezone=timezone,
+        date_format=s.maybe_text("date_format"),
+        theme=theme,
+        page_size=page_size,
+        author=s.text("author"),
+        cname=cname,
+        search=s.typed("search", True),
+        item_text=item_text,
+        excerpts=excerpts,
+        feed_content=feed_content,
+        images=images,
+    )
+
+
+def _choice(check: _Checker, s: _Table, key: str, default: str, options: tuple[str, ...]
+            ) -> str:
+    value = s.text(key, default)
+    if value not in options:
+        check.error(f"site.{key}", f"'{value}' is not a choice",
+                    "use " + " or ".join(f"'{o}'" for o in options))
+    return value
+
+
+def _feed_content(check: _Checker, data: dict[str, object]) -> dict[str, str]:
     feed_content = dict(FEED_CONTENT)
-    for kind, value in s.get("feed_content", {}).items():
+    for kind, value in data.items():
         if kind not in FEED_CONTENT:
             check.error(f"site.feed_content.{kind}", "unknown kind of feed",
                         did_you_mean(kind, FEED_CONTENT) or f"known: {', '.join(FEED_CONTENT)}")
@@ -279,60 +339,32 @@ def _site(check: _Checker, data: Any, root: Path) -> SiteConfig | None:
             check.error(f"site.feed_content.{kind}", f"'{value}' is not a choice",
                         "use 'full' or 'summary'")
         else:
-            feed_content[kind] = value
-    images = s.get("images", "remote")
-    if images not in IMAGES:
-        check.error("site.images", f"'{images}' is not a choice", "use 'remote' or 'mirror'")
-    cname = s.get("cname")
-    if cname is not None and (not re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", cname.lower())):
-        check.error("site.cname", f"'{cname}' is not a domain name", "e.g. digest.example.org")
-    theme = (root / s["theme"]) if "theme" in s else None
-    if theme is not None and not theme.is_dir():
-        check.error("site.theme", f"no theme folder at '{s['theme']}'",
-                    "give a folder relative to digest.toml, or remove the key")
-    if check.errors:
-        return None
-    return SiteConfig(
-        title=s["title"],
-        description=s.get("description", ""),
-        base_url=base_url if base_url.endswith("/") else base_url + "/",
-        language=language,
-        timezone=timezone,
-        date_format=s.get("date_format"),
-        theme=theme,
-        page_size=page_size,
-        author=s.get("author", ""),
-        item_text=item_text,
-        excerpts=excerpts,
-        cname=cname,
-        search=s.get("search", True),
-        feed_content=feed_content,
-        images=images,
-    )
+            feed_content[kind] = str(value)
+    return feed_content
 
 
-def _feeds(check: _Checker, data: Any, topics: set[str]) -> tuple[FeedConfig, ...]:
+def _feeds(check: _Checker, data: list[object], topics: set[str]) -> tuple[FeedConfig, ...]:
     feeds: list[FeedConfig] = []
     seen: set[str] = set()
     for i, raw in enumerate(data):
         where = f"feeds[{i}]"
         f = check.table(raw, where, _FEED)
         if "slug" in f:
-            check.slug(f["slug"], f"{where}.slug", seen)
-        url = f.get("url", "")
+            check.slug(f.text("slug"), f"{where}.slug", seen)
+        url = f.text("url")
         scheme = urlsplit(url).scheme
         if url and scheme not in ("", "http", "https", "file") and len(scheme) > 1:
             check.error(f"{where}.url", f"unsupported URL scheme '{scheme}'",
                         "use http(s):// or a path relative to digest.toml")
-        feed_topics = check.strings(f.get("topics", []), f"{where}.topics")
+        feed_topics = check.strings(f.array("topics"), f"{where}.topics")
         for t in feed_topics:
             if t not in topics:
                 hint = did_you_mean(t, topics) or "define it under [[topics]]"
                 check.error(f"{where}.topics", f"unknown topic '{t}'", hint)
-        homepage = f.get("homepage", "")
+        homepage = f.text("homepage")
         if homepage and urlsplit(homepage).scheme not in ("http", "https"):
             check.error(f"{where}.homepage", f"'{homepage}' is not an http(s) URL")
-        language = language_tag(f.get("language", "")) or ""
+        language = language_tag(f.text("language")) or ""
         if "language" in f and not language:
             check.error(f"{where}.language", f"unknown language '{f['language']}'",
                         "use a BCP 47 tag such as en, ru or pt-BR")
@@ -342,25 +374,25 @@ def _feeds(check: _Checker, data: Any, topics: set[str]) -> tuple[FeedConfig, ..
             check.error(key, message, fix)
         cleanup = parse_rules(f, where, check.error)
         if {"slug", "title", "url"} <= f.keys():
-            feeds.append(FeedConfig(f["slug"], f["title"], url, feed_topics,
-                                    f.get("homepage", ""), rules, cleanup, language))
+            feeds.append(FeedConfig(f.text("slug"), f.text("title"), url, feed_topics,
+                                    homepage, rules, cleanup, language))
     return tuple(feeds)
 
 
-def _topics(check: _Checker, data: Any) -> tuple[TopicConfig, ...]:
+def _topics(check: _Checker, data: list[object]) -> tuple[TopicConfig, ...]:
     result: list[TopicConfig] = []
     seen: set[str] = set()
     for i, raw in enumerate(data):
         where = f"topics[{i}]"
         t = check.table(raw, where, _TOPIC)
         if "slug" in t:
-            check.slug(t["slug"], f"{where}.slug", seen)
-        keywords = check.strings(t.get("keywords", []), f"{where}.keywords")
+            check.slug(t.text("slug"), f"{where}.slug", seen)
+        keywords = check.strings(t.array("keywords"), f"{where}.keywords")
         for k, word in enumerate(keywords):
             if reason := check_pattern(word):
                 check.error(f"{where}.keywords[{k}]", reason)
-        tags = check.strings(t.get("tags", []), f"{where}.tags")
+        tags = check.strings(t.array("tags"), f"{where}.tags")
         if {"slug", "title"} <= t.keys():
-            result.append(TopicConfig(t["slug"], t["title"], t.get("description", ""), keywords,
-                                      tags))
+            result.append(TopicConfig(t.text("slug"), t.text("title"), t.text("description"),
+                                      keywords, tags))
     return tuple(result)

@@ -110,7 +110,7 @@ class _Made:
     def __init__(self, site: Site, reuse: Reuse | None) -> None:
         self.site, self.reuse = site, reuse
 
-    def table(self, kind: Hashable) -> Made[FeedEntry]:
+    def table(self, kind: Hashable) -> Made:
         return self.reuse.table(kind) if self.reuse is not None else Fresh()
 
     def entries(self, views: Sequence[ItemView], full: bool) -> tuple[FeedEntry, ...]:

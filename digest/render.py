@@ -28,6 +28,7 @@ from digest.text.langtag import og_locale
 
 WORDS_PER_MINUTE = 200
 T = TypeVar("T")
+A = TypeVar("A")  # a filter's argument
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class Shared:
         """The first breadcrumb of every page but the home page."""
         return (self._("Home"), Urls.HOME)
 
-    def made(self, kind: Hashable) -> Made[Any]:
+    def made(self, kind: Hashable) -> Made:
         """The pages of one kind (`kind`: all they are made of but their source object),
         each by the object it is made of: in `digest serve`, the page the last build made
         of that very object (an unchanged item's view), else a new one."""
@@ -389,12 +390,12 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
     dates = Dates(site.language, site.timezone, site.settings.date_format)
     # The filters pages call with the same values again and again (an item's date on each
     # page that lists it), each worked out once per build.
-    def on_day(value: Any) -> Any:  # all that `date` and `day` show of a datetime
+    def on_day(value: datetime) -> date:  # all that `date` and `day` show of a datetime
         return dates.local(value).date()
 
     env.filters.update(datetime=_once(dates.datetime), date=_once(dates.date, on_day),
                        day=_once(dates.day, on_day), number=dates.number,
-                       isodate=_once(lambda d: d.isoformat()), domain=_once(domain))
+                       isodate=_once(_isoformat), domain=_once(domain))
     env.globals.update(
         url=site.urls.link,
         abs_url=site.urls.absolute,
@@ -415,14 +416,18 @@ def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
     return env
 
 
-def _once(function: Callable[[Any], str], key: Callable[[Any], Any] | None = None
-          ) -> Callable[[Any], str]:
+def _isoformat(value: date) -> str:  # a date's, or a datetime's with its time
+    return value.isoformat()
+
+
+def _once(function: Callable[[A], str], key: Callable[[A], Hashable] | None = None
+          ) -> Callable[[A], str]:
     """`function` of one argument, its result kept for each value (or each `key(value)`,
     when the result depends on no more than that); a value that cannot be hashed is worked
     out every time."""
     known: dict[object, str] = {}
 
-    def cached(value: Any) -> str:
+    def cached(value: A) -> str:
         try:
             k = value if key is None else key(value)
             found = known.get(k)

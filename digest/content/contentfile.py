@@ -29,9 +29,6 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc]
 
 
 class _Handler(YAMLHandler):
-    def load(self, fm: str, **kwargs: object) -> Any:  # the library's own signature
-        return yaml.load(fm, Loader=_Loader)  # a safe loader
-
     def export(self, metadata: dict[str, object], **kwargs: object) -> str:
         return str(yaml.dump(metadata, Dumper=_DUMPER, default_flow_style=False,
                              allow_unicode=True, sort_keys=False, width=1000)).strip()
@@ -71,7 +68,7 @@ def loads(text: str, path: Path) -> tuple[dict[str, object], str]:
                            hint="add a line '---' after the last key")
     try:
         head, body = _HANDLER.split(text)
-        meta = _HANDLER.load(head)
+        meta = yaml.load(head, Loader=_Loader)  # a safe loader
     except ValueError as exc:
         raise ContentError("front matter is not closed", path=path, line=1,
                            hint="add a line '---' after the last key") from exc

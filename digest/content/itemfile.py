@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NoReturn
 
 from digest.content import contentfile, legacy
 from digest.errors import ContentError, did_you_mean
@@ -31,14 +31,14 @@ ITEM_KEYS = {
 class Fields:
     """Typed access to one file's front matter, with errors that name the file and line."""
 
-    def __init__(self, path: Path, meta: dict[str, Any], known: set[str]) -> None:
+    def __init__(self, path: Path, meta: dict[str, object], known: set[str]) -> None:
         self.path, self.meta = path, meta
         for key in meta:
             if key not in known:
                 self.fail(key, "unknown key", did_you_mean(str(key), known)
                           or f"known keys: {', '.join(sorted(known))}")
 
-    def fail(self, key: str, message: str, hint: str | None = None) -> None:
+    def fail(self, key: str, message: str, hint: str | None = None) -> NoReturn:
         raise ContentError(message, path=self.path, line=contentfile.key_line(self.path, key),
                            key=key, hint=hint)
 
@@ -83,7 +83,7 @@ class Fields:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def read_item(path: Path, text: tuple[dict[str, Any], str], config: Config, data: bytes
+def read_item(path: Path, text: tuple[dict[str, object], str], config: Config, data: bytes
           ) -> tuple[Item, str, str]:
     """The item of a content file (its front matter and body, from `data`), validated; its
     body and note still to be rendered."""

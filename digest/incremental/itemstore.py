@@ -94,7 +94,7 @@ def key(kind: str, text: str) -> str:
     return hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()
 
 
-def fields_of(item: Item) -> tuple[Any, ...]:
+def fields_of(item: Item) -> tuple[object, ...]:
     return tuple(getattr(item, name) for name in KEPT)
 
 
@@ -289,7 +289,7 @@ class _Unpickler(pickle.Unpickler):
     ALLOWED = frozenset({("datetime", "datetime"), ("datetime", "timezone"),
                          ("datetime", "timedelta"), ("datetime", "date")})
 
-    def find_class(self, module: str, name: str) -> Any:
+    def find_class(self, module: str, name: str) -> object:
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the item store")
         return getattr(sys.modules[module], name)

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar, cast
 
 import jinja2
 
@@ -34,13 +34,13 @@ T = TypeVar("T")
 Entry = tuple[object, tuple[object, ...], str | None]
 
 
-class Made(Generic[T]):
+class Made:
     """Values made from one object each (a page from an item's view), by that object's
     identity: for the very same object, the value the last build made of it."""
 
-    def __init__(self, last: Made[T] | None = None) -> None:
+    def __init__(self, last: Made | None = None) -> None:
         self._last = last._now if last is not None else {}
-        self._now: dict[int, tuple[object, object, T]] = {}
+        self._now: dict[int, tuple[object, object, object]] = {}
 
     def of(self, source: S, make: Callable[[S], T], also: object = None) -> T:
         """The value made of `source` (`make(source)`), unless the last build made it of
@@ -52,10 +52,10 @@ class Made(Generic[T]):
             if found is None or found[0] is not source or found[1] is not also:
                 found = (source, also, make(source))
         self._now[at] = found  # holds the source: its id stays its own
-        return found[2]
+        return cast(T, found[2])  # a table holds values of one kind (see Reuse.table)
 
 
-class Fresh(Made[T]):
+class Fresh(Made):
     """No memo: every value is made (a build outside `digest serve`)."""
 
     def of(self, source: S, make: Callable[[S], T], also: object = None) -> T:
@@ -70,17 +70,17 @@ class Reuse:
     the next."""
 
     def __init__(self) -> None:
-        self._tables: dict[Hashable, Made[Any]] = {}
-        self._tables_now: dict[Hashable, Made[Any]] = {}
-        self._once: dict[Hashable, tuple[object, Any]] = {}
-        self._once_now: dict[Hashable, tuple[object, Any]] = {}
+        self._tables: dict[Hashable, Made] = {}
+        self._tables_now: dict[Hashable, Made] = {}
+        self._once: dict[Hashable, tuple[object, object]] = {}
+        self._once_now: dict[Hashable, tuple[object, object]] = {}
 
     def renew(self) -> None:
         if self._tables_now or self._once_now:
             self._tables, self._tables_now = self._tables_now, {}
             self._once, self._once_now = self._once_now, {}
 
-    def table(self, kind: Hashable) -> Made[Any]:
+    def table(self, kind: Hashable) -> Made:
         """The values of one kind (made the same way, with the same settings: `kind` says
         all they are made from but their sources)."""
         found = self._tables_now.get(kind)
@@ -89,12 +89,13 @@ class Reuse:
         return found
 
     def once(self, name: Hashable, inputs: S, make: Callable[[S], T],
-             same: Callable[[Any, Any], bool] = operator.eq) -> T:
+             same: Callable[[S, S], bool] = operator.eq) -> T:
         """The value `name` made of `inputs`: the last build's, if its inputs were the same
         (`same`: by ==), else `make(inputs)`."""
         last = self._once.get(name)
-        if last is not None and same(last[0], inputs):
-            value: T = last[1]
+        # What `name` was made of and made, the last time: the same kinds as now.
+        if last is not None and same(cast(S, last[0]), inputs):
+            value = cast(T, last[1])
         else:
             value = make(inputs)
         self._once_now[name] = (inputs, value)
@@ -169,11 +170,11 @@ class PageKeys:
             return Family(self._prints, self._reads, None, self._kept)
         return self._family((self._theme, view), also)
 
-    def plain(self, *also: Any) -> Family:
+    def plain(self, *also: object) -> Family:
         """The files made without a template, sharing the values `also`."""
         return self._family((), also)
 
-    def _family(self, parts: tuple[Any, ...], also: tuple[Any, ...]) -> Family:
+    def _family(self, parts: tuple[object, ...], also: tuple[object, ...]) -> Family:
         try:
             base: str | None = self._prints.of((code(), self._config, *parts, also))
         except Unhashable:
