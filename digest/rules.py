@@ -1,16 +1,20 @@
-"""The editorial rules of digest.toml ([selection] and per-feed overrides) -> frozen Rules.
-
-Validation only; applying them is select.py's job."""
+"""The editorial rules: what digest.toml says of them ([selection] and per-feed overrides
+-> frozen Rules, validated), and the named rules that may leave an item out (RULES, in the
+order they are tried). Weeks, topics, scores and caps are applied by select.py."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import html
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal, TypedDict
 
 from digest.errors import did_you_mean
-from digest.text.patterns import check_pattern
+from digest.model import Item
+from digest.system.registry import Registry
+from digest.text.patterns import Matcher, check_pattern
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -197,3 +201,93 @@ def _patterns(value: list[object], where: str, problems: Problems) -> tuple[str,
         else:
             result.append(pattern)
     return tuple(result)
+
+
+Fields = tuple[tuple[str, str, str], ...]  # (name, text, text casefolded) of what is matched
+
+
+class Texts:
+    """An item's text as the patterns see it: its title, tags, body (plain text) and author,
+    each also case-folded. Worked out when a pattern is first tried (a selection with no
+    keyword, weight or include/exclude pattern never strips a body of its tags)."""
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+
+    @functools.cached_property
+    def fields(self) -> Fields:
+        # Imported here: markup brings Markdown and Pygments, which reading digest.toml
+        # (and so a no-op `digest build`) does without.
+        from digest.html.markup import strip_tags
+
+        item = self.item
+        body = html.unescape(strip_tags(item.html))
+        return tuple((name, text, text.casefold()) for name, text in (
+            ("title", item.title), ("tags", " · ".join(item.tags)), ("body", body),
+            ("author", item.author)))
+
+    @functools.cached_property
+    def topical(self) -> tuple[str, str]:
+        """The fields but the author, one a line (what topic keywords are matched in), and
+        case-folded."""
+        fields = self.fields[:3]
+        return "\n".join(t for _, t, _ in fields), "\n".join(f for _, _, f in fields)
+
+    @functools.cached_property
+    def whole(self) -> tuple[str, str]:
+        """Every field, one a line (what weighted keywords are matched in), and case-folded."""
+        return "\n".join(t for _, t, _ in self.fields), "\n".join(f for _, _, f in self.fields)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """An item as a selection rule sees it."""
+
+    item: Item
+    topics: tuple[str, ...]  # the editor's, else the computed ones
+    texts: Texts
+    rules: Rules  # its feed's rules over [selection]'s
+    matcher: Callable[[tuple[str, ...]], Matcher]  # patterns, compiled once a build
+
+    @property
+    def fields(self) -> Fields:
+        """Its title, tags, body (plain text) and author: (name, text, text casefolded)."""
+        return self.texts.fields
+
+
+Rule = Callable[[Seen], str | None]  # why the rule leaves the item out, or None
+RULES: Registry[Rule] = Registry()
+
+
+def exclude(seen: Seen) -> str | None:
+    """Out when any field matches an exclude pattern."""
+    matcher = seen.matcher(seen.rules.exclude)
+    for name, text, folded in seen.fields if matcher else ():
+        if pattern := matcher.first(text, folded):
+            return f"excluded: matches exclude {pattern} in {name}"
+    return None
+
+
+def include(seen: Seen) -> str | None:
+    """With include patterns, out when no field matches one."""
+    matcher = seen.matcher(seen.rules.include)
+    if matcher and not any(matcher.first(t, f) for _, t, f in seen.fields):
+        return "not included: matches none of the include patterns"
+    return None
+
+
+def min_words(seen: Seen) -> str | None:
+    words, least = seen.item.words, seen.rules.min_words
+    return f"too short: {words} words, min_words = {least}" if words < least else None
+
+
+def require_topics(seen: Seen) -> str | None:
+    if seen.rules.require_topics and not seen.topics:
+        return "no topic matched (require_topics = true)"
+    return None
+
+
+RULES.register(exclude, "exclude", 40)
+RULES.register(include, "include", 30)
+RULES.register(min_words, "min_words", 20)
+RULES.register(require_topics, "require_topics", 10)

@@ -15,13 +15,10 @@ A new filter is one function `(Seen) -> reason or None` and one line
 
 from __future__ import annotations
 
-import functools
-import html
 import itertools
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -29,10 +26,8 @@ from zoneinfo import ZoneInfo
 from digest.config import Config
 from digest.content import legacy
 from digest.html.links import canonical
-from digest.html.markup import strip_tags
 from digest.model import Corpus, Decision, Item, Selection
-from digest.rules import Rules
-from digest.system.registry import Registry
+from digest.rules import RULES, Rules, Seen, Texts
 from digest.text.patterns import Matcher
 from digest.text.weeks import next_week, week_of, window_start
 
@@ -131,92 +126,6 @@ class Memo:
         done = last[1] if last is not None and last[0] == pool else judge.week(week, pool)
         self._weeks_now[week] = (pool, done)
         return done
-
-
-Fields = tuple[tuple[str, str, str], ...]  # (name, text, text casefolded) of what is matched
-
-
-class Texts:
-    """An item's text as the patterns see it: its title, tags, body (plain text) and author,
-    each also case-folded. Worked out when a pattern is first tried (a selection with no
-    keyword, weight or include/exclude pattern never strips a body of its tags)."""
-
-    def __init__(self, item: Item) -> None:
-        self.item = item
-
-    @functools.cached_property
-    def fields(self) -> Fields:
-        item = self.item
-        body = html.unescape(strip_tags(item.html))
-        return tuple((name, text, text.casefold()) for name, text in (
-            ("title", item.title), ("tags", " · ".join(item.tags)), ("body", body),
-            ("author", item.author)))
-
-    @functools.cached_property
-    def topical(self) -> tuple[str, str]:
-        """The fields but the author, one a line (what topic keywords are matched in), and
-        case-folded."""
-        fields = self.fields[:3]
-        return "\n".join(t for _, t, _ in fields), "\n".join(f for _, _, f in fields)
-
-    @functools.cached_property
-    def whole(self) -> tuple[str, str]:
-        """Every field, one a line (what weighted keywords are matched in), and case-folded."""
-        return "\n".join(t for _, t, _ in self.fields), "\n".join(f for _, _, f in self.fields)
-
-
-@dataclass(frozen=True)
-class Seen:
-    """An item as a selection rule sees it."""
-
-    item: Item
-    topics: tuple[str, ...]  # the editor's, else the computed ones
-    texts: Texts
-    rules: Rules  # its feed's rules over [selection]'s
-    matcher: Callable[[tuple[str, ...]], Matcher]  # patterns, compiled once a build
-
-    @property
-    def fields(self) -> Fields:
-        """Its title, tags, body (plain text) and author: (name, text, text casefolded)."""
-        return self.texts.fields
-
-
-Rule = Callable[[Seen], str | None]  # why the rule leaves the item out, or None
-RULES: Registry[Rule] = Registry()
-
-
-def exclude(seen: Seen) -> str | None:
-    """Out when any field matches an exclude pattern."""
-    matcher = seen.matcher(seen.rules.exclude)
-    for name, text, folded in seen.fields if matcher else ():
-        if pattern := matcher.first(text, folded):
-            return f"excluded: matches exclude {pattern} in {name}"
-    return None
-
-
-def include(seen: Seen) -> str | None:
-    """With include patterns, out when no field matches one."""
-    matcher = seen.matcher(seen.rules.include)
-    if matcher and not any(matcher.first(t, f) for _, t, f in seen.fields):
-        return "not included: matches none of the include patterns"
-    return None
-
-
-def min_words(seen: Seen) -> str | None:
-    words, least = seen.item.words, seen.rules.min_words
-    return f"too short: {words} words, min_words = {least}" if words < least else None
-
-
-def require_topics(seen: Seen) -> str | None:
-    if seen.rules.require_topics and not seen.topics:
-        return "no topic matched (require_topics = true)"
-    return None
-
-
-RULES.register(exclude, "exclude", 40)
-RULES.register(include, "include", 30)
-RULES.register(min_words, "min_words", 20)
-RULES.register(require_topics, "require_topics", 10)
 
 
 class _Judge:
@@ -478,25 +387,7 @@ def _why_first(first: _Candidate, other: _Candidate) -> str:
 
 def _keys(item: Item) -> tuple[str, str]:
     """What tells copies of one story apart: the clean link, and the title's key."""
-    return _link_key(item), _title_key(item.title)
-
-
-def _link_key(item: Item) -> str:
-    return _canonical(item.link) if item.link else ""
-
-
-def _canonical(url: str) -> str:
-    """links.canonical(url), sooner for the commonest link: http(s), printable ASCII with
-    no space, query, fragment or brackets, where it is host (less "www.") and path (less
-    its final slashes)."""
-    if not (url.startswith(("https://", "http://")) and url.isascii() and url.isprintable()
-            and not any(c in url for c in _NOT_PLAIN_LINK)):
-        return canonical(url)
-    host, slash, path = url.partition("://")[2].partition("/")
-    return host.lower().removeprefix("www.") + ((slash + path).rstrip("/") or "/")
-
-
-_NOT_PLAIN_LINK = (" ", "?", "#", "[", "]")
+    return canonical(item.link) if item.link else "", _title_key(item.title)
 
 
 def _title_key(title: str) -> str:

@@ -1,4 +1,4 @@
-"""The seams where digest is extended: selection rules (select.RULES), kinds of page
+"""The seams where digest is extended: selection rules (rules.RULES), kinds of page
 (render.PAGES) and feed formats (feeds.FORMATS). Each is an ordered registry; adding to one is
 one function and one line, and a real build then shows it."""
 
@@ -14,7 +14,7 @@ from click.testing import Result
 from digest.feeds import FORMATS, Channel, FeedFormat
 from digest.model import Site
 from digest.render import PAGES, Page, Shared
-from digest.select import RULES, Seen
+from digest.rules import RULES, Seen
 
 ITEM = """\
     ---

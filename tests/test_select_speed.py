@@ -8,11 +8,10 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from digest.html.links import canonical
-from digest.select import _canonical
+from digest.html.links import canonical, parsed_canonical
 from digest.text.patterns import Matcher, compile_pattern
 
-# --- duplicate links: the fast key of a plain http(s) link is links.canonical's -----------
+# --- duplicate links: the fast key of a plain http(s) link is the parsed one ---------------
 
 LINK_PARTS = ["https://", "http://", "HTTPS://", "ftp://", " ", "\t", "\n", "www.", "WWW.",
               "Example.COM", "a.b", ":8080", "user@", "[::1]", "[", "]", "/", "//", "?",
@@ -24,14 +23,14 @@ LINK_PARTS = ["https://", "http://", "HTTPS://", "ftp://", " ", "\t", "\n", "www
 def test_the_fast_link_key_is_the_canonical_one(parts: list[str]) -> None:
     url = "".join(parts)
     try:
-        expected = canonical(url)
+        expected = parsed_canonical(url)
     except ValueError:  # urlsplit refuses it: so must the fast path
         try:
-            _canonical(url)
+            canonical(url)
         except ValueError:
             return
-        raise AssertionError(f"{url!r} is refused by canonical only") from None
-    assert _canonical(url) == expected, url
+        raise AssertionError(f"{url!r} is refused by the parsed key only") from None
+    assert canonical(url) == expected, url
 
 
 # --- a /regex/ tried only near its required text answers as a search of the whole text -----

@@ -31,6 +31,20 @@ def _tracking(segment: str) -> bool:
 
 def canonical(url: str) -> str:
     """A key under which two links to the same story are equal."""
+    # The commonest link, sooner: http(s), printable ASCII with no space, query, fragment
+    # or brackets, where the key is the host (less "www.") and path (less final slashes).
+    if not (url.startswith(("https://", "http://")) and url.isascii() and url.isprintable()
+            and not any(c in url for c in _NOT_PLAIN_LINK)):
+        return parsed_canonical(url)
+    host, slash, path = url.partition("://")[2].partition("/")
+    return host.lower().removeprefix("www.") + ((slash + path).rstrip("/") or "/")
+
+
+_NOT_PLAIN_LINK = (" ", "?", "#", "[", "]")
+
+
+def parsed_canonical(url: str) -> str:
+    """canonical(url), the long way for every link: parsed, and its tracking removed."""
     parts = urlsplit(clean_link(url.strip()))
     host = parts.netloc.lower().removeprefix("www.")
     path = parts.path.rstrip("/") or "/"
