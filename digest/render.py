@@ -15,20 +15,14 @@ from typing import Any, TypeVar
 import jinja2
 
 from digest.email import email_edition
-from digest.errors import ThemeError
 from digest.feeds import FORMATS, Channel, Feeds, channels, feed_bytes, feed_path
-from digest.html.links import domain
-from digest.html.theme import Fragments, Theme, install_words, plural_forms, static_files
+from digest.html.theme import FeedLink, Theme, environment, render_template, static_files
 from digest.incremental.pagekeys import Fresh, Made, PageKeys, Reuse, reuse, same, theme_print
 from digest.model import IssueView, ItemView, Output, Site, SourceView, TopicView, Urls
 from digest.sitemap import machine_files
 from digest.system.registry import Registry
-from digest.text.dates import Dates
-from digest.text.langtag import og_locale
 
-WORDS_PER_MINUTE = 200
 T = TypeVar("T")
-A = TypeVar("A")  # a filter's argument
 
 
 @dataclass(frozen=True)
@@ -38,16 +32,6 @@ class Pager:
     prev: str | None
     next: str | None
     pages: tuple[tuple[int, str], ...]
-
-
-@dataclass(frozen=True)
-class FeedLink:
-    """A feed a page advertises (<link rel="alternate">) and may link visibly."""
-
-    title: str
-    url: str  # site-relative
-    type: str  # "application/atom+xml", "application/rss+xml", "application/feed+json"
-    format: str  # "Atom", "RSS", "JSON Feed"
 
 
 @dataclass(frozen=True)
@@ -131,7 +115,7 @@ def plan(site: Site, theme: Theme) -> Plan:
         site = _steady(site, memo)
     feeds = channels(site, theme.translation.gettext, memo)
     issue_feeds, item_feeds = _links(site, feeds.issues), _links(site, feeds.items)
-    env = _environment(theme, site, issue_feeds, item_feeds)
+    env = environment(theme, site, issue_feeds, item_feeds)
     shared = Shared(theme.translation.gettext, feeds, memo)
     listed = [page for produce in PAGES for page in produce(site, shared)]
     by_page = shared.made("job")
@@ -370,108 +354,11 @@ def _links(site: Site, chan: Channel) -> list[FeedLink]:
             for name, f in zip(FORMATS.names(), FORMATS, strict=True)]
 
 
-def _environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
-                 item_feeds: list[FeedLink]) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(t / "templates")
-                                    for t in theme.dirs]),
-        autoescape=True,  # every template, whatever its name: HTML, XML, email
-        undefined=jinja2.StrictUndefined,
-        extensions=["jinja2.ext.i18n", Fragments],
-        keep_trailing_newline=True,
-        auto_reload=False,  # one build, one version of each template: no stat() per page
-        # Compiled templates, kept by the hash of their source and of digest's code (which
-        # sets the options they are compiled with): a rebuild does not parse and compile the
-        # theme again (a third of a one-page rebuild otherwise).
-        bytecode_cache=theme.cache.compiled_templates(),
-    )
-    translation = theme.translation
-    install_words(env, translation)
-    dates = Dates(site.language, site.timezone, site.settings.date_format)
-    # The filters pages call with the same values again and again (an item's date on each
-    # page that lists it), each worked out once per build.
-    def on_day(value: datetime) -> date:  # all that `date` and `day` show of a datetime
-        return dates.local(value).date()
-
-    env.filters.update(datetime=_once(dates.datetime), date=_once(dates.date, on_day),
-                       day=_once(dates.day, on_day), number=dates.number,
-                       isodate=_once(_isoformat), domain=_once(domain))
-    env.globals.update(
-        url=site.urls.link,
-        abs_url=site.urls.absolute,
-        daterange=dates.range,
-        reading_minutes=lambda words: max(1, math.ceil(words / WORDS_PER_MINUTE)),
-        item_text=site.settings.item_text,
-        excerpts=site.settings.excerpts,
-        search=site.settings.search,
-        plural_forms=lambda singular, plural, **variables: plural_forms(
-            translation, site.language, singular, plural, **variables),
-        site=site,
-        base_host=site.urls.host,
-        og_locale=og_locale(site.language),
-        site_feeds=issue_feeds + item_feeds,
-        issue_feeds=issue_feeds,
-        item_feeds=item_feeds,
-    )
-    return env
-
-
-def _isoformat(value: date) -> str:  # a date's, or a datetime's with its time
-    return value.isoformat()
-
-
-def _once(function: Callable[[A], str], key: Callable[[A], Hashable] | None = None
-          ) -> Callable[[A], str]:
-    """`function` of one argument, its result kept for each value (or each `key(value)`,
-    when the result depends on no more than that); a value that cannot be hashed is worked
-    out every time."""
-    known: dict[object, str] = {}
-
-    def cached(value: A) -> str:
-        try:
-            k = value if key is None else key(value)
-            found = known.get(k)
-        except (TypeError, AttributeError):  # not hashable; not a date: as `function` says
-            return function(value)
-        if found is None:
-            found = known[k] = function(value)
-        return found
-
-    return cached
-
-
 def _render(plan: Plan, page: Page) -> bytes:
     own = _links(plan.site, page.own_feed) if page.own_feed else []
-    try:
-        template = plan.env.get_template(page.template)
-        text = template.render(page.context, page_url=page.url, breadcrumbs=list(page.crumbs),
-                               feeds=[*plan.site_feeds, *own], own_feeds=own)
-    except jinja2.TemplateNotFound as exc:
-        raise ThemeError(f"template '{exc.name}' not found", key="site.theme",
-                         hint="add it to your theme or remove site.theme to use the default"
-                         ) from exc
-    except jinja2.TemplateSyntaxError as exc:
-        raise ThemeError(f"template syntax error: {exc.message}", path=exc.filename,
-                         line=exc.lineno, hint="fix the template") from exc
-    except jinja2.UndefinedError as exc:
-        raise ThemeError(f"{page.template}: {exc.message}",
-                         hint="the template uses a variable the page does not have") from exc
-    except (jinja2.TemplateError, TypeError, ValueError, AttributeError) as exc:
-        where = _template_line(exc)
-        raise ThemeError(f"{where or page.template}: {type(exc).__name__}: {exc}",
-                         hint="fix the template (run with --debug for the trace)") from exc
-    return text.encode("utf-8")
-
-
-def _template_line(exc: BaseException) -> str | None:
-    """'templates/macros.html:110' from the traceback of an error raised inside a template."""
-    tb, found = exc.__traceback__, None
-    while tb is not None:
-        name = tb.tb_frame.f_code.co_filename
-        if name.endswith((".html", ".xml", ".txt")):
-            found = f"{name}:{tb.tb_lineno}"
-        tb = tb.tb_next
-    return found
+    return render_template(plan.env, page.template, page.context, page_url=page.url,
+                           breadcrumbs=list(page.crumbs), feeds=[*plan.site_feeds, *own],
+                           own_feeds=own).encode("utf-8")
 
 
 def _paginate(url: str, items: Sequence[ItemView], size: int

@@ -113,12 +113,12 @@ def render_code_changes(code: Path) -> None:
 def template_options_change(code: Path) -> None:
     """The options templates are compiled with (no template changes): compiled templates
     that an earlier digest cached must not be used."""
-    append(code / "digest" / "render.py", """
+    append(code / "digest" / "html" / "theme.py", """
 
-_environment_before = _environment
+_environment_before = environment
 
 
-def _environment(*args, **kwargs):
+def environment(*args, **kwargs):
     env = _environment_before(*args, **kwargs)
     env.trim_blocks = env.lstrip_blocks = True
     return env

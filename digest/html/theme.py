@@ -1,14 +1,17 @@
 """Loading a theme: the project's own first, the default theme second (themedirs.py finds
-their folders); its translations and its static files."""
+their folders); its translations, its static files, and the Jinja environment a build
+renders its templates in."""
 
 from __future__ import annotations
 
 import io
+import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import jinja2
 from babel import Locale
@@ -24,8 +27,25 @@ if TYPE_CHECKING:
     from digest.incremental.paths import CachePaths
 from pygments.formatters import HtmlFormatter
 
+from digest.errors import ThemeError
+from digest.html.links import domain
 from digest.html.themedirs import theme_dirs
-from digest.model import Output, Urls
+from digest.model import Output, Site, Urls
+from digest.text.dates import Dates
+from digest.text.langtag import og_locale
+
+WORDS_PER_MINUTE = 200
+A = TypeVar("A")  # a filter's argument
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """A feed a page advertises (<link rel="alternate">) and may link visibly."""
+
+    title: str
+    url: str  # site-relative
+    type: str  # "application/atom+xml", "application/rss+xml", "application/feed+json"
+    format: str  # "Atom", "RSS", "JSON Feed"
 
 
 @dataclass(frozen=True)
@@ -174,6 +194,111 @@ def plural_forms(translation: NullTranslations, language: str, singular: str, pl
     if not english and set(forms.values()) <= {singular, plural}:
         return {}
     return {category: text % variables for category, text in forms.items()}
+
+
+def environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
+                 item_feeds: list[FeedLink]) -> jinja2.Environment:
+    """The Jinja environment of one build: the theme's templates, autoescaped everywhere,
+    with the site's words, filters and values every page may use."""
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(t / "templates")
+                                    for t in theme.dirs]),
+        autoescape=True,  # every template, whatever its name: HTML, XML, email
+        undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n", Fragments],
+        keep_trailing_newline=True,
+        auto_reload=False,  # one build, one version of each template: no stat() per page
+        # Compiled templates, kept by the hash of their source and of digest's code (which
+        # sets the options they are compiled with): a rebuild does not parse and compile the
+        # theme again (a third of a one-page rebuild otherwise).
+        bytecode_cache=theme.cache.compiled_templates(),
+    )
+    translation = theme.translation
+    install_words(env, translation)
+    dates = Dates(site.language, site.timezone, site.settings.date_format)
+    # The filters pages call with the same values again and again (an item's date on each
+    # page that lists it), each worked out once per build.
+    def on_day(value: datetime) -> date:  # all that `date` and `day` show of a datetime
+        return dates.local(value).date()
+
+    env.filters.update(datetime=_once(dates.datetime), date=_once(dates.date, on_day),
+                       day=_once(dates.day, on_day), number=dates.number,
+                       isodate=_once(_isoformat), domain=_once(domain))
+    env.globals.update(
+        url=site.urls.link,
+        abs_url=site.urls.absolute,
+        daterange=dates.range,
+        reading_minutes=lambda words: max(1, math.ceil(words / WORDS_PER_MINUTE)),
+        item_text=site.settings.item_text,
+        excerpts=site.settings.excerpts,
+        search=site.settings.search,
+        plural_forms=lambda singular, plural, **variables: plural_forms(
+            translation, site.language, singular, plural, **variables),
+        site=site,
+        base_host=site.urls.host,
+        og_locale=og_locale(site.language),
+        site_feeds=issue_feeds + item_feeds,
+        issue_feeds=issue_feeds,
+        item_feeds=item_feeds,
+    )
+    return env
+
+
+def _isoformat(value: date) -> str:  # a date's, or a datetime's with its time
+    return value.isoformat()
+
+
+def _once(function: Callable[[A], str], key: Callable[[A], Hashable] | None = None
+          ) -> Callable[[A], str]:
+    """`function` of one argument, its result kept for each value (or each `key(value)`,
+    when the result depends on no more than that); a value that cannot be hashed is worked
+    out every time."""
+    known: dict[object, str] = {}
+
+    def cached(value: A) -> str:
+        try:
+            k = value if key is None else key(value)
+            found = known.get(k)
+        except (TypeError, AttributeError):  # not hashable; not a date: as `function` says
+            return function(value)
+        if found is None:
+            found = known[k] = function(value)
+        return found
+
+    return cached
+
+
+def render_template(env: jinja2.Environment, name: str, context: Mapping[str, object],
+                    **variables: object) -> str:
+    """The template `name` rendered; a theme's mistake as a ThemeError naming the template
+    (and its line, when the traceback has one)."""
+    try:
+        return env.get_template(name).render(context, **variables)
+    except jinja2.TemplateNotFound as exc:
+        raise ThemeError(f"template '{exc.name}' not found", key="site.theme",
+                         hint="add it to your theme or remove site.theme to use the default"
+                         ) from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise ThemeError(f"template syntax error: {exc.message}", path=exc.filename,
+                         line=exc.lineno, hint="fix the template") from exc
+    except jinja2.UndefinedError as exc:
+        raise ThemeError(f"{name}: {exc.message}",
+                         hint="the template uses a variable the page does not have") from exc
+    except (jinja2.TemplateError, TypeError, ValueError, AttributeError) as exc:
+        where = _template_line(exc)
+        raise ThemeError(f"{where or name}: {type(exc).__name__}: {exc}",
+                         hint="fix the template (run with --debug for the trace)") from exc
+
+
+def _template_line(exc: BaseException) -> str | None:
+    """'templates/macros.html:110' from the traceback of an error raised inside a template."""
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".xml", ".txt")):
+            found = f"{name}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
 
 
 def static_files(themes: Sequence[Path]) -> list[Output]:
