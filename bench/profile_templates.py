@@ -40,12 +40,12 @@ FEEDS, INLINE = "(feeds, no template)", "(email: CSS inlining)"
 def site_of(project: Path) -> tuple[object, object]:
     """The project's Site and Theme, as `digest build` makes them."""
     config = load_config(project / "digest.toml")
-    cache = ItemStore(CachePaths.of(config))
+    cache = ItemStore(CachePaths.of(config.state_dir))
     cache.renew()
     corpus = load(config, cache)
     cache.save()
     selection = select(corpus, config)
-    theme = load_theme(config.site.theme, config.site.language, CachePaths.of(config))
+    theme = load_theme(config.site.theme, config.site.language, CachePaths.of(config.state_dir))
     state = read_state(config.state_dir)
     site = group(selection, corpus, config, issue_titler(theme.translation),
                  health=source_health(state), declared=feed_languages(state))

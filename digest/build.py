@@ -93,12 +93,12 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     if session is not None:
         session.forget()  # until this build is done
         cache = session.cache
-    cache = cache or ItemStore(CachePaths.of(config))
+    cache = cache or ItemStore(CachePaths.of(config.state_dir))
     cache.renew()
     corpus = load(config, cache, jobs)
     cache.save()
     selection = select(corpus, config, session.selecting if session else None)
-    theme = load_theme(config.site.theme, config.site.language, CachePaths.of(config))
+    theme = load_theme(config.site.theme, config.site.language, CachePaths.of(config.state_dir))
     titler = issue_titler(theme.translation)
     if session is not None:
         session.read_state()
@@ -205,7 +205,7 @@ def _beside(config: Config) -> list[Output]:
     """The files a build writes beside the rendered site: the sources as OPML, and the
     mirrored images."""
     return [Output(Urls.OPML, export_opml(config, public=True)),
-            *outputs(config, present(config))]
+            *outputs(config.content_dir, present(config.content_dir, config.site.images))]
 
 
 def _unrecorded(target: Path, unknown: list[str], made: Plan, keep: tuple[str, ...]
@@ -262,7 +262,7 @@ def check_built(config: Config, output: Path | None = None) -> Path:
     """The output folder, resolved, if it holds only files a build of this digest wrote
     (`publish --no-build` publishes it as it is); else FolderRefused."""
     target = check_folder(config, output or config.output_dir)
-    manifest = Manifest.read(CachePaths.of(config).manifest(target))
+    manifest = Manifest.read(CachePaths.of(config.state_dir).manifest(target))
     unknown = strangers(scan(target, manifest.files, limit=SHOWN + 1), manifest.files)
     if unknown and manifest.recorded:
         raise refuse(target, unknown, "that no build of this digest wrote",
@@ -283,7 +283,7 @@ def refresh_search(config: Config, output: Path | None = None,
     new index is installed under `lock`, and only if `current()` says no build happened
     meanwhile (else the next round indexes the newer pages)."""
     target = check_folder(config, output or config.output_dir)
-    path = CachePaths.of(config).manifest(target)
+    path = CachePaths.of(config.state_dir).manifest(target)
     if not (config.site.search and Manifest.read(path).search_stale):
         return False
     with tempfile.TemporaryDirectory(prefix=".search.", dir=target.parent) as tmp:

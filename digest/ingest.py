@@ -140,7 +140,7 @@ class _Run:
         self.saved_at = time.monotonic()
         # What `load` needs of each file this run writes, rendered here (in the worker
         # processes) so that the next build renders no body: see incremental/itemstore.py.
-        self.items = ItemStore(CachePaths.of(config), adding=True)
+        self.items = ItemStore(CachePaths.of(config.state_dir), adding=True)
         self.wrote: list[Path] = []
         store.on_write = lambda path, text: self.wrote.append(path)
 

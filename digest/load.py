@@ -17,7 +17,7 @@ from typing import Any
 
 from digest.config import Config
 from digest.content import body, contentfile, legacy
-from digest.content.itemfile import Fields, read_item
+from digest.content.itemfile import Declared, Fields, read_item
 from digest.errors import ContentError, DigestError, raise_all
 from digest.html.media import locator, present
 from digest.html.sanitize import LocalImage, images
@@ -42,11 +42,12 @@ def load(config: Config, cache: ItemStore | None = None, jobs: int = 0) -> Corpu
     core). `cache`: the store to use and fill (a build saves it); without one, the project's
     store is read and left as it is."""
     errors: list[DigestError] = []
-    store = cache if cache is not None else ItemStore(CachePaths.of(config), read_only=True)
+    store = cache if cache is not None else \
+        ItemStore(CachePaths.of(config.state_dir), read_only=True)
     content = config.content_dir
-    known = _Known({f.slug for f in config.feeds}, {t.slug for t in config.topics})
+    known = _declared(config)
     slots = _each(_item_files(content / "items", config.root),
-                  lambda f: _known_or_read(f, config, store, known), errors)
+                  lambda f: _known_or_read(f, store, known), errors)
     local = _local_images(config, errors)
     items = _rendered(slots, store, jobs or os.cpu_count() or 1, local)
     issues = _each(sorted((content / "issues").glob("*.md")),
@@ -68,7 +69,7 @@ def reload(config: Config, corpus: Corpus, paths: set[Path], cache: ItemStore,
     items_dir = content / "items"
     changed = {p for p in paths if p.name.endswith(".md") and p.is_relative_to(items_dir)}
     was = {item.path: item for item in corpus.items}
-    known = _Known({f.slug for f in config.feeds}, {t.slug for t in config.topics})
+    known = _declared(config)
     found: list[_Found] = []
     for path in sorted(changed, key=lambda p: p.parts):
         try:
@@ -78,7 +79,7 @@ def reload(config: Config, corpus: Corpus, paths: set[Path], cache: ItemStore,
         if not stat.S_ISDIR(st.st_mode):
             found.append((path, path.relative_to(config.root).as_posix(), st.st_size,
                           st.st_mtime_ns))
-    slots = _each(found, lambda f: _known_or_read(f, config, cache, known, trust_stat=False),
+    slots = _each(found, lambda f: _known_or_read(f, cache, known, trust_stat=False),
                   errors)
     local = _local_images(config, errors)
     fresh = _whose_topics(_rendered(slots, cache, jobs or os.cpu_count() or 1, local), config)
@@ -99,6 +100,10 @@ def reload(config: Config, corpus: Corpus, paths: set[Path], cache: ItemStore,
     errors += _duplicates(items, config.root)
     raise_all(errors)
     return Corpus(tuple(items), issues, pages)
+
+
+def _declared(config: Config) -> Declared:
+    return Declared(tuple(f.slug for f in config.feeds), tuple(t.slug for t in config.topics))
 
 
 def _whose_topics(items: list[Item], config: Config) -> tuple[Item, ...]:
@@ -140,18 +145,6 @@ def _item_files(folder: Path, root: Path) -> list[_Found]:
 
 
 @dataclass(frozen=True)
-class _Known:
-    """The feeds and topics digest.toml declares: what a stored item may name."""
-
-    feeds: set[str]
-    topics: set[str]
-
-    def valid(self, entry: FileEntry) -> bool:
-        return entry.fields[_SOURCE] in self.feeds and \
-            all(t in self.topics for t in entry.fields[_TOPICS])
-
-
-@dataclass(frozen=True)
 class _Draft:
     """An item read from its file, its body and note not rendered yet."""
 
@@ -163,7 +156,7 @@ class _Draft:
     mtime_ns: int
 
 
-def _known_or_read(found: _Found, config: Config, store: ItemStore, known: _Known,
+def _known_or_read(found: _Found, store: ItemStore, known: Declared,
                    trust_stat: bool = True) -> _Draft | tuple[FileEntry, Path]:
     """The store's entry for an unchanged file, else the file read and validated.
     `trust_stat=False`: the file is known to have changed, its bytes are read whatever its
@@ -175,15 +168,15 @@ def _known_or_read(found: _Found, config: Config, store: ItemStore, known: _Know
         digest = file_digest(rel, data)
         entry = store.file_by_digest(rel, digest)
         if entry is None:
-            item, text, note = read_item(path, contentfile.decode(data, path), config, data)
+            item, text, note = read_item(path, contentfile.decode(data, path), known, data)
             return _Draft(replace(item, digest=digest), text, note, rel, size, mtime_ns)
         entry = entry._replace(size=size, mtime_ns=mtime_ns, recorded_ns=store.now)
-    if not known.valid(entry) or \
+    if not known.valid(entry.fields[_SOURCE], entry.fields[_TOPICS]) or \
             (entry.body_key and store.get(entry.body_key) is None) or \
             (entry.note_key and store.get(entry.note_key) is None):
         # digest.toml changed under it, or its body left the store: read it as new
         data = path.read_bytes()
-        item, text, note = read_item(path, contentfile.decode(data, path), config, data)
+        item, text, note = read_item(path, contentfile.decode(data, path), known, data)
         return _Draft(replace(item, digest=entry.digest), text, note, rel, entry.size,
                       entry.mtime_ns)
     store.keep_file(rel, entry)
@@ -243,12 +236,13 @@ def fresh(config: Config, store: ItemStore, written: list[Path]) -> Fresh:
     (a racy entry) before trusting it."""
     entries: dict[str, FileEntry] = {}
     texts: dict[str, tuple[body.Kind, str]] = {}
+    declared = _declared(config)
     for path in written:
         try:
             st = path.stat()
             data = path.read_bytes()
             rel = path.relative_to(config.root).as_posix()
-            item, text, note = read_item(path, contentfile.decode(data, path), config, data)
+            item, text, note = read_item(path, contentfile.decode(data, path), declared, data)
         except (OSError, ValueError, DigestError):
             continue
         pair: tuple[tuple[body.Kind, str], ...] = (("body", text), ("note", note))
@@ -288,7 +282,7 @@ Local = Callable[[str], LocalImage | None]
 def _local_images(config: Config, errors: list[DigestError]) -> Local:
     """Where each mirrored image is served ([site] images = "mirror")."""
     try:
-        return locator(present(config), config.site.urls)
+        return locator(present(config.content_dir, config.site.images), config.site.urls)
     except DigestError as exc:
         errors.append(exc)
         return lambda url: None

@@ -173,7 +173,7 @@ def _keys(root: Path, config: Config, template: str) -> PageKeys:
     (theme / "templates").mkdir(parents=True, exist_ok=True)
     (theme / "templates" / "topic.html").write_text(template, encoding="utf-8")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(theme / "templates"))
-    return PageKeys(repr(config.site), env, [theme], CachePaths.of(config))
+    return PageKeys(repr(config.site), env, [theme], CachePaths.of(config.state_dir))
 
 
 def _config(project: Callable[..., Path]) -> tuple[Path, Config]:

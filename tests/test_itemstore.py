@@ -78,7 +78,7 @@ def build(run: Run, root: Path, cold: bool = False) -> dict[str, bytes]:
 
 
 def paths(root: Path) -> CachePaths:
-    return CachePaths.of(load_config(root / "digest.toml"))
+    return CachePaths.of(load_config(root / "digest.toml").state_dir)
 
 
 def shards(root: Path, table: str) -> dict[str, tuple[bytes, int]]:

@@ -58,7 +58,7 @@ def planned(project: Callable[..., Path], extra: str = "",
     config = load_config(root / "digest.toml")
     corpus = load(config)
     site = group(select(corpus, config), corpus, config, lambda week: week)
-    return plan(site, load_theme(config.site.theme, "en", CachePaths.of(config)))
+    return plan(site, load_theme(config.site.theme, "en", CachePaths.of(config.state_dir)))
 
 
 def page(made: Plan, path: str) -> str:

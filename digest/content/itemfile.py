@@ -7,9 +7,11 @@ them is a new item format, an edit elsewhere in digest is not."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from digest.content import contentfile, legacy
 from digest.errors import ContentError, did_you_mean
@@ -17,9 +19,6 @@ from digest.html.links import clean_link
 from digest.model import Item
 from digest.text.langtag import language_tag
 from digest.text.weeks import is_week
-
-if TYPE_CHECKING:
-    from digest.config import Config
 
 ITEM_KEYS = {
     "id", "title", "link", "source", "author", "published", "fetched", "first_seen", "topics",
@@ -83,8 +82,19 @@ class Fields:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def read_item(path: Path, text: tuple[dict[str, object], str], config: Config, data: bytes
-          ) -> tuple[Item, str, str]:
+@dataclass(frozen=True)
+class Declared:
+    """The feeds and topics digest.toml declares, in its order: what an item may name."""
+
+    feeds: tuple[str, ...]
+    topics: tuple[str, ...]
+
+    def valid(self, source: str, topics: Iterable[str]) -> bool:
+        return source in self.feeds and all(t in self.topics for t in topics)
+
+
+def read_item(path: Path, text: tuple[dict[str, object], str], declared: Declared,
+              data: bytes) -> tuple[Item, str, str]:
     """The item of a content file (its front matter and body, from `data`), validated; its
     body and note still to be rendered."""
     meta, body = text
@@ -96,14 +106,14 @@ def read_item(path: Path, text: tuple[dict[str, object], str], config: Config, d
                if isinstance(version, int) and version > legacy.CONTENT_FORMAT
                else f"use {legacy.CONTENT_FORMAT}, or remove the line")
     source = f.text("source", required=True)
-    if config.feed(source) is None:
+    if source not in declared.feeds:
         f.fail("source", f"unknown source '{source}'",
-               did_you_mean(source, [x.slug for x in config.feeds]) or "add it under [[feeds]]")
+               did_you_mean(source, declared.feeds) or "add it under [[feeds]]")
     topics = f.strings("topics")
     for topic in topics:
-        if config.topic(topic) is None:
+        if topic not in declared.topics:
             f.fail("topics", f"unknown topic '{topic}'",
-                   did_you_mean(topic, [t.slug for t in config.topics])
+                   did_you_mean(topic, declared.topics)
                    or ("define it under [[topics]], or run `digest migrate` (an older fetch "
                        "may have written it)" if legacy.is_old(meta)
                        else "define it under [[topics]]"))

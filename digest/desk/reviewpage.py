@@ -157,7 +157,7 @@ class Templates:
 
 def selection_of(config: Config) -> Selection:
     """Every week's candidates and decisions, as `digest select --explain` sees them."""
-    return select(load(config, ItemStore(CachePaths.of(config))), config)
+    return select(load(config, ItemStore(CachePaths.of(config.state_dir))), config)
 
 
 def week_rows(config: Config, selection: Selection, week: str, base: str, shown: Shown

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from digest.config import Config
 from digest.errors import ContentError
 from digest.html.sanitize import LocalImage
 from digest.model import Output, Urls
@@ -92,14 +91,14 @@ def write_index(content_dir: Path, index: Mapping[str, Mirrored], tmp_dir: Path)
     write_bytes(index_path(content_dir), text.encode("utf-8"), tmp_dir=tmp_dir)
 
 
-def present(config: Config) -> dict[str, Mirrored]:
-    """The mirrored images a build serves: none unless [site] images = "mirror" (the
-    setting says what the site does); an entry whose file is missing is left out (its image
-    stays remote)."""
-    if config.site.images != "mirror":
+def present(content_dir: Path, images: str) -> dict[str, Mirrored]:
+    """The mirrored images a build serves: none unless [site] images (`images`) is
+    "mirror" (the setting says what the site does); an entry whose file is missing is left
+    out (its image stays remote)."""
+    if images != "mirror":
         return {}
-    folder = config.content_dir / FOLDER
-    return {url: m for url, m in read_index(config.content_dir).items()
+    folder = content_dir / FOLDER
+    return {url: m for url, m in read_index(content_dir).items()
             if (folder / m.file).is_file()}
 
 
@@ -111,8 +110,8 @@ def locator(mirrored: Mapping[str, Mirrored], urls: Urls
     return local.get
 
 
-def outputs(config: Config, mirrored: Mapping[str, Mirrored]) -> list[Output]:
+def outputs(content_dir: Path, mirrored: Mapping[str, Mirrored]) -> list[Output]:
     """The copies, as files of the site (media/ab/ab12….png)."""
-    folder = config.content_dir / FOLDER
+    folder = content_dir / FOLDER
     files = sorted({m.file for m in mirrored.values()})
     return [Output(Urls.media(file), (folder / file).read_bytes()) for file in files]

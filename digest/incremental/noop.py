@@ -42,7 +42,7 @@ def look(config: Config, output: Path | None = None, drafts: bool = False,
     is refused before anything is read, a folder holding files that no build wrote (but
     with `clean`) once it is scanned (FolderRefused)."""
     target = check_folder(config, output or config.output_dir)
-    manifest = Manifest.read(CachePaths.of(config).manifest(target))
+    manifest = Manifest.read(CachePaths.of(config.state_dir).manifest(target))
     on_disk, unknown = survey(target, manifest, clean)
     started = time.time_ns()
     now = stamp(config, target, drafts, started)

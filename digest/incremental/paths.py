@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digest.config import Config
 from digest.incremental.fingerprint import code
 
 if TYPE_CHECKING:
@@ -43,8 +42,9 @@ class CachePaths:
     root: Path  # .digest/cache
 
     @classmethod
-    def of(cls, config: Config) -> CachePaths:
-        return cls(config.state_dir / CACHE)
+    def of(cls, state_dir: Path) -> CachePaths:
+        """The cache of the project whose .digest/ folder is `state_dir`."""
+        return cls(state_dir / CACHE)
 
     def manifest(self, target: Path) -> Path:
         """The manifest of one output folder: `--output` elsewhere keeps its own record and

@@ -40,7 +40,7 @@ def stamp(config: Config, target: Path, drafts: bool, now_ns: int) -> Stamp:
         if extra.is_file():
             st = extra.stat()
             stats.append((str(extra), st.st_size, st.st_mtime_ns))
-    code = known_code(CachePaths.of(config).code_file)
+    code = known_code(CachePaths.of(config.state_dir).code_file)
     h = hashlib.sha256(f"{code}\0{target}\0{drafts}\0{config!r}".encode())
     for path, size, mtime in stats:
         h.update(f"{path}\0{size}\0{mtime}\n".encode())

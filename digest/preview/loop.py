@@ -96,9 +96,9 @@ class Preview:
         config = load_config(self.config_path)
         if session is None or session.config != config:
             same_cache = session is not None and \
-                session.cache.paths == CachePaths.of(config)
+                session.cache.paths == CachePaths.of(config.state_dir)
             cache = session.cache if session is not None and same_cache \
-                else ItemStore(CachePaths.of(config))
+                else ItemStore(CachePaths.of(config.state_dir))
             session = self.session = Session(config, self.drafts, cache)
         # The search index waits: the page reloads first (see _index_forever).
         self.full_builds += 1
