@@ -10,10 +10,10 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TypeVar, cast
 
 from digest.config import Config
 from digest.content import body, contentfile, legacy
@@ -33,6 +33,8 @@ ISSUE_KEYS = {"title", "status"}
 PAGE_KEYS = {"title", "description"}
 PARALLEL_FROM = 200  # bodies to render before worker processes pay for themselves
 _SOURCE, _TOPICS = KEPT.index("source"), KEPT.index("topics")
+S = TypeVar("S")
+R = TypeVar("R")
 
 
 def load(config: Config, cache: ItemStore | None = None, jobs: int = 0) -> Corpus:
@@ -171,7 +173,8 @@ def _known_or_read(found: _Found, store: ItemStore, known: Declared,
             item, text, note = read_item(path, contentfile.decode(data, path), known, data)
             return _Draft(replace(item, digest=digest), text, note, rel, size, mtime_ns)
         entry = entry._replace(size=size, mtime_ns=mtime_ns, recorded_ns=store.now)
-    if not known.valid(entry.fields[_SOURCE], entry.fields[_TOPICS]) or \
+    source, topics = cast(str, entry.fields[_SOURCE]), cast(Sequence[str], entry.fields[_TOPICS])
+    if not known.valid(source, topics) or \
             (entry.body_key and store.get(entry.body_key) is None) or \
             (entry.note_key and store.get(entry.note_key) is None):
         # digest.toml changed under it, or its body left the store: read it as new
@@ -320,7 +323,8 @@ def _markdown(text: str, store: ItemStore) -> str:
     return done[0]
 
 
-def _each(found: list[Any], read: Any, errors: list[DigestError]) -> list[Any]:
+def _each(found: Iterable[S], read: Callable[[S], R], errors: list[DigestError]) -> list[R]:
+    """`read` of each; what fails is added to `errors` (one bad file stops no other)."""
     result = []
     for each in found:
         try:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import jinja2
 
@@ -40,7 +40,7 @@ class Page:
 
     url: str
     template: str
-    context: dict[str, Any]
+    context: dict[str, object]
     crumbs: tuple[tuple[str, str], ...] = ()
     updated: datetime | None = None  # for the sitemap
     own_feed: Channel | None = None  # a topic's or a source's own feed

@@ -9,7 +9,7 @@ import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 from digest.errors import did_you_mean
 from digest.model import Item
@@ -56,10 +56,12 @@ class FeedRules:
 
     weight: float = 0.0
     select_all: bool = False  # select = "all": every item of the feed is in
-    overrides: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    overrides: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
 
     def apply(self, rules: Rules) -> Rules:
-        return replace(rules, **self.overrides) if self.overrides else rules
+        if not self.overrides:
+            return rules
+        return replace(rules, **cast(RuleValues, self.overrides))  # as rule_values made them
 
 
 RULE_KEYS: dict[str, tuple[type, ...]] = {

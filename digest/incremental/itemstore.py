@@ -76,7 +76,7 @@ class FileEntry(NamedTuple):
     mtime_ns: int
     recorded_ns: int
     digest: str  # fingerprint.file_digest: its place and bytes
-    fields: tuple[Any, ...]  # its item's fields named in KEPT, in that order
+    fields: tuple[object, ...]  # its item's fields named in KEPT, in that order
     body_key: str  # "" when it has no body
     note_key: str
 
