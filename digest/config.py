@@ -174,8 +174,9 @@ class _Table(dict[str, object]):
         return value if isinstance(value, str) else None
 
     def typed(self, key: str, default: V) -> V:
+        """The value, if of exactly the default's type (True is no integer here)."""
         value = self.get(key, default)
-        return value if isinstance(value, type(default)) else default
+        return value if type(value) is type(default) else default
 
     def table(self, key: str) -> dict[str, object]:
         value = self.get(key, {})

@@ -9,7 +9,7 @@ Pure: no I/O, no formatting of dates. For every item, one decision with one reas
      that leaves an item out gives the reason), then ranking by score and the caps applied
      in rank order.
 
-A new filter is one function `(Seen) -> reason or None` and one line
+A new filter is one function `(Seen) -> reason or None` in rules.py and one line
 `RULES.register(function, name, priority)`.
 """
 

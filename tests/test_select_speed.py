@@ -1,5 +1,6 @@
-"""select's shortcuts (issue 18) never change an answer: each fast path is checked against
-the plain computation it stands for, on inputs built to hit its edges."""
+"""Selection's shortcuts (issue 18) never change an answer: each fast path (the duplicate
+link key of links.canonical, the keyword matcher) is checked against the plain computation
+it stands for, on inputs built to hit its edges."""
 
 from __future__ import annotations
 

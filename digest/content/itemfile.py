@@ -7,6 +7,7 @@ them is a new item format, an edit elsewhere in digest is not."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -90,7 +91,15 @@ class Declared:
     topics: tuple[str, ...]
 
     def valid(self, source: str, topics: Iterable[str]) -> bool:
-        return source in self.feeds and all(t in self.topics for t in topics)
+        return source in self._feeds and all(t in self._topics for t in topics)
+
+    @functools.cached_property
+    def _feeds(self) -> frozenset[str]:
+        return frozenset(self.feeds)
+
+    @functools.cached_property
+    def _topics(self) -> frozenset[str]:
+        return frozenset(self.topics)
 
 
 def read_item(path: Path, text: tuple[dict[str, object], str], declared: Declared,
@@ -106,12 +115,12 @@ def read_item(path: Path, text: tuple[dict[str, object], str], declared: Declare
                if isinstance(version, int) and version > legacy.CONTENT_FORMAT
                else f"use {legacy.CONTENT_FORMAT}, or remove the line")
     source = f.text("source", required=True)
-    if source not in declared.feeds:
+    if not declared.valid(source, ()):
         f.fail("source", f"unknown source '{source}'",
                did_you_mean(source, declared.feeds) or "add it under [[feeds]]")
     topics = f.strings("topics")
     for topic in topics:
-        if topic not in declared.topics:
+        if not declared.valid(source, (topic,)):
             f.fail("topics", f"unknown topic '{topic}'",
                    did_you_mean(topic, declared.topics)
                    or ("define it under [[topics]], or run `digest migrate` (an older fetch "

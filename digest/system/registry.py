@@ -1,5 +1,5 @@
 """An ordered registry of named parts: the seams where digest is extended (selection rules
-in select.py, page kinds in render.py, feed formats in feeds.py), after Python-Markdown's
+in rules.py, page kinds in render.py, feed formats in feeds.py), after Python-Markdown's
 `markdown.util.Registry`. A part is added with one line, placed by its priority (higher
 first; equal priorities keep the order they were added in), replaced by registering its
 name again, and removed by its name."""
