@@ -311,10 +311,11 @@ def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> Bu
 
 def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
                 ) -> Iterator[Rendered]:
-    """(path, key, sha, size, bytes) of each rendered file, in order. Worker processes
-    write their files straight into the staging folder (bytes None), so a large site never
-    has to sit in memory whole, and make their files' keys; a few files are rendered here
-    and written only if they changed."""
+    """(path, key, sha, size, bytes) of each rendered file, in order. With much to do, the
+    files are rendered by this process and `jobs - 1` worker processes together, each
+    writing its files straight into the staging folder (bytes None), so a large site never
+    has to sit in memory whole, and making their keys; a few files are rendered here and
+    written only if they changed."""
     workers = min(jobs or os.cpu_count() or 1, len(todo) // (PARALLEL_FROM // 2) or 1)
     if len(todo) < PARALLEL_FROM or workers < 2:
         for job in todo:
@@ -325,12 +326,27 @@ def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
     # first, the site's objects are never scanned by the workers' garbage collector, which
     # would copy every memory page that holds one (the gc module's advice for fork).
     context = multiprocessing.get_context("fork")
-    chunks = [todo[i:i + 64] for i in range(0, len(todo), 64)]
+    chunks = [[j.path for j in todo[i:i + 64]] for i in range(0, len(todo), 64)]
+    by_path = {j.path: j for j in made.jobs}
     gc.freeze()
     try:
-        with process_pool(workers, context, _start_worker, (made, staging.folder)) as pool:
-            for done in pool.map(_render_chunk, [[j.path for j in c] for c in chunks]):
-                yield from done
+        with process_pool(workers - 1, context, _start_worker, (made, staging.folder)) as pool:
+            futures = [pool.submit(_render_chunk, chunk) for chunk in chunks]
+            try:
+                # This process renders too, from the last chunk back, each one the workers
+                # have not started: the cores stay busy with one process fewer holding a
+                # copy of the pages it touches.
+                here: dict[int, list[Rendered]] = {}
+                for n in reversed(range(len(chunks))):
+                    if not futures[n].cancel():
+                        break
+                    here[n] = _render_paths(made, staging.folder, by_path, chunks[n])
+                for n, future in enumerate(futures):
+                    yield from here[n] if n in here else future.result()
+            except BaseException:  # a theme error, here or there: render nothing more
+                for future in futures:
+                    future.cancel()
+                raise
     finally:
         gc.unfreeze()
 
@@ -346,7 +362,12 @@ def _start_worker(made: Plan, folder: Path) -> None:
 
 def _render_chunk(paths: list[str]) -> list[Rendered]:
     assert _WORKER is not None
-    made, folder, by_path = _WORKER
+    return _render_paths(*_WORKER, paths)
+
+
+def _render_paths(made: Plan, folder: Path, by_path: dict[str, Job], paths: list[str]
+                  ) -> list[Rendered]:
+    """Render the files `paths` and write them under `folder`."""
     done: list[Rendered] = []
     for path in paths:
         data = render_job(made, by_path[path])

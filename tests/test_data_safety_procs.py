@@ -177,10 +177,12 @@ def many_items(root: Path) -> Path:
 
 def rendering(root: Path, main: int) -> Callable[[list[Proc]], bool]:
     """True once the build is in its render stage (its staging folder beside output/ exists)
-    with worker processes running: not the earlier pool that renders Markdown bodies."""
+    with its render worker running (the main process renders beside it): not the earlier
+    pool that renders Markdown bodies, which is shut down before the staging folder is
+    made."""
     def busy(procs: list[Proc]) -> bool:
         staging = [p for p in root.glob(".output.*") if p.is_dir()]
-        return bool(staging) and sum(p.ppid == main for p in procs) >= 2
+        return bool(staging) and any(p.ppid == main for p in procs)
     return busy
 
 
@@ -197,6 +199,39 @@ def test_kill_9_of_build_leaves_no_render_worker(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert [p.name for p in root.iterdir() if p.name.startswith(".output.")] == [], \
         "the next build removes what the killed one left beside output/"
+
+
+@needs_two_cores
+def test_a_theme_error_in_a_parallel_render_is_one_line_and_changes_nothing(
+        tmp_path: Path) -> None:
+    """The render of 2,000 item pages is shared by this process and a worker: a template
+    that fails on the first item page (the worker's part) and on the last one (this
+    process's part) stops the build with one line, leaves output/ as the last build left
+    it, and leaves no process running."""
+    root = many_items(tmp_path / "site")
+    first = digest(root, "-q", "build", timeout=600)
+    assert first.returncode == 0, first.stderr
+    before = {p: p.read_bytes() for p in (root / "output").rglob("*") if p.is_file()}
+    item = (Path(__file__).parent.parent / "themes" / "default" / "templates" /
+            "item.html").read_text(encoding="utf-8")
+    broken = ('{% if entry.item.id in ("i00000", "i01999") %}{{ entry.no_such_field }}'
+              '{% endif %}\n')
+    (root / "mytheme" / "templates").mkdir(parents=True)
+    (root / "mytheme" / "templates" / "item.html").write_text(broken + item, encoding="utf-8")
+    toml = root / "digest.toml"
+    toml.write_text(toml.read_text().replace("[site]\n", '[site]\ntheme = "mytheme"\n', 1))
+    with cleanup(start(root, "build")) as proc:
+        session = proc.pid
+        assert proc.wait(600) == 1
+        assert_none_left([], session)
+    result = digest(root, "build", timeout=600)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    errors = [line for line in result.stderr.splitlines() if "item.html" in line]
+    assert len(errors) == 1 and "no_such_field" in errors[0], result.stderr
+    after = {p: p.read_bytes() for p in (root / "output").rglob("*") if p.is_file()}
+    assert after == before, "a failed build changed output/"
+    assert [p.name for p in root.iterdir() if p.name.startswith(".output.")] == []
 
 
 # --- bad option values: one line, exit 2, no traceback ---------------------------------------
