@@ -43,6 +43,7 @@ from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
 from digest.search import FOLDER, index
 from digest.select import select
+from digest.system.memory import give_back
 from digest.system.state import feed_languages, read_state, source_health
 from digest.system.workers import process_pool
 from digest.write import Staging, put, sync_tree
@@ -97,6 +98,7 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     cache.renew()
     corpus = load(config, cache, jobs)
     cache.save()
+    give_back()  # what load let go of, before the render workers are forked
     selection = select(corpus, config, session.selecting if session else None)
     theme = load_theme(config.site.theme, config.site.language, CachePaths.of(config.state_dir))
     titler = issue_titler(theme.translation)

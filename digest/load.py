@@ -11,6 +11,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar, cast
@@ -25,6 +26,7 @@ from digest.incremental.fingerprint import file_digest
 from digest.incremental.itemstore import KEPT, FileEntry, ItemStore, fields_of, item_of, key
 from digest.incremental.paths import CachePaths
 from digest.model import Corpus, IssueFile, Item, PageFile
+from digest.system.memory import give_back
 from digest.system.state import read_state
 from digest.system.workers import process_pool
 from digest.text.weeks import is_week
@@ -48,10 +50,11 @@ def load(config: Config, cache: ItemStore | None = None, jobs: int = 0) -> Corpu
         ItemStore(CachePaths.of(config.state_dir), read_only=True)
     content = config.content_dir
     known = _declared(config)
-    slots = _each(_item_files(content / "items", config.root),
-                  lambda f: _known_or_read(f, store, known), errors)
+    entries, texts = _entries(_each(_item_files(content / "items", config.root),
+                                    lambda f: _known_or_read(f, store, known), errors), store)
+    _render_texts(texts, store, jobs or os.cpu_count() or 1)
     local = _local_images(config, errors)
-    items = _rendered(slots, store, jobs or os.cpu_count() or 1, local)
+    items = _items(entries, store, local)
     issues = _each(sorted((content / "issues").glob("*.md")),
                    lambda p: _issue(p, store, local), errors)
     pages = _each(sorted((content / "pages").glob("*.md")), lambda p: _page(p, store, local),
@@ -81,10 +84,11 @@ def reload(config: Config, corpus: Corpus, paths: set[Path], cache: ItemStore,
         if not stat.S_ISDIR(st.st_mode):
             found.append((path, path.relative_to(config.root).as_posix(), st.st_size,
                           st.st_mtime_ns))
-    slots = _each(found, lambda f: _known_or_read(f, cache, known, trust_stat=False),
-                  errors)
+    entries, texts = _entries(_each(found, lambda f: _known_or_read(
+        f, cache, known, trust_stat=False), errors), cache)
+    _render_texts(texts, cache, jobs or os.cpu_count() or 1)
     local = _local_images(config, errors)
-    fresh = _whose_topics(_rendered(slots, cache, jobs or os.cpu_count() or 1, local), config)
+    fresh = _whose_topics(_items(entries, cache, local), config)
     now = {item.path: item if was.get(item.path) != item else was[item.path]
            for item in fresh}
     if all(p in was for p in changed) and now.keys() == changed:  # edits only: same order
@@ -186,33 +190,67 @@ def _known_or_read(found: _Found, store: ItemStore, known: Declared,
     return entry, path
 
 
-def _rendered(slots: list[_Draft | tuple[FileEntry, Path]], store: ItemStore, jobs: int,
-              local: Local) -> list[Item]:
-    """Items with their bodies and notes: from the store, else rendered (in parallel), and
-    their images pointed at the mirror."""
-    texts: dict[str, tuple[body.Kind, str]] = {
-        key(kind, text): (kind, text) for d in slots if isinstance(d, _Draft)
-        for kind, text in _texts(d) if text}
-    missing = [k for k in texts if store.get(k) is None]
-    work = [texts[k] for k in missing]
-    if len(work) >= PARALLEL_FROM and jobs > 1:
-        with process_pool(min(jobs, len(work) // (PARALLEL_FROM // 2))) as pool:
-            results = list(pool.map(_render, work, chunksize=64))
-    else:
-        results = [_render(w) for w in work]
-    for k, result in zip(missing, results, strict=True):
-        store.put(k, result)
-    store.rendered += len(work)
-    items = []
+Slot = _Draft | tuple[FileEntry, Path]  # a file read anew, or as the item store knows it
+Texts = dict[str, tuple[body.Kind, str]]  # bodies and notes to render, by their store key
+
+
+def _entries(slots: list[Slot], store: ItemStore) -> tuple[list[tuple[FileEntry, Path]], Texts]:
+    """Each file's entry in the item store (recorded there), and the texts of those read
+    anew that the store has not rendered."""
+    entries, texts = [], {}
     for slot in slots:
-        if isinstance(slot, _Draft):
-            entry = FileEntry(slot.size, slot.mtime_ns, store.now, slot.item.digest,
-                              fields_of(slot.item), key("body", slot.body) if slot.body else "",
-                              key("note", slot.note) if slot.note else "")
-            store.keep_file(slot.rel, entry)
-            path = slot.item.path
-        else:
-            entry, path = slot
+        if not isinstance(slot, _Draft):
+            entries.append(slot)
+            continue
+        keys = [key(kind, text) if text else "" for kind, text in _texts(slot)]
+        for k, text in zip(keys, _texts(slot), strict=True):
+            if k and k not in texts and store.get(k) is None:
+                texts[k] = text
+        entry = FileEntry(slot.size, slot.mtime_ns, store.now, slot.item.digest,
+                          fields_of(slot.item), *keys)
+        store.keep_file(slot.rel, entry)
+        entries.append((entry, slot.item.path))
+    return entries, texts
+
+
+def _render_texts(texts: Texts, store: ItemStore, jobs: int) -> None:
+    """Render `texts` into the store (in parallel when there are many), letting go of each
+    text once it is rendered: a first build never holds every body twice. `texts` is
+    emptied."""
+    store.rendered += len(texts)
+    if len(texts) < PARALLEL_FROM or jobs < 2:
+        while texts:
+            k, text = texts.popitem()
+            store.put(k, _render(text))
+        return
+    workers = min(jobs, len(texts) // (PARALLEL_FROM // 2))
+    with process_pool(workers) as pool:
+        pending: set[Future[list[tuple[str, body.Body]]]] = set()
+        chunks = 0
+        while texts or pending:
+            while texts and len(pending) < 4 * workers:  # a few chunks ahead of each worker
+                chunk = [texts.popitem() for _ in range(min(64, len(texts)))]
+                pending.add(pool.submit(_render_chunk, chunk))
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                for k, result in future.result():
+                    store.put(k, result)
+                chunks += 1
+                if chunks % 16 == 0:  # the texts rendered so far: their pages to the system
+                    give_back()
+
+
+def _render_chunk(chunk: list[tuple[str, tuple[body.Kind, str]]]
+                  ) -> list[tuple[str, body.Body]]:
+    return [(k, _render(text)) for k, text in chunk]
+
+
+def _items(entries: list[tuple[FileEntry, Path]], store: ItemStore, local: Local
+           ) -> list[Item]:
+    """Items with their bodies and notes from the store, and their images pointed at the
+    mirror."""
+    items = []
+    for entry, path in entries:
         text, note = store.get(entry.body_key), store.get(entry.note_key)
         item = item_of(entry, path, text, note)
         if (text and text[3]) or (note and note[3]):
