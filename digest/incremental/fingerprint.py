@@ -26,6 +26,10 @@ from digest.system.atomic import write_bytes
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # digest/, every module of it
 
+# The levels of containers that pagekeys builds for each key and uses once: the key's tuple
+# (shared part, variables, plain values), the variables' dict and the plain values' tuple,
+# what templates read of each variable, and the (attribute, value) pairs of that.
+KEY_LEVELS = 4
 # Dataclasses whose fields are only text, numbers, dates and None.
 _LEAVES: frozenset[type] = frozenset({Ref, Health})
 
@@ -54,11 +58,13 @@ class Fingerprints:
         self._last, self._memo = self._memo, {}
 
     def of(self, value: object) -> str:
-        return hashlib.sha256(self._encode(value)).hexdigest()
+        return hashlib.sha256(self._encode(value, KEY_LEVELS)).hexdigest()
 
-    def _encode(self, value: Any) -> bytes:
+    def _encode(self, value: Any, fresh: int = 0) -> bytes:
         """An unambiguous byte string for a value: plain values spelt out (with their type
-        and length), containers as the digest of their parts."""
+        and length), containers as the digest of their parts. Digests are remembered, but
+        for the top `fresh` levels of containers, which were made for this key (see
+        KEY_LEVELS): each is seen once, and remembering it would keep it alive."""
         kind = type(value)
         if kind is str:
             data: bytes = value.encode()
@@ -94,18 +100,21 @@ class Fingerprints:
                     h.update(self._encode(getattr(value, name)))
         elif isinstance(value, tuple | list):
             h.update(b"seq:%d" % len(value))
+            deeper = max(0, fresh - 1)
             for v in value:
-                h.update(self._encode(v))
+                h.update(self._encode(v, deeper))
         elif isinstance(value, Mapping):
             h.update(b"map:%d" % len(value))
+            deeper = max(0, fresh - 1)
             for k in sorted(value, key=repr):
-                h.update(self._encode(k) + self._encode(value[k]))
+                h.update(self._encode(k, deeper) + self._encode(value[k], deeper))
         elif isinstance(value, str | bytes | Enum | Path):
             h.update(f"{kind.__name__}:{value!r}".encode())
         else:
             raise Unhashable(f"cannot fingerprint a {kind.__name__}")
         digest = b"h" + h.digest()
-        self._memo[id(value)] = (value, digest)  # keeps `value` alive, so its id stays its own
+        if not fresh or kind in self._fields:  # a dataclass is the site's, at any level
+            self._memo[id(value)] = (value, digest)  # keeps `value`: its id stays its own
         return digest
 
 
