@@ -248,3 +248,20 @@ def test_the_store_is_keyed_on_every_library_its_code_imports() -> None:
             assert DISTRIBUTIONS[name].lower() in {d.lower() for d in found[name]}
     # The renderer's tag knows the libraries that render.
     assert {"nh3", "markdown", "pygments", "lxml", "latex2mathml"} <= imports(MAKERS[BODIES])[1]
+
+
+def test_the_store_is_the_same_bytes_whatever_order_its_bodies_came_in(
+        tmp_path: Path) -> None:
+    """A first build's worker processes finish in any order: the bodies table the store
+    writes holds the same bytes whichever body was put first."""
+    texts = [f"Paragraph {n} with *emphasis*." for n in range(300)]
+    stores = []
+    for order in (texts, texts[::-1]):
+        state = tmp_path / f"state-{len(stores)}"
+        store = ItemStore(CachePaths.of(state))
+        for text in order:
+            store.put(key("body", text), render("body", text))
+        store.save()
+        stores.append({p.name: p.read_bytes()
+                       for p in sorted(CachePaths.of(state).items.glob(f"{BODIES}-*"))})
+    assert len(stores[0]) > 2 and stores[0] == stores[1]

@@ -251,6 +251,8 @@ class ItemStore:
             if not entries:
                 path.unlink(missing_ok=True)
                 continue
+            # In key order: a shard's bytes do not depend on which worker finished first.
+            entries = dict(sorted(entries.items()))
             write_bytes(path, tag(table) + _encode(table, entries), tmp_dir=self.paths.items)
         self.old[table] = dict(kept)
         self.foreign[table] = set()
