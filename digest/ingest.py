@@ -21,9 +21,10 @@ from digest.content.body import Body
 from digest.errors import DigestError, FeedError
 from digest.fetch import FetchRequest, Limits, Throttled, fetch_all, local_path, next_ask
 from digest.html.cleanup import NO_RULES, Cleanup
+from digest.incremental.bodies import render_all
 from digest.incremental.itemstore import ItemStore
 from digest.incremental.paths import CachePaths
-from digest.load import Fresh, fresh, keep, render_all
+from digest.load import Fresh, fresh, keep
 from digest.model import Entry, FetchResult, ParsedFeed
 from digest.parse import parse
 from digest.store import NewFile, ReprocessReport, Store, StoreReport, new_files

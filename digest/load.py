@@ -1,8 +1,9 @@
 """Stage 4: content/ -> Corpus. Every file is validated; all problems are reported at once.
 
 What each content file gives (its item, its body and note rendered) is kept in the item store
-(digest/incremental/itemstore.py): a file is read, validated and rendered only when the store
-does not know it already, by its size and mtime or by its bytes."""
+(digest/incremental/itemstore.py, filled by incremental/bodies.py): a file is read, validated
+and rendered only when the store does not know it already, by its size and mtime or by its
+bytes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar, cast
@@ -22,18 +22,16 @@ from digest.content.itemfile import Declared, Fields, read_item
 from digest.errors import ContentError, DigestError, raise_all
 from digest.html.media import locator, present
 from digest.html.sanitize import LocalImage, images
+from digest.incremental.bodies import Texts, render_into, render_one
 from digest.incremental.fingerprint import file_digest
 from digest.incremental.itemstore import KEPT, FileEntry, ItemStore, fields_of, item_of, key
 from digest.incremental.paths import CachePaths
 from digest.model import Corpus, IssueFile, Item, PageFile
-from digest.system.memory import give_back
 from digest.system.state import read_state
-from digest.system.workers import process_pool
 from digest.text.weeks import is_week
 
 ISSUE_KEYS = {"title", "status"}
 PAGE_KEYS = {"title", "description"}
-PARALLEL_FROM = 200  # bodies to render before worker processes pay for themselves
 _SOURCE, _TOPICS = KEPT.index("source"), KEPT.index("topics")
 S = TypeVar("S")
 R = TypeVar("R")
@@ -52,7 +50,7 @@ def load(config: Config, cache: ItemStore | None = None, jobs: int = 0) -> Corpu
     known = _declared(config)
     entries, texts = _entries(_each(_item_files(content / "items", config.root),
                                     lambda f: _known_or_read(f, store, known), errors), store)
-    _render_texts(texts, store, jobs or os.cpu_count() or 1)
+    render_into(store, texts, jobs or os.cpu_count() or 1)
     local = _local_images(config, errors)
     items = _items(entries, store, local)
     issues = _each(sorted((content / "issues").glob("*.md")),
@@ -86,7 +84,7 @@ def reload(config: Config, corpus: Corpus, paths: set[Path], cache: ItemStore,
                           st.st_mtime_ns))
     entries, texts = _entries(_each(found, lambda f: _known_or_read(
         f, cache, known, trust_stat=False), errors), cache)
-    _render_texts(texts, cache, jobs or os.cpu_count() or 1)
+    render_into(cache, texts, jobs or os.cpu_count() or 1)
     local = _local_images(config, errors)
     fresh = _whose_topics(_items(entries, cache, local), config)
     now = {item.path: item if was.get(item.path) != item else was[item.path]
@@ -191,7 +189,6 @@ def _known_or_read(found: _Found, store: ItemStore, known: Declared,
 
 
 Slot = _Draft | tuple[FileEntry, Path]  # a file read anew, or as the item store knows it
-Texts = dict[str, tuple[body.Kind, str]]  # bodies and notes to render, by their store key
 
 
 def _entries(slots: list[Slot], store: ItemStore) -> tuple[list[tuple[FileEntry, Path]], Texts]:
@@ -211,38 +208,6 @@ def _entries(slots: list[Slot], store: ItemStore) -> tuple[list[tuple[FileEntry,
         store.keep_file(slot.rel, entry)
         entries.append((entry, slot.item.path))
     return entries, texts
-
-
-def _render_texts(texts: Texts, store: ItemStore, jobs: int) -> None:
-    """Render `texts` into the store (in parallel when there are many), letting go of each
-    text once it is rendered: a first build never holds every body twice. `texts` is
-    emptied."""
-    store.rendered += len(texts)
-    if len(texts) < PARALLEL_FROM or jobs < 2:
-        while texts:
-            k, text = texts.popitem()
-            store.put(k, _render(text))
-        return
-    workers = min(jobs, len(texts) // (PARALLEL_FROM // 2))
-    with process_pool(workers) as pool:
-        pending: set[Future[list[tuple[str, body.Body]]]] = set()
-        chunks = 0
-        while texts or pending:
-            while texts and len(pending) < 4 * workers:  # a few chunks ahead of each worker
-                chunk = [texts.popitem() for _ in range(min(64, len(texts)))]
-                pending.add(pool.submit(_render_chunk, chunk))
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                for k, result in future.result():
-                    store.put(k, result)
-                chunks += 1
-                if chunks % 16 == 0:  # the texts rendered so far: their pages to the system
-                    give_back()
-
-
-def _render_chunk(chunk: list[tuple[str, tuple[body.Kind, str]]]
-                  ) -> list[tuple[str, body.Body]]:
-    return [(k, _render(text)) for k, text in chunk]
 
 
 def _items(entries: list[tuple[FileEntry, Path]], store: ItemStore, local: Local
@@ -304,17 +269,8 @@ def keep(store: ItemStore, done: Fresh, results: list[body.Body]) -> None:
         store.keep_file(rel, entry)
 
 
-def render_all(work: tuple[tuple[body.Kind, str], ...]) -> list[body.Body]:
-    """Render texts in this process (a worker's part of `fresh` work)."""
-    return [body.render(kind, text) for kind, text in work]
-
-
 def _texts(draft: _Draft) -> tuple[tuple[body.Kind, str], ...]:
     return ("body", draft.body), ("note", draft.note)
-
-
-def _render(work: tuple[body.Kind, str]) -> body.Body:
-    return body.render(*work)
 
 
 Local = Callable[[str], LocalImage | None]
@@ -355,7 +311,7 @@ def _markdown(text: str, store: ItemStore) -> str:
     note_key = key("note", text)
     done = store.get(note_key)
     if done is None:
-        done = _render(("note", text))
+        done = render_one(("note", text))
         store.put(note_key, done)
         store.rendered += 1
     return done[0]
