@@ -23,6 +23,6 @@ def give_back() -> None:
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
         trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):  # not glibc (musl, macOS): it keeps its own ways
+    except (AttributeError, OSError, TypeError):  # not glibc (musl, macOS, Windows)
         return None
     return trim
