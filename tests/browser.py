@@ -11,6 +11,8 @@ import functools
 import http.server
 import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -506,3 +508,11 @@ def hostile_project(root: Path) -> Path:
         else:
             path.write_text(data, encoding="utf-8")
     return root / "digest.toml"
+
+
+def build(root: Path) -> Path:
+    """`digest build` in a process of its own (Playwright's event loop runs in this thread)."""
+    done = subprocess.run([sys.executable, "-m", "digest", "build"], cwd=root,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root / "output"

@@ -85,6 +85,18 @@ def run(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
     return invoke
 
 
+def example_project(root: Path) -> Path:
+    """A copy of the bundled example digest at `root` (search off: Pagefind is not what
+    the test that asks for it tests)."""
+    root.mkdir(parents=True)
+    for name in ("content", "feeds"):
+        shutil.copytree(ROOT / name, root / name)
+    config = (ROOT / "digest.toml").read_text(encoding="utf-8")
+    (root / "digest.toml").write_text(config.replace("[site]\n", "[site]\nsearch = false\n", 1),
+                                      encoding="utf-8")
+    return root
+
+
 @pytest.fixture(scope="session")
 def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled example digest, copied and built once: the built output/ folder."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, example_project
 
 MARK = "code-fingerprint-marker"
 
@@ -27,17 +27,6 @@ def copy_digest(folder: Path) -> Path:
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "themes", folder / "themes")
     return folder
-
-
-def example_project(root: Path) -> Path:
-    """The bundled example digest (search off: Pagefind is not what is tested here)."""
-    root.mkdir(parents=True)
-    for name in ("content", "feeds"):
-        shutil.copytree(ROOT / name, root / name)
-    config = (ROOT / "digest.toml").read_text(encoding="utf-8")
-    (root / "digest.toml").write_text(config.replace("[site]\n", "[site]\nsearch = false\n", 1),
-                                      encoding="utf-8")
-    return root
 
 
 def cli(code: Path, root: Path, *args: str) -> str:

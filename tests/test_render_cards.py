@@ -3,27 +3,15 @@ still reaches every page that shows the item, and no other."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import Result
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, example_project
 
 ITEM = "selectively-reducing-eval-awareness-and-murder-in-gemma-3-0be7cc"
 NEW = "A brand new title for the card test"
-
-
-def example(root: Path) -> Path:
-    """The bundled example (search off: the index is not what is tested here)."""
-    root.mkdir(parents=True, exist_ok=True)
-    for name in ("content", "feeds"):
-        shutil.copytree(ROOT / name, root / name)
-    config = (ROOT / "digest.toml").read_text(encoding="utf-8")
-    (root / "digest.toml").write_text(config.replace("[site]\n", "[site]\nsearch = false\n", 1),
-                                      encoding="utf-8")
-    return root
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -47,7 +35,7 @@ def built(run: Callable[..., Result], root: Path) -> dict[str, bytes]:
 
 def test_an_items_new_title_reaches_every_page_that_shows_it_and_no_other(
         tmp_path: Path, run: Callable[..., Result]) -> None:
-    root = example(tmp_path / "site")
+    root = example_project(tmp_path / "site")
     before = built(run, root)
     retitle(next((root / "content" / "items").rglob(f"{ITEM}.md")), NEW)
     after = built(run, root)  # the same process: nothing of the first build's cards is left
@@ -88,7 +76,7 @@ def test_a_theme_with_its_own_macros_gets_its_own_cards(
         tmp_path: Path, run: Callable[..., Result]) -> None:
     """A theme's macros.html replaces the default's: its card is the one the default issue
     page shows (and caches), and an edit reaches it."""
-    root = example(tmp_path / "site")
+    root = example_project(tmp_path / "site")
     default = (ROOT / "themes" / "default" / "templates" / "macros.html").read_text("utf-8")
     start = default.index("{% macro card(entry) -%}")
     end = default.index("{%- endmacro %}", start) + len("{%- endmacro %}\n")

@@ -13,8 +13,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,7 +22,7 @@ import pytest
 from babel import Locale
 
 from digest.html.theme import plural_forms, theme_dirs, translations
-from tests.browser import PREFIX, Watch, chromium_browser, static_site
+from tests.browser import PREFIX, Watch, build, chromium_browser, static_site
 from tests.conftest import write_project
 
 if TYPE_CHECKING:
@@ -88,14 +86,6 @@ def search_project(root: Path, language: str = "ru") -> Path:
     files["content/items/2026/03/item-99.md"] = ITEM.format(
         n=99, source="odd", day=10, hour=7, words="hwyl")
     return write_project(root, files)
-
-
-def build(root: Path) -> Path:
-    """`digest build` in a process of its own (Playwright's event loop runs in this thread)."""
-    done = subprocess.run([sys.executable, "-m", "digest", "build"], cwd=root,
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return root / "output"
 
 
 class _SearchElement(HTMLParser):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from digest.search import index
-from tests.browser import PREFIX, Watch, chromium_browser, static_site
+from tests.browser import PREFIX, Watch, build, chromium_browser, static_site
 from tests.conftest import write_project
 
 if TYPE_CHECKING:
@@ -78,14 +78,6 @@ def scale_project(root: Path) -> Path:
         files[f"content/items/2026/03/item-{n}.md"] = ITEM.format(
             n=n, day=9 + n % 3, every=EVERY, own=own_word(n))
     return write_project(root, files)
-
-
-def build(root: Path) -> Path:
-    """`digest build` in a process of its own (Playwright's event loop runs in this thread)."""
-    done = subprocess.run([sys.executable, "-m", "digest", "build"], cwd=root,
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return root / "output"
 
 
 def fragments(bundle: Path) -> list[dict[str, Any]]:
