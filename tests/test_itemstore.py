@@ -265,3 +265,18 @@ def test_the_store_is_the_same_bytes_whatever_order_its_bodies_came_in(
         stores.append({p.name: p.read_bytes()
                        for p in sorted(CachePaths.of(state).items.glob(f"{BODIES}-*"))})
     assert len(stores[0]) > 2 and stores[0] == stores[1]
+
+
+def test_the_next_fetch_removes_what_a_killed_save_left(project: Project, run: Run) -> None:
+    """A fetch killed while it saved the store leaves a temp file in .digest/items/ (its
+    shards are written atomically); the next fetch, which holds the project's lock, removes
+    it, and the store's own files stay."""
+    root = fetched(project, run)
+    items = paths(root).items
+    shards = sorted(p.name for p in items.iterdir())
+    litter = items / ".files-00.k1lled.tmp"
+    litter.write_bytes(b"half a shard")
+    result = run(root, "fetch")
+    assert result.exit_code == 0, result.output
+    assert not litter.exists()
+    assert sorted(p.name for p in items.iterdir()) == shards

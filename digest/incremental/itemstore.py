@@ -51,7 +51,7 @@ from digest.content.body import Body
 from digest.incremental.fingerprint import modules_code
 from digest.incremental.paths import CachePaths
 from digest.model import Item
-from digest.system.atomic import write_bytes
+from digest.system.atomic import clean_tmp, write_bytes
 
 # Bump when the layout of the store changes (not when rendering does: the code's fingerprint
 # says that).
@@ -133,6 +133,10 @@ class ItemStore:
         self.rendered = 0  # bodies and notes rendered since the last `renew`
         self.pending = 0  # characters of HTML put since the last save
         self.now = time.time_ns()
+        if paths is not None and adding:
+            # The temp files of a run killed while it saved (`digest fetch` holds the
+            # project's lock: no other fetch is writing them now).
+            clean_tmp(paths.items)
         if paths is not None and paths.items.is_dir() and not adding:
             for table in (BODIES, FILES):
                 for shard in range(SHARDS):
