@@ -41,7 +41,7 @@ from digest.load import load, reload
 from digest.model import Output, Site, Urls
 from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
-from digest.search import FOLDER, index
+from digest.search import FOLDER, make, parts
 from digest.select import select
 from digest.system.memory import give_back
 from digest.system.state import feed_languages, read_state, source_health
@@ -86,11 +86,27 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     if session is not None:
         session.save()  # what its last build left to save
     seen = seen or look(config, output, drafts, search, clean)
-    target, manifest, on_disk, unknown = seen.target, seen.manifest, seen.on_disk, seen.unknown
-    started, now = seen.started, seen.now
+    target = seen.target
     if seen.fresh and (session is None or session.ready):
-        return _report(target, manifest, 0, 0)
+        return _report(target, seen.manifest, 0, 0)
 
+    manifest, written, rendered = _make(config, seen, drafts, jobs, cache, session)
+    if search and manifest.search_stale:
+        # The site this build let go of (held in cycles: collected first), before Pagefind
+        # takes its memory: the process falls from 240 to 100 MB at 10,000 items.
+        gc.collect()
+        give_back()
+        refresh_search(config, target)
+        manifest = Manifest.read(manifest.path)
+    return _report(target, manifest, written, rendered)
+
+
+def _make(config: Config, seen: Look, drafts: bool, jobs: int, cache: ItemStore | None,
+          session: Session | None) -> tuple[Manifest, int, int]:
+    """`build`'s stages 4-7, from what `look` found: the site made, output/ changed, the
+    manifest saved. Returns it, with the files written and rendered; whatever the site held
+    is let go of on return (but what `session` keeps)."""
+    target, manifest, on_disk, unknown = seen.target, seen.manifest, seen.on_disk, seen.unknown
     if session is not None:
         session.forget()  # until this build is done
         cache = session.cache
@@ -121,17 +137,14 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     written = len(staged)
 
     _record(manifest, ledger, config, target, staged, keep_search, site)
-    manifest.inputs, manifest.racy = now.inputs, now.racy
-    manifest.save(started)
+    manifest.inputs, manifest.racy = seen.now.inputs, seen.now.racy
+    manifest.save(seen.started)
     if session is not None:
         session.corpus, session.theme, session.titler = corpus, theme, titler
         session.health, session.declared, session.beside = health, declared, beside
         session.target = target
         session.remember(manifest)
-    if search and manifest.search_stale:
-        refresh_search(config, target)
-        manifest = Manifest.read(manifest.path)
-    return _report(target, manifest, written, rendered)
+    return manifest, written, rendered
 
 
 def build_files(session: Session, files: set[Path], jobs: int = 0) -> BuildReport:
@@ -186,6 +199,8 @@ def _record(manifest: Manifest, ledger: Ledger, config: Config, target: Path,
         manifest.search_stale or pages_changed or not (target / FOLDER).is_dir())
     manifest.counts = {"files": len(ledger.files), "issues": len(site.issues),
                        "items": len(site.items)}
+    split = parts(site.items) if config.site.search else ()
+    manifest.search_parts = [list(part) for part in split] if len(split) > 1 else []
 
 
 def _as_recorded(target: Path, paths: list[str], on_disk: dict[str, Stat]) -> None:
@@ -289,7 +304,8 @@ def refresh_search(config: Config, output: Path | None = None,
     if not (config.site.search and Manifest.read(path).search_stale):
         return False
     with tempfile.TemporaryDirectory(prefix=".search.", dir=target.parent) as tmp:
-        index(target, config.site.language, Path(tmp) / FOLDER)
+        make(target, config.site.language, Path(tmp) / FOLDER,
+             Manifest.read(path).search_parts)
         with lock or nullcontext():
             if not current():
                 return False

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from digest.search import index
+from digest.build import build as build_here
+from digest.config import load_config
+from digest.search import bundles, index
 from tests.browser import PREFIX, Watch, build, chromium_browser, static_site
 from tests.conftest import write_project
 
@@ -152,6 +154,49 @@ def test_a_site_without_items_still_gets_an_index(tmp_path: Path) -> None:
     assert fragments(output / "pagefind")
 
 
+# --- a large site: the index in parts -----------------------------------------------------
+
+PART = 4  # items to a part here (ITEMS_PER_INDEX): the 6 items make two parts, of 4 and 2
+
+
+@pytest.fixture(scope="module")
+def parted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The scale project built in this process, with parts of PART items (a site's would be
+    of 2,000: the same code, in smaller steps)."""
+    root = scale_project(tmp_path_factory.mktemp("parted"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("digest.search.ITEMS_PER_INDEX", PART)
+        build_here(load_config(root / "digest.toml"))
+    return root / "output"
+
+
+def oldest_first() -> list[str]:
+    """The items' URLs, oldest first (published, then slug: as the site orders them)."""
+    days = sorted(range(ITEMS), key=lambda n: (9 + n % 3, n))
+    return [f"Note number {n}" for n in days]
+
+
+def test_a_large_index_comes_in_parts_oldest_items_first(parted: Path) -> None:
+    """Each item in one part only, and in the part its age gives it: the oldest PART in the
+    first bundle, the rest in part-2/, which the search page names for its UI."""
+    first = fragments(parted / "pagefind")
+    second = fragments(parted / "pagefind" / "part-2")
+    titles = oldest_first()
+    assert sorted(r["meta"]["title"] for r in first) == sorted(titles[:PART])
+    assert sorted(r["meta"]["title"] for r in second) == sorted(titles[PART:])
+    assert all(r["url"].startswith("/items/") and EVERY in r["content"]
+               for r in first + second)
+    assert not (parted / "pagefind" / "part-3").exists()
+    page = (parted / "search" / "index.html").read_text(encoding="utf-8")
+    assert 'data-more-bundles="/digest/pagefind/part-2/"' in page
+    assert bundles(3) == ("pagefind/", "pagefind/part-2/", "pagefind/part-3/")
+
+
+def test_a_site_of_one_part_names_no_other(site: Path) -> None:
+    assert "data-more-bundles" not in (site / "search" / "index.html").read_text("utf-8")
+    assert not (site / "pagefind" / "part-2").exists()
+
+
 # --- in the browser: Pagefind's own search ------------------------------------------------
 
 SEARCH = """async (word) => {
@@ -192,5 +237,34 @@ def test_pagefind_finds_each_item_once_and_no_list_page(
             assert [r["title"] for r in one] == [f"Note number {n}"]
         for word in LIST_ONLY:
             assert page.evaluate(SEARCH, word) == [], word
+        assert not watch.problems(), watch.problems()
+        context.close()
+
+
+@pytest.mark.browser
+def test_the_search_page_finds_items_in_every_part(
+        chromium: Browser, parted: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The search page's UI searches both parts: a word of every item finds all six once, and
+    each item's own word finds it, from the first part and from the second."""
+    from playwright.sync_api import expect
+
+    with static_site(parted, tmp_path_factory.mktemp("docroot")) as origin:
+        context = chromium.new_context()
+        context.set_default_timeout(15_000)
+        watch = Watch(origin).attach(context)
+        page = context.new_page()
+        page.goto(origin + PREFIX + "search/?q=" + EVERY)
+        expect(page.locator(".pagefind-ui__message")).to_have_text(
+            f"{ITEMS} results for {EVERY}")
+        page.locator(".pagefind-ui__button").click()  # "Load more results": 5 to a page
+        results = page.locator(".pagefind-ui__result-link")
+        expect(results).to_have_count(ITEMS)
+        assert sorted(results.all_inner_texts()) == sorted(oldest_first())
+        for n in range(ITEMS):
+            page.goto(origin + PREFIX + "search/?q=" + own_word(n))
+            expect(results).to_have_count(1)
+            expect(results).to_have_text(f"Note number {n}")
+            assert results.get_attribute("href") == PREFIX + "items/" + (
+                results.get_attribute("href") or "").rsplit("/items/", 1)[-1]
         assert not watch.problems(), watch.problems()
         context.close()

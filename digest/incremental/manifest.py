@@ -5,7 +5,8 @@ One JSON file per output folder (paths.py names it). For each file of the site i
 the key of what the file was made from (pagekeys.py; None for a file not made from a
 template), the hash of its bytes, and its size and mtime as the build left them. Beside the
 files: the stamp of the build's inputs (stamps.py), whether the search index lags behind
-the pages, and the site's counts for the report of a build that had nothing to do."""
+the pages and which pages each of its parts holds, and the site's counts for the report of
+a build that had nothing to do."""
 
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ class Manifest:
     search_stale: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     racy: dict[str, str] = field(default_factory=dict)  # input files changed just before
+    # the pages of each part of the search index (search.parts); [] for one made whole
+    search_parts: list[list[str]] = field(default_factory=list)
     recorded: bool = False  # read from disk: `files` are what a build wrote there
 
     @classmethod
@@ -59,7 +62,8 @@ class Manifest:
                 return cls(path)
             files = {k: Written(*v) for k, v in data["files"].items()}
             return cls(path, files, data["inputs"], data["saved_ns"], data["search_stale"],
-                       data["counts"], data["racy"], recorded=True)
+                       data["counts"], data["racy"], data.get("search_parts", []),
+                       recorded=True)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(path)
 
@@ -67,6 +71,7 @@ class Manifest:
         self.saved_ns = saved_ns
         data = {"format": MANIFEST_FORMAT, "inputs": self.inputs, "saved_ns": saved_ns,
                 "search_stale": self.search_stale, "counts": self.counts, "racy": self.racy,
+                "search_parts": self.search_parts,
                 "files": {k: [e.key, e.sha, e.size, e.mtime_ns]
                           for k, e in sorted(self.files.items())}}
         self.path.parent.mkdir(parents=True, exist_ok=True)

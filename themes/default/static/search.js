@@ -8,6 +8,8 @@
     return;
   }
   var bundle = element.getAttribute("data-bundle") || "/pagefind/";
+  // A large site's index comes in parts: the others are searched together with the first.
+  var more = (element.getAttribute("data-more-bundles") || "").split(" ").filter(Boolean);
   var base = element.getAttribute("data-base") || "/";
   var language = (element.closest("[lang]") || document.documentElement).lang.replace(/_/g, "-");
 
@@ -90,6 +92,9 @@
     autofocus: true,
     processResult: labelMeta
   };
+  if (more.length) {
+    options.mergeIndex = more.map(function (path) { return {bundlePath: path}; });
+  }
   if (rules) {
     // "en": Pagefind formats the count in plain digits, for countMessage to read back.
     options.translations = {
