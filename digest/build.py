@@ -41,7 +41,7 @@ from digest.load import load, reload
 from digest.model import Output, Site, Urls
 from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
-from digest.search import FOLDER, make, parts
+from digest.search import FOLDER, bundle_files, bundles, make, parts
 from digest.select import select
 from digest.system.memory import give_back
 from digest.system.state import feed_languages, read_state, source_health
@@ -294,18 +294,22 @@ def check_built(config: Config, output: Path | None = None) -> Path:
 def refresh_search(config: Config, output: Path | None = None,
                    lock: AbstractContextManager[object] | None = None,
                    current: Callable[[], bool] = lambda: True) -> bool:
-    """Make the search index again if pages changed since it was made; True if it did.
+    """Make the search index again if pages changed since it was made; True if it did. Of an
+    index in parts, only the parts whose pages changed are made again.
 
     For `serve`, which indexes in the background: Pagefind reads output/ outside `lock`; the
     new index is installed under `lock`, and only if `current()` says no build happened
     meanwhile (else the next round indexes the newer pages)."""
     target = check_folder(config, output or config.output_dir)
     path = CachePaths.of(config.state_dir).manifest(target)
-    if not (config.site.search and Manifest.read(path).search_stale):
+    last = Manifest.read(path)
+    if not (config.site.search and last.search_stale):
         return False
+    prints = _part_prints(last, config.site.language)
+    reuse = {route for route, made in prints.items()
+             if last.search_made.get(route) == made and _intact(last, target, route)}
     with tempfile.TemporaryDirectory(prefix=".search.", dir=target.parent) as tmp:
-        make(target, config.site.language, Path(tmp) / FOLDER,
-             Manifest.read(path).search_parts)
+        make(target, config.site.language, Path(tmp) / FOLDER, last.search_parts, reuse)
         with lock or nullcontext():
             if not current():
                 return False
@@ -315,8 +319,37 @@ def refresh_search(config: Config, output: Path | None = None,
                       {k[len(folder):] for k in manifest.files if k.startswith(folder)})
             manifest.take(FOLDER, target)
             manifest.search_stale = False
+            manifest.search_made = prints
             manifest.save(manifest.saved_ns)
     return True
+
+
+def _part_prints(manifest: Manifest, language: str) -> dict[str, str]:
+    """The print of each part of the index (route -> print): of the language and of each of
+    its pages, its path and the hash of its bytes. None for an index of one part."""
+    if len(manifest.search_parts) < 2:
+        return {}
+    prints = {}
+    for route, pages in zip(bundles(len(manifest.search_parts)), manifest.search_parts,
+                            strict=True):
+        entries = (manifest.files.get(page) for page in pages)
+        prints[route] = sha("\0".join([language, *pages, *(e.sha if e else "" for e in entries)])
+                            .encode())
+    return prints
+
+
+def _intact(manifest: Manifest, target: Path, route: str) -> bool:
+    """Whether the part of the index at `route` is in output/ as it was recorded."""
+    files = bundle_files(route, manifest.files)
+    for file in files:
+        entry = manifest.files[file]
+        try:
+            st = os.lstat(target / file)
+        except OSError:
+            return False
+        if (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns):
+            return False
+    return bool(files)
 
 
 def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> BuildReport:

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 from digest.errors import DigestError
@@ -32,6 +32,7 @@ PAGES = f"{Urls.ITEMS}*/index.html"  # the item pages, relative to the site (a P
 # Item pages in one part of the index: a Pagefind run over 2,000 pages of 1,200 words holds
 # about 700 MB, and takes no longer per page than over fewer (over 10,000: 1.5x per page).
 ITEMS_PER_INDEX = 2000
+PART_PREFIX = "part-"  # the folders of the parts after the first, in the first's
 
 
 def parts(items: Sequence[ItemView]) -> tuple[tuple[str, ...], ...]:
@@ -46,23 +47,42 @@ def parts(items: Sequence[ItemView]) -> tuple[tuple[str, ...], ...]:
 def bundles(count: int) -> tuple[str, ...]:
     """The folders (routes) of the `count` parts of the index: FOLDER, then its subfolders
     part-2/, part-3/... (a name Pagefind gives none of its own files)."""
-    return tuple(f"{FOLDER}/" if n == 1 else f"{FOLDER}/part-{n}/" for n in range(1, count + 1))
+    return tuple(f"{FOLDER}/" if n == 1 else f"{FOLDER}/{PART_PREFIX}{n}/"
+                 for n in range(1, count + 1))
 
 
-def make(site_dir: Path, language: str, into: Path, pages: Sequence[Sequence[str]]) -> None:
+def make(site_dir: Path, language: str, into: Path, pages: Sequence[Sequence[str]],
+         reuse: Collection[str] = ()) -> None:
     """The site's index, in the folder `into`: one made as `index` makes it when `pages`
     (`parts`, as the build recorded them) has one part or none; else one per part, each
-    made by a Pagefind run of its own, in the folders `bundles` names under `into`."""
+    made by a Pagefind run of its own, in the folders `bundles` names under `into`. The
+    parts whose routes are in `reuse` are taken from `site_dir` as they are (linked), not
+    made again: their pages are as they were when they were made."""
     if len(pages) < 2:
         index(site_dir, language, into)
         return
     made = []
-    for n, part in enumerate(pages, start=1):
+    for n, (part, route) in enumerate(zip(pages, bundles(len(pages)), strict=True), start=1):
         made.append(into.parent / f".part-{n}")
-        index(site_dir, language, made[-1], part)
+        if route in reuse:
+            for file in bundle_files(route, _files(site_dir / route, route)):
+                _link(site_dir / file, made[-1] / file[len(route):])
+        else:
+            index(site_dir, language, made[-1], part)
     made[0].rename(into)
     for folder, route in zip(made[1:], bundles(len(pages))[1:], strict=True):
         folder.rename(into / route[len(FOLDER) + 1:])
+
+
+def bundle_files(route: str, files: Iterable[str]) -> list[str]:
+    """Those of `files` (paths in the site) that belong to the part of the index at `route`
+    (the first part's folder holds the others: their files are theirs)."""
+    return [f for f in files if f.startswith(route) and not (
+        route == f"{FOLDER}/" and f[len(route):].startswith(PART_PREFIX))]
+
+
+def _files(folder: Path, route: str) -> list[str]:
+    return [route + p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
 
 
 def index(site_dir: Path, language: str, into: Path, pages: Sequence[str] = ()) -> None:

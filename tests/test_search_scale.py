@@ -12,9 +12,10 @@ from __future__ import annotations
 import filecmp
 import gzip
 import json
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,11 +164,7 @@ PART = 4  # items to a part here (ITEMS_PER_INDEX): the 6 items make two parts, 
 def parted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The scale project built in this process, with parts of PART items (a site's would be
     of 2,000: the same code, in smaller steps)."""
-    root = scale_project(tmp_path_factory.mktemp("parted"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("digest.search.ITEMS_PER_INDEX", PART)
-        build_here(load_config(root / "digest.toml"))
-    return root / "output"
+    return build_parted(scale_project(tmp_path_factory.mktemp("parted")))
 
 
 def oldest_first() -> list[str]:
@@ -190,6 +187,62 @@ def test_a_large_index_comes_in_parts_oldest_items_first(parted: Path) -> None:
     page = (parted / "search" / "index.html").read_text(encoding="utf-8")
     assert 'data-more-bundles="/digest/pagefind/part-2/"' in page
     assert bundles(3) == ("pagefind/", "pagefind/part-2/", "pagefind/part-3/")
+
+
+def build_parted(root: Path, runs: list[tuple[str, ...]] | None = None) -> Path:
+    """Build `root` here, with parts of PART items; `runs`: each Pagefind run's pages."""
+    real = index
+
+    def counted(site: Path, language: str, into: Path, pages: Sequence[str] = ()) -> None:
+        if runs is not None:
+            runs.append(tuple(pages))
+        real(site, language, into, pages)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("digest.search.ITEMS_PER_INDEX", PART)
+        patch.setattr("digest.search.index", counted)
+        build_here(load_config(root / "digest.toml"))
+    return root / "output"
+
+
+def stats(folder: Path) -> dict[str, tuple[int, int]]:
+    """Each file under `folder`: its inode and mtime (a file written again has others)."""
+    return {str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def part_files(output: Path, part: int) -> dict[str, tuple[int, int]]:
+    bundle = output / "pagefind"
+    if part == 1:
+        return {k: v for k, v in stats(bundle).items() if not k.startswith("part-")}
+    return stats(bundle / f"part-{part}")
+
+
+def test_an_edit_makes_only_its_part_of_the_index_again(tmp_path: Path) -> None:
+    """An edit to the oldest item makes the first part again, not the second, and one to
+    the newest the second, not the first; the index is then what a clean build makes."""
+    root = scale_project(tmp_path / "p")
+    output = build_parted(root)
+    titles = oldest_first()
+    files = {int(t.rsplit(" ", 1)[1]): root / f"content/items/2026/03/item-{t.rsplit(' ', 1)[1]}.md"
+             for t in titles}
+    oldest, newest = int(titles[0].rsplit(" ", 1)[1]), int(titles[-1].rsplit(" ", 1)[1])
+    for n, word, edited, kept in ((oldest, "quillorn", 1, 2), (newest, "vextrome", 2, 1)):
+        before = part_files(output, kept), part_files(output, edited)
+        text = files[n].read_text(encoding="utf-8")
+        files[n].write_text(text.replace("says", f"says {word} and"), encoding="utf-8")
+        runs: list[tuple[str, ...]] = []
+        build_parted(root, runs)
+        assert len(runs) == 1 and len(runs[0]) == (PART if edited == 1 else ITEMS - PART)
+        assert f"items/item-{n}/index.html" in runs[0]  # Pagefind read its part only
+        assert part_files(output, kept) == before[0]  # and the other is not even rewritten
+        assert part_files(output, edited) != before[1]
+        bundle = output / "pagefind" / ("" if edited == 1 else f"part-{edited}")
+        assert [r["meta"]["title"] for r in fragments(bundle) if word in r["content"]] == [
+            f"Note number {n}"]
+    clean = shutil.copytree(root, tmp_path / "clean", ignore=shutil.ignore_patterns(
+        "output", ".digest"))
+    assert same_tree(build_parted(clean) / "pagefind", output / "pagefind") == []
 
 
 def test_a_site_of_one_part_names_no_other(site: Path) -> None:

@@ -50,6 +50,8 @@ class Manifest:
     racy: dict[str, str] = field(default_factory=dict)  # input files changed just before
     # the pages of each part of the search index (search.parts); [] for one made whole
     search_parts: list[list[str]] = field(default_factory=list)
+    # the print of each part's pages when it was made (route -> print; see build.py)
+    search_made: dict[str, str] = field(default_factory=dict)
     recorded: bool = False  # read from disk: `files` are what a build wrote there
 
     @classmethod
@@ -63,7 +65,7 @@ class Manifest:
             files = {k: Written(*v) for k, v in data["files"].items()}
             return cls(path, files, data["inputs"], data["saved_ns"], data["search_stale"],
                        data["counts"], data["racy"], data.get("search_parts", []),
-                       recorded=True)
+                       data.get("search_made", {}), recorded=True)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(path)
 
@@ -71,7 +73,7 @@ class Manifest:
         self.saved_ns = saved_ns
         data = {"format": MANIFEST_FORMAT, "inputs": self.inputs, "saved_ns": saved_ns,
                 "search_stale": self.search_stale, "counts": self.counts, "racy": self.racy,
-                "search_parts": self.search_parts,
+                "search_parts": self.search_parts, "search_made": self.search_made,
                 "files": {k: [e.key, e.sha, e.size, e.mtime_ns]
                           for k, e in sorted(self.files.items())}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
