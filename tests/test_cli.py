@@ -44,6 +44,15 @@ def test_global_options_work_after_the_command(project: Project, run: Run,
     assert not (root / "output").exists(), "-o after the command chose the folder"
 
 
+def test_a_line_said_shows_a_path_as_it_is(project: Project, run: Run, tmp_path: Path) -> None:
+    """Brackets and colons in a path are not markup nor emoji codes to the report."""
+    root = project(FILES)
+    folder = tmp_path / "out [bold]x[/bold] :smile:"
+    result = run(root, "build", "-o", str(folder))
+    assert result.exit_code == 0, result.output
+    assert f" in {folder.resolve()} (" in result.output, result.output
+
+
 def test_global_options_before_the_command_keep_working(project: Project, run: Run,
                                                         tmp_path: Path) -> None:
     root = project(FILES)

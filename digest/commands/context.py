@@ -1,6 +1,6 @@
 """The Context every command gets: the global options, where to say things, and the
-project's configuration, loaded on demand. The consoles are made (and rich imported) when
-something is said: `digest build -q` with nothing to do says nothing."""
+project's configuration, loaded on demand. The consoles are made (and rich imported) for
+tables, warnings and errors only: a line said is written as it is."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import click
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,12 +42,14 @@ class Context:
         return Console(stderr=True, no_color=self.no_color, highlight=False, soft_wrap=True)
 
     def say(self, message: str) -> None:
+        """One line to standard output, as it is: no markup, no emoji codes (a path or a
+        feed's title may hold brackets or colons), and rich not imported for it."""
         if not self.quiet:
-            self.out.print(message)
+            click.echo(message)
 
     def detail(self, message: str) -> None:
         if self.verbose and not self.quiet:
-            self.out.print(message)
+            click.echo(message)
 
     def warn(self, message: str) -> None:
         from rich.markup import escape
