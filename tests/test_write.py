@@ -111,9 +111,15 @@ def test_a_staged_file_replaces_a_link_not_what_it_points_to(tmp_path: Path) -> 
 def test_a_path_never_leads_out_of_the_output_folder(tmp_path: Path) -> None:
     target = _output(tmp_path, {})
     with Staging(target) as staging:
-        for bad in ("../escape.html", "a/../../escape.html", "/etc/passwd"):
+        for bad in ("../escape.html", "a/../../escape.html", "/etc/passwd", "a\\..\\..\\x",
+                    "a//..//../escape.html"):
             with pytest.raises(DigestError):
                 staging.put(bad, b"x")
+        staging.put("items/a/index.html", b"one")  # its folders are made
+        staging.put("items/a/index.html", b"two")  # and a file written twice is replaced
+        staging.put("items/a..b/index.html", b"ok")  # two dots inside a name are a name
+        assert (staging.folder / "items/a/index.html").read_bytes() == b"two"
+        assert (staging.folder / "items/a..b/index.html").read_bytes() == b"ok"
     assert not (tmp_path / "escape.html").exists()
 
 

@@ -208,16 +208,14 @@ def migrate(ctx: Context, dry_run: bool) -> None:
 
     Only where the fetch state shows that fetch wrote them; every other byte stays, and
     files where that cannot be told are listed with what to do."""
-    from rich.markup import escape
-
     from digest.project.migrate import migrate as run_migrate
 
     config = ctx.load_config()
     done = run_migrate(config, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for path, topics in done.changed:
-        ctx.say(escape(f"{ctx.shown(path, config.root)}: {verb} topics: "
-                       f"[{', '.join(topics)}] (written by an older fetch)"))
+        ctx.say(f"{ctx.shown(path, config.root)}: {verb} topics: "
+                f"[{', '.join(topics)}] (written by an older fetch)")
     for line in done.left:
         ctx.warn(line)
     for name in done.unreadable:
