@@ -41,7 +41,7 @@ from digest.load import load, reload
 from digest.model import Output, Site, Urls
 from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
-from digest.search import FOLDER, bundle_files, bundles, make, parts
+from digest.search import ENTRY, FOLDER, bundle_files, bundles, make, parts
 from digest.select import select
 from digest.system.memory import give_back
 from digest.system.state import feed_languages, read_state, source_health
@@ -195,12 +195,13 @@ def _record(manifest: Manifest, ledger: Ledger, config: Config, target: Path,
     """What this build left in output/, into the manifest (saved by the caller)."""
     manifest.files = ledger.as_found(keep_search)
     pages_changed = any(p.endswith(".html") for p in staged)
-    manifest.search_stale = bool(config.site.search) and (
-        manifest.search_stale or pages_changed or not (target / FOLDER).is_dir())
-    manifest.counts = {"files": len(ledger.files), "issues": len(site.issues),
-                       "items": len(site.items)}
     split = parts(site.items) if config.site.search else ()
     manifest.search_parts = [list(part) for part in split] if len(split) > 1 else []
+    whole = all((target / route / ENTRY).is_file() for route in bundles(max(1, len(split))))
+    manifest.search_stale = bool(config.site.search) and (
+        manifest.search_stale or pages_changed or not whole)
+    manifest.counts = {"files": len(ledger.files), "issues": len(site.issues),
+                       "items": len(site.items)}
 
 
 def _as_recorded(target: Path, paths: list[str], on_disk: dict[str, Stat]) -> None:
@@ -320,27 +321,42 @@ def refresh_search(config: Config, output: Path | None = None,
             manifest.take(FOLDER, target)
             manifest.search_stale = False
             manifest.search_made = prints
+            manifest.search_files = {route: _files_print(manifest, route) for route in prints}
             manifest.save(manifest.saved_ns)
     return True
 
 
 def _part_prints(manifest: Manifest, language: str) -> dict[str, str]:
-    """The print of each part of the index (route -> print): of the language and of each of
-    its pages, its path and the hash of its bytes. None for an index of one part."""
+    """The print of each part of the index (route -> print): of Pagefind's version, the
+    language, and each of its pages, its path and the hash of its bytes. None for an index
+    of one part."""
     if len(manifest.search_parts) < 2:
         return {}
+    from importlib.metadata import version  # a build that indexes only
+
     prints = {}
     for route, pages in zip(bundles(len(manifest.search_parts)), manifest.search_parts,
                             strict=True):
         entries = (manifest.files.get(page) for page in pages)
-        prints[route] = sha("\0".join([language, *pages, *(e.sha if e else "" for e in entries)])
-                            .encode())
+        prints[route] = sha("\0".join([version("pagefind"), language, *pages,
+                                       *(e.sha if e else "" for e in entries)]).encode())
     return prints
 
 
+def _files_print(manifest: Manifest, route: str) -> str:
+    """The print of the files of the part of the index at `route`, as the manifest lists
+    them: their paths, sizes and mtimes."""
+    return sha("\0".join(f"{f}:{manifest.files[f].size}:{manifest.files[f].mtime_ns}"
+                         for f in sorted(bundle_files(route, manifest.files))).encode())
+
+
 def _intact(manifest: Manifest, target: Path, route: str) -> bool:
-    """Whether the part of the index at `route` is in output/ as it was recorded."""
+    """Whether the part of the index at `route` is in output/ as it was installed: its
+    files as the manifest lists them, and the list as it was then (a build records what
+    it finds in output/'s search folder, a file changed by hand included)."""
     files = bundle_files(route, manifest.files)
+    if not files or manifest.search_files.get(route) != _files_print(manifest, route):
+        return False
     for file in files:
         entry = manifest.files[file]
         try:
@@ -349,7 +365,7 @@ def _intact(manifest: Manifest, target: Path, route: str) -> bool:
             return False
         if (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns):
             return False
-    return bool(files)
+    return True
 
 
 def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> BuildReport:

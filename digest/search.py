@@ -28,6 +28,7 @@ from digest.errors import DigestError
 from digest.model import ItemView, Urls
 
 FOLDER = "pagefind"
+ENTRY = "pagefind-entry.json"  # in each part's folder: what Pagefind's UI loads first
 PAGES = f"{Urls.ITEMS}*/index.html"  # the item pages, relative to the site (a Pagefind glob)
 # Item pages in one part of the index: a Pagefind run over 2,000 pages of 1,200 words holds
 # about 700 MB, and takes no longer per page than over fewer (over 10,000: 1.5x per page).
@@ -95,8 +96,7 @@ def index(site_dir: Path, language: str, into: Path, pages: Sequence[str] = ()) 
     if pages:
         with tempfile.TemporaryDirectory(prefix=".pages.", dir=into.parent) as tmp:
             for page in pages:
-                if (site_dir / page).is_file():  # else gone since: the next build indexes
-                    _link(site_dir / page, Path(tmp) / page)
+                _link(site_dir / page, Path(tmp) / page)
             _pagefind(Path(tmp), language, into, [])
         return
     has_items = next((site_dir / Urls.ITEMS).glob("*/index.html"), None) is not None
@@ -104,11 +104,18 @@ def index(site_dir: Path, language: str, into: Path, pages: Sequence[str] = ()) 
 
 
 def _link(source: Path, link: Path) -> None:
+    """`link` made a hard link to `source` (a copy where links cannot be made); nothing when
+    `source` is gone meanwhile (`serve` rebuilt: the next round indexes the newer pages)."""
     link.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.link(source, link)
-    except OSError:  # a file system without hard links
-        shutil.copyfile(source, link)
+        try:
+            os.link(source, link)
+        except FileNotFoundError:
+            raise
+        except OSError:  # a file system without hard links
+            shutil.copyfile(source, link)
+    except FileNotFoundError:
+        pass
 
 
 def _pagefind(site_dir: Path, language: str, into: Path, extra: list[str]) -> None:

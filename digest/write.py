@@ -5,6 +5,7 @@ and which are the build's own to remove, the manifest says (digest/incremental/m
 
 from __future__ import annotations
 
+import ntpath
 import os
 import re
 import shutil
@@ -109,7 +110,8 @@ def put(folder: Path, rel: str, data: bytes) -> None:
     """Write one file of the site under `folder`; a path may never lead out of it. (Plain
     strings and os calls, its folder made only when the file cannot be opened: a build
     writes 12,000 files at 10,000 items, and pathlib's objects cost more than the checks.)"""
-    if ".." in _PARTS.split(rel) or os.path.isabs(rel):
+    if ".." in _PARTS.split(rel) or rel.startswith(("/", "\\")) or ntpath.splitdrive(rel)[0] \
+            or os.path.isabs(rel):
         raise DigestError(f"refusing to write outside the output folder: {rel}")
     path = os.path.join(folder, rel)
     try:

@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 
+from digest.commands.context import Context
 from tests.conftest import ROOT
 
 Project = Callable[..., Path]
@@ -51,6 +53,15 @@ def test_a_line_said_shows_a_path_as_it_is(project: Project, run: Run, tmp_path:
     result = run(root, "build", "-o", str(folder))
     assert result.exit_code == 0, result.output
     assert f" in {folder.resolve()} (" in result.output, result.output
+
+
+def test_a_line_said_carries_no_control_characters(capsys: pytest.CaptureFixture[str]
+                                                    ) -> None:
+    """A feed's title in a report cannot clear the terminal or move the cursor."""
+    context = Context(Path("digest.toml"), verbose=True, quiet=False, debug=False)
+    context.say("Added \x1b[2J\x1b]0;pwned\x07Feed\r\x9b1A\ttabbed")
+    context.detail("a\x08b")
+    assert capsys.readouterr().out == "Added [2J]0;pwnedFeed1A\ttabbed\nab\n"
 
 
 def test_global_options_before_the_command_keep_working(project: Project, run: Run,

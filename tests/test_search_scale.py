@@ -245,6 +245,27 @@ def test_an_edit_makes_only_its_part_of_the_index_again(tmp_path: Path) -> None:
     assert same_tree(build_parted(clean) / "pagefind", output / "pagefind") == []
 
 
+def test_a_part_deleted_or_changed_by_hand_is_made_again(tmp_path: Path) -> None:
+    """A part's folder deleted is made again by the next build; a part's file changed by
+    hand is not taken for the part the build made: the next index made makes it again."""
+    root = scale_project(tmp_path / "p")
+    output = build_parted(root)
+    made = part_files(output, 2)
+    shutil.rmtree(output / "pagefind" / "part-2")
+    runs: list[tuple[str, ...]] = []
+    build_parted(root, runs)
+    assert [len(r) for r in runs] == [ITEMS - PART] and part_files(output, 2).keys() == made.keys()
+    fragment = next((output / "pagefind" / "part-2" / "fragment").iterdir())
+    fragment.write_bytes(fragment.read_bytes() + b"hand")
+    oldest = root / "content/items/2026/03/item-0.md"  # in the first part
+    oldest.write_text(oldest.read_text(encoding="utf-8").replace("says", "says anew"),
+                      encoding="utf-8")
+    runs.clear()
+    build_parted(root, runs)
+    assert sorted(len(r) for r in runs) == sorted([PART, ITEMS - PART])  # both made again
+    assert not fragment.exists() or not fragment.read_bytes().endswith(b"hand")
+
+
 def test_a_site_of_one_part_names_no_other(site: Path) -> None:
     assert "data-more-bundles" not in (site / "search" / "index.html").read_text("utf-8")
     assert not (site / "pagefind" / "part-2").exists()
@@ -320,4 +341,23 @@ def test_the_search_page_finds_items_in_every_part(
             assert results.get_attribute("href") == PREFIX + "items/" + (
                 results.get_attribute("href") or "").rsplit("/items/", 1)[-1]
         assert not watch.problems(), watch.problems()
+        context.close()
+
+
+@pytest.mark.browser
+def test_a_missing_part_leaves_the_others_searchable(
+        chromium: Browser, parted: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A part the search page names but the site lacks (still being made by `digest serve`,
+    or deleted) does not stop the search: the parts there are searched."""
+    from playwright.sync_api import expect
+
+    site = shutil.copytree(parted, tmp_path_factory.mktemp("missing") / "site")
+    shutil.rmtree(site / "pagefind" / "part-2")
+    with static_site(site, tmp_path_factory.mktemp("docroot")) as origin:
+        context = chromium.new_context()
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        page.goto(origin + PREFIX + "search/?q=" + EVERY)
+        expect(page.locator(".pagefind-ui__message")).to_have_text(
+            f"{PART} results for {EVERY}")
         context.close()

@@ -112,7 +112,7 @@ def test_a_path_never_leads_out_of_the_output_folder(tmp_path: Path) -> None:
     target = _output(tmp_path, {})
     with Staging(target) as staging:
         for bad in ("../escape.html", "a/../../escape.html", "/etc/passwd", "a\\..\\..\\x",
-                    "a//..//../escape.html"):
+                    "a//..//../escape.html", "\\server\\x", "C:x.html", "c:/x.html"):
             with pytest.raises(DigestError):
                 staging.put(bad, b"x")
         staging.put("items/a/index.html", b"one")  # its folders are made

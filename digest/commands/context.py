@@ -4,6 +4,7 @@ tables, warnings and errors only: a line said is written as it is."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from digest.config import Config
+
+
+# C0 and C1 control characters but tab and line feed, and DEL
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -43,13 +48,14 @@ class Context:
 
     def say(self, message: str) -> None:
         """One line to standard output, as it is: no markup, no emoji codes (a path or a
-        feed's title may hold brackets or colons), and rich not imported for it."""
+        feed's title may hold brackets or colons), and rich not imported for it; control
+        characters are left out (a feed's title must not move the cursor or clear a line)."""
         if not self.quiet:
-            click.echo(message)
+            click.echo(_CONTROL.sub("", message))
 
     def detail(self, message: str) -> None:
         if self.verbose and not self.quiet:
-            click.echo(message)
+            click.echo(_CONTROL.sub("", message))
 
     def warn(self, message: str) -> None:
         from rich.markup import escape

@@ -52,6 +52,8 @@ class Manifest:
     search_parts: list[list[str]] = field(default_factory=list)
     # the print of each part's pages when it was made (route -> print; see build.py)
     search_made: dict[str, str] = field(default_factory=dict)
+    # and the print of its files when it was installed (route -> print)
+    search_files: dict[str, str] = field(default_factory=dict)
     recorded: bool = False  # read from disk: `files` are what a build wrote there
 
     @classmethod
@@ -65,7 +67,8 @@ class Manifest:
             files = {k: Written(*v) for k, v in data["files"].items()}
             return cls(path, files, data["inputs"], data["saved_ns"], data["search_stale"],
                        data["counts"], data["racy"], data.get("search_parts", []),
-                       data.get("search_made", {}), recorded=True)
+                       data.get("search_made", {}), data.get("search_files", {}),
+                       recorded=True)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(path)
 
@@ -74,6 +77,7 @@ class Manifest:
         data = {"format": MANIFEST_FORMAT, "inputs": self.inputs, "saved_ns": saved_ns,
                 "search_stale": self.search_stale, "counts": self.counts, "racy": self.racy,
                 "search_parts": self.search_parts, "search_made": self.search_made,
+                "search_files": self.search_files,
                 "files": {k: [e.key, e.sha, e.size, e.mtime_ns]
                           for k, e in sorted(self.files.items())}}
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -129,6 +129,8 @@ class Preview:
             except DigestError as exc:
                 for e in exc.errors:
                     self.error(e.format(Path.cwd()))
+            except OSError as exc:  # output/ changed under Pagefind: the next round tries
+                self.error(f"the search index could not be updated: {exc}")
 
     def watch(self, poll: bool) -> BaseObserver:
         """Watch digest.toml, content/, the feeds folder and the themes."""

@@ -92,9 +92,6 @@
     autofocus: true,
     processResult: labelMeta
   };
-  if (more.length) {
-    options.mergeIndex = more.map(function (path) { return {bundlePath: path}; });
-  }
   if (rules) {
     // "en": Pagefind formats the count in plain digits, for countMessage to read back.
     options.translations = {
@@ -103,7 +100,28 @@
       many_results: "[COUNT]" + MARK + "[SEARCH_TERM]"
     };
   }
-  var ui = new window.PagefindUI(options);
+  var params = new URLSearchParams(window.location.search);
+  var query = (params.get("q") || "").trim();
+  function start(parts) {
+    if (parts.length) {
+      options.mergeIndex = parts.map(function (path) { return {bundlePath: path}; });
+    }
+    var ui = new window.PagefindUI(options);
+    if (query) {
+      ui.triggerSearch(query);
+    }
+  }
+  // A part that cannot be loaded (still being made by `digest serve`, or gone) would stop
+  // Pagefind's UI altogether: only the parts whose entry file answers are searched.
+  if (more.length && window.fetch) {
+    Promise.all(more.map(function (path) {
+      return window.fetch(path + "pagefind-entry.json", {method: "HEAD"}).then(
+        function (response) { return response.ok ? path : null; },
+        function () { return null; });
+    })).then(function (found) { start(found.filter(Boolean)); });
+  } else {
+    start(more);
+  }
   if (rules) {
     new MutationObserver(rewriteCounts).observe(element,
       {childList: true, subtree: true, characterData: true});
@@ -124,11 +142,6 @@
       }
     });
     observer.observe(element, {childList: true, subtree: true});
-  }
-  var params = new URLSearchParams(window.location.search);
-  var query = (params.get("q") || "").trim();
-  if (query) {
-    ui.triggerSearch(query);
   }
   // Keep ?q= in step with the field, so a search can be bookmarked, shared and returned to.
   var timer = null;
