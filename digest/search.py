@@ -96,7 +96,8 @@ def index(site_dir: Path, language: str, into: Path, pages: Sequence[str] = ()) 
     if pages:
         with tempfile.TemporaryDirectory(prefix=".pages.", dir=into.parent) as tmp:
             for page in pages:
-                _link(site_dir / page, Path(tmp) / page)
+                if page.startswith(Urls.ITEMS) and ".." not in page.split("/"):  # the site's
+                    _link(site_dir / page, Path(tmp) / page)
             _pagefind(Path(tmp), language, into, [])
         return
     has_items = next((site_dir / Urls.ITEMS).glob("*/index.html"), None) is not None
@@ -108,14 +109,14 @@ def _link(source: Path, link: Path) -> None:
     `source` is gone meanwhile (`serve` rebuilt: the next round indexes the newer pages)."""
     link.parent.mkdir(parents=True, exist_ok=True)
     try:
-        try:
-            os.link(source, link)
-        except FileNotFoundError:
-            raise
-        except OSError:  # a file system without hard links
-            shutil.copyfile(source, link)
+        os.link(source, link)
     except FileNotFoundError:
-        pass
+        return
+    except OSError:  # a file system without hard links
+        try:
+            shutil.copyfile(source, link)
+        except FileNotFoundError:
+            return
 
 
 def _pagefind(site_dir: Path, language: str, into: Path, extra: list[str]) -> None:

@@ -10,8 +10,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+from digest.incremental.noop import _beside
+from digest.incremental.stamps import Stamp
 from tests.test_data_safety_cache import copy_digest, example_project
 from tests.test_incremental import ITEM, item_file, set_key
 
@@ -111,3 +114,30 @@ def test_another_version_of_a_rendering_library_is_seen(tmp_path: Path) -> None:
     assert set(STAGES) <= modules
     after = compiled(root)
     assert len(after) == 1 and after != before  # compiled again, by the new fingerprint
+
+
+def test_the_stamp_is_made_here_when_the_forked_child_fails_or_threads_run() -> None:
+    """The stamp made beside the scan of output/ is the one made here: a child that fails
+    leaves it to this process, and a process running threads (`serve`) does not fork."""
+    here = os.getpid()
+    made = Stamp("inputs", {"a.md": "sha"})
+
+    def only_here() -> Stamp:
+        if os.getpid() != here:
+            raise RuntimeError("the child fails")
+        return made
+
+    with _beside(only_here) as stamped:
+        pass
+    assert stamped.value == made
+    forked: list[int] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        with _beside(lambda: forked.append(os.getpid()) or made) as stamped:
+            pass
+    finally:
+        stop.set()
+        thread.join()
+    assert stamped.value == made and forked == [here]  # made in this process, not a child

@@ -168,7 +168,7 @@ def parted(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def oldest_first() -> list[str]:
-    """The items' URLs, oldest first (published, then slug: as the site orders them)."""
+    """The items' titles, oldest first (published, then slug: as the site orders them)."""
     days = sorted(range(ITEMS), key=lambda n: (9 + n % 3, n))
     return [f"Note number {n}" for n in days]
 
@@ -223,10 +223,9 @@ def test_an_edit_makes_only_its_part_of_the_index_again(tmp_path: Path) -> None:
     the newest the second, not the first; the index is then what a clean build makes."""
     root = scale_project(tmp_path / "p")
     output = build_parted(root)
-    titles = oldest_first()
-    files = {int(t.rsplit(" ", 1)[1]): root / f"content/items/2026/03/item-{t.rsplit(' ', 1)[1]}.md"
-             for t in titles}
-    oldest, newest = int(titles[0].rsplit(" ", 1)[1]), int(titles[-1].rsplit(" ", 1)[1])
+    numbers = [int(title.rsplit(" ", 1)[1]) for title in oldest_first()]
+    files = {n: root / f"content/items/2026/03/item-{n}.md" for n in numbers}
+    oldest, newest = numbers[0], numbers[-1]
     for n, word, edited, kept in ((oldest, "quillorn", 1, 2), (newest, "vextrome", 2, 1)):
         before = part_files(output, kept), part_files(output, edited)
         text = files[n].read_text(encoding="utf-8")
@@ -338,8 +337,7 @@ def test_the_search_page_finds_items_in_every_part(
             page.goto(origin + PREFIX + "search/?q=" + own_word(n))
             expect(results).to_have_count(1)
             expect(results).to_have_text(f"Note number {n}")
-            assert results.get_attribute("href") == PREFIX + "items/" + (
-                results.get_attribute("href") or "").rsplit("/items/", 1)[-1]
+            assert results.get_attribute("href") == f"{PREFIX}items/item-{n}/"
         assert not watch.problems(), watch.problems()
         context.close()
 
@@ -361,3 +359,29 @@ def test_a_missing_part_leaves_the_others_searchable(
         expect(page.locator(".pagefind-ui__message")).to_have_text(
             f"{PART} results for {EVERY}")
         context.close()
+
+
+def test_a_damaged_record_of_the_parts_is_no_record(tmp_path: Path) -> None:
+    """Search parts of the wrong shape in the manifest: it is read as damaged (everything
+    is made again), not followed: no page outside items/ is ever given to Pagefind."""
+    from digest.incremental.manifest import Manifest
+
+    path = tmp_path / "manifest.json"
+    Manifest(path, search_parts=[["items/a/index.html"], ["items/b/index.html"]],
+             search_made={"pagefind/": "x"}).save(1)
+    assert Manifest.read(path).recorded
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for key, bad in (("search_parts", 5), ("search_parts", [[1]]), ("search_made", [])):
+        path.write_text(json.dumps({**data, key: bad}), encoding="utf-8")
+        assert not Manifest.read(path).recorded, (key, bad)
+    page = ('<!doctype html><html lang="en"><head><title>{0}</title></head><body>'
+            '<article data-pagefind-body><h1>{0}</h1><p>{1}</p></article></body></html>')
+    site = write_project(tmp_path / "site", {
+        "items/a/index.html": page.format("A note", f"The note says {EVERY}.")})
+    outside = write_project(tmp_path / "outside", {"index.html": page.format("Mine", "mine")})
+    before = outside.joinpath("index.html").stat()
+    index(site, "en", tmp_path / "bundle", ["items/a/index.html", "../outside/index.html"])
+    assert [r["url"] for r in fragments(tmp_path / "bundle")] == ["/items/a/"]
+    after = outside.joinpath("index.html").stat()
+    assert (after.st_nlink, after.st_mtime_ns) == (before.st_nlink, before.st_mtime_ns)
+    assert not list(tmp_path.glob(".pages.*"))  # the folder of links is gone again

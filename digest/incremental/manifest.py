@@ -65,10 +65,16 @@ class Manifest:
             if data.get("format") != MANIFEST_FORMAT:
                 return cls(path)
             files = {k: Written(*v) for k, v in data["files"].items()}
+            search = (data.get("search_parts", []), data.get("search_made", {}),
+                      data.get("search_files", {}))
+            if not (isinstance(search[0], list) and all(
+                    isinstance(part, list) and all(isinstance(p, str) for p in part)
+                    for part in search[0]) and all(
+                    isinstance(d, dict) and all(isinstance(v, str) for v in d.values())
+                    for d in search[1:])):
+                raise ValueError("search parts")  # damaged: everything is made again
             return cls(path, files, data["inputs"], data["saved_ns"], data["search_stale"],
-                       data["counts"], data["racy"], data.get("search_parts", []),
-                       data.get("search_made", {}), data.get("search_files", {}),
-                       recorded=True)
+                       data["counts"], data["racy"], *search, recorded=True)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(path)
 

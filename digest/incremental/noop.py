@@ -74,7 +74,14 @@ def _beside(make: Callable[[], Stamp]) -> Iterator[_Beside]:
         done.value = make()
         return
     read, write = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to spare (EAGAIN, ENOMEM): made here instead
+        os.close(read)
+        os.close(write)
+        yield done
+        done.value = make()
+        return
     if pid == 0:  # the child: no cleanup, no flush of the parent's buffers (os._exit)
         code = 1
         try:
@@ -98,6 +105,6 @@ def _beside(make: Callable[[], Stamp]) -> Iterator[_Beside]:
     try:
         inputs, racy = json.loads(data)
         ok = status == 0 and isinstance(inputs, str) and isinstance(racy, dict)
-    except ValueError:
+    except ValueError:  # the child failed before it wrote: made here instead
         ok = False
     done.value = Stamp(inputs, racy) if ok else make()

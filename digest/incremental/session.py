@@ -82,7 +82,7 @@ class Session:
         manifest, self.unsaved = self.unsaved, None
         try:
             manifest.save(time.time_ns())
-        except BaseException:
+        except BaseException:  # deliberate: any failure, Ctrl-C too, forgets, then re-raises
             self.forget()
             raise
         self.remember(manifest)
