@@ -43,7 +43,7 @@ from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
 from digest.search import ENTRY, FOLDER, bundle_files, bundles, make, parts
 from digest.select import select
-from digest.system.memory import give_back
+from digest.system.memory import give_back, held, paused
 from digest.system.state import feed_languages, read_state, source_health
 from digest.system.workers import process_pool
 from digest.write import Staging, put, sync_tree
@@ -106,45 +106,50 @@ def _make(config: Config, seen: Look, drafts: bool, jobs: int, cache: ItemStore 
     """`build`'s stages 4-7, from what `look` found: the site made, output/ changed, the
     manifest saved. Returns it, with the files written and rendered; whatever the site held
     is let go of on return (but what `session` keeps)."""
-    target, manifest, on_disk, unknown = seen.target, seen.manifest, seen.on_disk, seen.unknown
-    if session is not None:
-        session.forget()  # until this build is done
-        cache = session.cache
-    cache = cache or ItemStore(CachePaths.of(config.state_dir))
-    cache.renew()
-    corpus = load(config, cache, jobs)
-    cache.save()
-    give_back()  # what load let go of, before the render workers are forked
-    selection = select(corpus, config, session.selecting if session else None)
-    theme = load_theme(config.site.theme, config.site.language, CachePaths.of(config.state_dir))
-    titler = issue_titler(theme.translation)
-    if session is not None:
-        session.read_state()
-    state = read_state(config.state_dir)
-    health, declared = source_health(state), feed_languages(state)
-    site = group(selection, corpus, config, titler, drafts=drafts, health=health,
-                 declared=declared, memo=session.grouping if session else None)
-    with kept(session.keys) if session else nullcontext():
-        made = plan(site, theme)
-    beside = _beside(config)
-    made = replace(made, files=(*made.files, *beside))
+    with held() as settle:  # what each stage makes lives to the end
+        target, manifest, on_disk, unknown = seen.target, seen.manifest, seen.on_disk, seen.unknown
+        if session is not None:
+            session.forget()  # until this build is done
+            cache = session.cache
+        cache = cache or ItemStore(CachePaths.of(config.state_dir))
+        cache.renew()
+        corpus = load(config, cache, jobs)
+        cache.save()
+        give_back()  # what load let go of, before the render workers are forked
+        settle()
+        with paused():  # these stages make the model and free little: nothing to collect
+            selection = select(corpus, config, session.selecting if session else None)
+            theme = load_theme(config.site.theme, config.site.language,
+                               CachePaths.of(config.state_dir))
+            titler = issue_titler(theme.translation)
+            if session is not None:
+                session.read_state()
+            state = read_state(config.state_dir)
+            health, declared = source_health(state), feed_languages(state)
+            site = group(selection, corpus, config, titler, drafts=drafts, health=health,
+                         declared=declared, memo=session.grouping if session else None)
+            with kept(session.keys) if session else nullcontext():
+                made = plan(site, theme)
+            beside = _beside(config)
+            made = replace(made, files=(*made.files, *beside))
+        settle()
 
-    keep_search = (FOLDER + "/",) if config.site.search else ()
-    proving = _unrecorded(target, unknown, made, keep_search)
-    ledger = Ledger(manifest, on_disk)
-    staged, rendered = _write_changed(made, ledger, target, jobs, keep_search, proving,
-                                      eager=session is not None)
-    written = len(staged)
+        keep_search = (FOLDER + "/",) if config.site.search else ()
+        proving = _unrecorded(target, unknown, made, keep_search)
+        ledger = Ledger(manifest, on_disk)
+        staged, rendered = _write_changed(made, ledger, target, jobs, keep_search, proving,
+                                          eager=session is not None)
+        written = len(staged)
 
-    _record(manifest, ledger, config, target, staged, keep_search, site)
-    manifest.inputs, manifest.racy = seen.now.inputs, seen.now.racy
-    manifest.save(seen.started)
-    if session is not None:
-        session.corpus, session.theme, session.titler = corpus, theme, titler
-        session.health, session.declared, session.beside = health, declared, beside
-        session.target = target
-        session.remember(manifest)
-    return manifest, written, rendered
+        _record(manifest, ledger, config, target, staged, keep_search, site)
+        manifest.inputs, manifest.racy = seen.now.inputs, seen.now.racy
+        manifest.save(seen.started)
+        if session is not None:
+            session.corpus, session.theme, session.titler = corpus, theme, titler
+            session.health, session.declared, session.beside = health, declared, beside
+            session.target = target
+            session.remember(manifest)
+        return manifest, written, rendered
 
 
 def build_files(session: Session, files: set[Path], jobs: int = 0) -> BuildReport:
@@ -395,8 +400,8 @@ def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
     context = multiprocessing.get_context("fork")
     chunks = [[j.path for j in todo[i:i + 64]] for i in range(0, len(todo), 64)]
     by_path = {j.path: j for j in made.jobs}
-    gc.freeze()
-    try:
+    with held() as settle:
+        settle()
         with process_pool(workers - 1, context, _start_worker, (made, staging.folder)) as pool:
             futures = [pool.submit(_render_chunk, chunk) for chunk in chunks]
             try:
@@ -414,8 +419,6 @@ def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
                 for future in futures:
                     future.cancel()
                 raise
-    finally:
-        gc.unfreeze()
 
 
 Rendered = tuple[str, str | None, str, int, bytes | None]  # path, key, sha, size, bytes

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
 import feedparser
+import pytest
 from click.testing import Result
 
 from digest.config import load_config
@@ -230,3 +232,42 @@ def test_an_items_headings_become_sections_under_its_title(project: Callable[...
     body = page[page.index('class="content"'):]
     assert "<h2>Intro</h2>" in body and "<h3>Deep</h3>" in body and "<h2>Outro</h2>" in body
     assert "<h1>" not in body and "<h4>" not in body
+
+
+ITEM = """\
+---
+id: aaaa
+title: A post
+link: https://example.org/a
+source: blog
+published: '2026-03-10T10:00:00+00:00'
+status: selected
+---
+
+Words.
+"""
+
+
+@pytest.mark.parametrize("theme", ["default", "broken"])
+def test_a_build_leaves_the_garbage_collector_as_it_found_it(
+        project: Callable[..., Path], theme: str) -> None:
+    """A build keeps the collector off the site it makes while it makes it (digest/system/
+    memory.py); after it, done or failed, the collector is on and sees everything again, so
+    that `digest serve`'s process lets go of a site it no longer holds."""
+    from digest.build import build
+    from digest.errors import DigestError
+
+    root = project({"broken/templates/item.html": "{{ nope() }}",
+                    "content/items/2026/03/a-post-aaaaaa.md": ITEM, "feeds/blog.xml": ""})
+    if theme == "broken":  # its item page fails to render, after the site is made
+        toml = (root / "digest.toml").read_text().replace(
+            'timezone = "Europe/Moscow"', 'timezone = "Europe/Moscow"\ntheme = "broken"')
+        (root / "digest.toml").write_text(toml)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    if theme == "broken":
+        with pytest.raises(DigestError, match="item.html"):
+            build(load_config(root / "digest.toml"), search=False)
+    else:
+        assert build(load_config(root / "digest.toml"), search=False).items == 1
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0

@@ -1,14 +1,57 @@
-"""Handing freed memory back to the operating system.
+"""A build's memory: handing freed memory back to the operating system, and keeping the
+garbage collector off what a build holds to its end.
 
 Python frees what a stage no longer holds (a first build's raw texts, once their bodies are
 rendered), but the C library keeps the emptied pages in the process's heap: they still count
-as the process's memory, and as that of every worker forked from it."""
+as the process's memory, and as that of every worker forked from it.
+
+The cyclic garbage collector walks every object it tracks at each full collection, and a
+build makes more than a million (50,000 items: 21 full collections, 2.4 s of a 25 s build).
+What a stage made (the corpus, the selection, the site, the plan) lives until the build
+ends: `held` takes it out of the collector's sight, stage after stage, and `paused` stops
+the collector while they are made."""
 
 from __future__ import annotations
 
 import ctypes
 import functools
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+_HOLDING = [0]  # `held` blocks open (nested: a build's render forks inside its build)
+
+
+@contextmanager
+def held() -> Iterator[Callable[[], None]]:
+    """A block in which `settle()` (what it yields) takes every object alive now out of
+    the garbage collector's sight (`gc.freeze`): the objects a stage made, which live to the
+    end of the block. On leaving the outermost block, the collector sees them again
+    (`gc.unfreeze`): what is garbage by then is collected as usual. Objects freed by their
+    reference count are freed at once, held or not; only garbage in cycles made before a
+    `settle()` waits for the end of the block. Forked workers inherit the held objects
+    without their collector touching (and copying) the pages that hold them."""
+    _HOLDING[0] += 1
+    try:
+        yield gc.freeze
+    finally:
+        _HOLDING[0] -= 1
+        if not _HOLDING[0]:
+            gc.unfreeze()
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No garbage collection in this block: for stages that make many objects and free few
+    in cycles (a build's load, select, group and plan), where a collection would walk what
+    they made, to find nothing. The collector is as it was after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def give_back() -> None:
