@@ -26,13 +26,21 @@ from digest.system.registry import Registry
 T = TypeVar("T")
 
 
+# The pages a pager links on each side of the current one (besides the first and the last).
+PAGER_REACH = 2
+
+
 @dataclass(frozen=True)
 class Pager:
     number: int
     count: int
     prev: str | None
     next: str | None
-    pages: tuple[tuple[int, str], ...]
+    pages: tuple[tuple[int, str], ...]  # every page of the list: (number, URL)
+    # What a page links: the first and last pages and PAGER_REACH pages on each side of
+    # this one; None where pages are left out (an ellipsis). A list of 400 pages shows at
+    # most nine, and its pages do not grow with it.
+    window: tuple[tuple[int, str] | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -370,8 +378,26 @@ def _paginate(url: str, items: Sequence[ItemView], size: int
     links = tuple((n, Urls.numbered(url, n)) for n in range(1, count + 1))
     for n in range(1, count + 1):
         yield (Pager(n, count, links[n - 2][1] if n > 1 else None,
-                     links[n][1] if n < count else None, links),
+                     links[n][1] if n < count else None, links, _window(links, n)),
                tuple(items[(n - 1) * size: n * size]))
+
+
+def _window(links: tuple[tuple[int, str], ...], n: int
+            ) -> tuple[tuple[int, str] | None, ...]:
+    """The links page `n` shows (see Pager.window): a gap of one page is that page's link,
+    not an ellipsis, which would take the same room."""
+    count = len(links)
+    shown = sorted({1, count, *range(max(1, n - PAGER_REACH), min(count, n + PAGER_REACH) + 1)})
+    window: list[tuple[int, str] | None] = []
+    before = 0  # the last page shown
+    for m in shown:
+        if m - before == 2:
+            window.append(links[m - 2])
+        elif m - before > 2:
+            window.append(None)
+        window.append(links[m - 1])
+        before = m
+    return tuple(window)
 
 
 def _years(issues: Sequence[IssueView]) -> list[tuple[int, list[IssueView]]]:

@@ -219,7 +219,7 @@ def test_pagination_walks_every_item_once(open_page: Opener, paged: str, listing
     page, watch = open_page(paged.split(PREFIX)[0])
     page.goto(paged + listing)
     numbers = page.locator("nav.pager a[aria-label]")
-    pages = numbers.count()
+    pages = int(numbers.last.inner_text())  # the last page is always linked
     assert pages >= 2, "the list should have more than one page"
     assert page.locator("nav.pager a[aria-current=page]").inner_text() == "1"
     items: list[str] = []

@@ -4,6 +4,7 @@ of, where each goes, and what a page links to."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,6 +109,32 @@ def test_links_stay_under_the_sites_path_and_canonical_ones_are_absolute(
     assert 'rel="canonical" href="https://user.github.io/sub/topics/notes/"' in html
     assert 'href="/sub/topics/notes/page/2/"' in html  # the pager
     assert 'href="/topics/' not in html
+
+
+def pager_links(html: str) -> list[str]:
+    """The pager's numbered links and gaps, in order: "3", "…", "3*" for this page."""
+    nav = html[html.index('<nav class="pager"'):]
+    nav = nav[:nav.index("</nav>")]
+    return [("…" if gap else n + ("*" if current else ""))
+            for gap, n, current in re.findall(
+                r'(class="pager-gap")|aria-label="Page (\d+)"( aria-current="page")?', nav)]
+
+
+def test_a_long_list_links_its_first_and_last_pages_and_those_near(
+        project: Callable[..., Path]) -> None:
+    """Ten pages: each links the first and the last, and two on each side of itself; the
+    pages left out are an ellipsis, unless one page would be."""
+    posts = {f"content/items/p{n}.md": post(n) for n in range(1, 21)}
+    made = planned(project, files=posts)
+    on = {n: pager_links(page(made, "topics/notes/" + ("" if n == 1 else f"page/{n}/")
+                              + "index.html")) for n in (1, 4, 5, 6, 10)}
+    assert on[1] == ["1*", "2", "3", "…", "10"]
+    assert on[4] == ["1", "2", "3", "4*", "5", "6", "…", "10"]  # 1-2-3: no gap to hide
+    assert on[5] == ["1", "2", "3", "4", "5*", "6", "7", "…", "10"]
+    assert on[6] == ["1", "…", "4", "5", "6*", "7", "8", "9", "10"]
+    assert on[10] == ["1", "…", "8", "9", "10*"]
+    sixth = page(made, "topics/notes/page/6/index.html")
+    assert 'href="/sub/topics/notes/page/7/" rel="next"' in sixth
 
 
 def test_a_topic_page_advertises_the_sites_feeds_and_its_own(
