@@ -11,9 +11,11 @@ Exit codes: 0 success; 1 partial failure (some feeds failed) or a failed build/c
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -157,3 +159,28 @@ for _command in (init.init,
                  building.select, building.build, building.publish, building.check,
                  serving.serve):
     main.add_command(_command)
+
+
+def run() -> None:
+    """The program (`digest`, `python -m digest`): `main`, then a quick exit.
+
+    A build's process holds its site to the end, and the interpreter would free it object
+    by object before exiting: 0.2 s at 10,000 items, 0.7 s at 50,000, that the operating
+    system does at once. So once `main` is done, what an exit does for others is done here
+    (the exit functions run, the output is flushed) and the process ends without freeing
+    its objects. Whatever else, an exception (a traceback), an exit that is not a number,
+    threads still running, ends the usual way."""
+    try:
+        main()
+        code: int = 0
+    except SystemExit as exc:
+        if not (exc.code is None or isinstance(exc.code, int)) or threading.active_count() > 1:
+            raise
+        code = exc.code or 0
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader gone (`digest build | head -1`), or closed
+            code = code or 120  # as Python's own exit says it
+    os._exit(code)

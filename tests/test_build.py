@@ -265,7 +265,7 @@ def test_a_build_leaves_the_garbage_collector_as_it_found_it(
         (root / "digest.toml").write_text(toml)
     assert gc.isenabled() and gc.get_freeze_count() == 0
     if theme == "broken":
-        with pytest.raises(DigestError, match="item.html"):
+        with pytest.raises(DigestError, match=r"item\.html"):
             build(load_config(root / "digest.toml"), search=False)
     else:
         assert build(load_config(root / "digest.toml"), search=False).items == 1

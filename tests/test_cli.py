@@ -156,3 +156,23 @@ def test_serve_shows_drafts_and_says_so(project: Project) -> None:
     assert "/my-digest/" in shown and "Draft issues are shown (--no-drafts hides them)" in shown
     hidden = _serve_says(root, "--no-drafts")
     assert "Draft issues are hidden" in hidden
+
+
+def digest_process(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "digest", *args], cwd=root, text=True,
+                          capture_output=True, timeout=120, check=False)
+
+
+def test_the_program_ends_with_its_exit_code_and_all_it_printed(project: Project) -> None:
+    """`digest` ends its process without freeing its objects one by one (cli.run): what it
+    printed, on both streams, and its exit code are still all there."""
+    root = project({"content/items/2026/03/a-post-aaaaaa.md": ITEM, "feeds/blog.xml": ""})
+    done = digest_process(root, "--verbose", "build")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().splitlines()[-1].startswith("Built 1 issue, 1 item, ")
+    assert (root / "output" / "index.html").is_file()
+    (root / "digest.toml").write_text("[site\n", encoding="utf-8")
+    bad = digest_process(root, "build")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: digest.toml") and "Traceback" not in bad.stderr
+    assert digest_process(root, "--version").stdout.startswith("digest, version ")

@@ -121,7 +121,7 @@ def test_the_distribution_is_digest_ssg_with_one_version(run: Callable[..., Resu
                                                          tmp_path: Path) -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["name"] == "digest-ssg"
-    assert project["scripts"] == {"digest": "digest.cli:main"}
+    assert project["scripts"] == {"digest": "digest.cli:run"}
     assert "version" not in project and "version" in project["dynamic"]
     assert SOURCE_VERSION is not None
     result = run(tmp_path, "--version")
