@@ -19,6 +19,7 @@ import gc
 import multiprocessing
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -46,7 +47,7 @@ from digest.select import select
 from digest.system.memory import give_back, held, paused
 from digest.system.state import feed_languages, read_state, source_health
 from digest.system.workers import process_pool
-from digest.write import Staging, put, sync_tree
+from digest.write import SEARCH, Staging, beside, put, sweep, sync_tree
 
 NO_RECORD = ("no record of an earlier build is there (.digest/cache deleted or damaged, or the "
              "project moved?): if it was one, build with --clean; else move them away")
@@ -111,7 +112,10 @@ def _make(config: Config, seen: Look, drafts: bool, jobs: int, cache: ItemStore 
         if session is not None:
             session.forget()  # until this build is done
             cache = session.cache
-        cache = cache or ItemStore(CachePaths.of(config.state_dir))
+        if cache is None:
+            with paused():  # the store's entries, read: many objects, no garbage
+                cache = ItemStore(CachePaths.of(config.state_dir))
+            settle()
         cache.renew()
         corpus = load(config, cache, jobs)
         cache.save()
@@ -299,23 +303,26 @@ def check_built(config: Config, output: Path | None = None) -> Path:
 
 def refresh_search(config: Config, output: Path | None = None,
                    lock: AbstractContextManager[object] | None = None,
-                   current: Callable[[], bool] = lambda: True) -> bool:
+                   current: Callable[[], bool] = lambda: True,
+                   stop: threading.Event | None = None) -> bool:
     """Make the search index again if pages changed since it was made; True if it did. Of an
     index in parts, only the parts whose pages changed are made again.
 
     For `serve`, which indexes in the background: Pagefind reads output/ outside `lock`; the
     new index is installed under `lock`, and only if `current()` says no build happened
-    meanwhile (else the next round indexes the newer pages)."""
+    meanwhile (else the next round indexes the newer pages); once `stop` is set, Pagefind is
+    ended and search.Stopped raised, with output/ and the manifest as they were."""
     target = check_folder(config, output or config.output_dir)
     path = CachePaths.of(config.state_dir).manifest(target)
     last = Manifest.read(path)
     if not (config.site.search and last.search_stale):
         return False
+    sweep(target)  # what an index killed mid-way left beside output/
     prints = _part_prints(last, config.site.language)
     reuse = {route for route, made in prints.items()
              if last.search_made.get(route) == made and _intact(last, target, route)}
-    with tempfile.TemporaryDirectory(prefix=".search.", dir=target.parent) as tmp:
-        make(target, config.site.language, Path(tmp) / FOLDER, last.search_parts, reuse)
+    with tempfile.TemporaryDirectory(prefix=beside(target, SEARCH), dir=target.parent) as tmp:
+        make(target, config.site.language, Path(tmp) / FOLDER, last.search_parts, reuse, stop)
         with lock or nullcontext():
             if not current():
                 return False

@@ -21,6 +21,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
@@ -34,6 +36,12 @@ PAGES = f"{Urls.ITEMS}*/index.html"  # the item pages, relative to the site (a P
 # about 700 MB, and takes no longer per page than over fewer (over 10,000: 1.5x per page).
 ITEMS_PER_INDEX = 2000
 PART_PREFIX = "part-"  # the folders of the parts after the first, in the first's
+TIMEOUT = 600  # seconds for one Pagefind run
+
+
+class Stopped(Exception):
+    """The index was not made: `stop` was set while Pagefind ran (`serve` is stopping).
+    Pagefind is ended, and what it wrote is left to its caller's temporary folder."""
 
 
 def parts(items: Sequence[ItemView]) -> tuple[tuple[str, ...], ...]:
@@ -53,14 +61,14 @@ def bundles(count: int) -> tuple[str, ...]:
 
 
 def make(site_dir: Path, language: str, into: Path, pages: Sequence[Sequence[str]],
-         reuse: Collection[str] = ()) -> None:
+         reuse: Collection[str] = (), stop: threading.Event | None = None) -> None:
     """The site's index, in the folder `into`: one made as `index` makes it when `pages`
     (`parts`, as the build recorded them) has one part or none; else one per part, each
     made by a Pagefind run of its own, in the folders `bundles` names under `into`. The
     parts whose routes are in `reuse` are taken from `site_dir` as they are (linked), not
     made again: their pages are as they were when they were made."""
     if len(pages) < 2:
-        index(site_dir, language, into)
+        index(site_dir, language, into, stop=stop)
         return
     made = []
     for n, (part, route) in enumerate(zip(pages, bundles(len(pages)), strict=True), start=1):
@@ -69,7 +77,7 @@ def make(site_dir: Path, language: str, into: Path, pages: Sequence[Sequence[str
             for file in bundle_files(route, _files(site_dir / route, route)):
                 _link(site_dir / file, made[-1] / file[len(route):])
         else:
-            index(site_dir, language, made[-1], part)
+            index(site_dir, language, made[-1], part, stop)
     made[0].rename(into)
     for folder, route in zip(made[1:], bundles(len(pages))[1:], strict=True):
         folder.rename(into / route[len(FOLDER) + 1:])
@@ -86,22 +94,24 @@ def _files(folder: Path, route: str) -> list[str]:
     return [route + p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
 
 
-def index(site_dir: Path, language: str, into: Path, pages: Sequence[str] = ()) -> None:
+def index(site_dir: Path, language: str, into: Path, pages: Sequence[str] = (),
+          stop: threading.Event | None = None) -> None:
     """Index the item pages under `site_dir` (their text marked with data-pagefind-body);
     write the index into the folder `into` (the site's FOLDER, or a temporary one). With
     `pages` (files of the site), only those are read: Pagefind is given a folder beside `into`
     that holds them alone, as hard links (copies where links cannot be made), at the same
     paths, so that their URLs are the site's. A site with no item page is indexed whole, as
-    Pagefind does when no page marks its text."""
+    Pagefind does when no page marks its text. Once `stop` is set, Pagefind is ended and
+    Stopped raised."""
     if pages:
         with tempfile.TemporaryDirectory(prefix=".pages.", dir=into.parent) as tmp:
             for page in pages:
                 if page.startswith(Urls.ITEMS) and ".." not in page.split("/"):  # the site's
                     _link(site_dir / page, Path(tmp) / page)
-            _pagefind(Path(tmp), language, into, [])
+            _pagefind(Path(tmp), language, into, [], stop)
         return
     has_items = next((site_dir / Urls.ITEMS).glob("*/index.html"), None) is not None
-    _pagefind(site_dir, language, into, ["--glob", PAGES] if has_items else [])
+    _pagefind(site_dir, language, into, ["--glob", PAGES] if has_items else [], stop)
 
 
 def _link(source: Path, link: Path) -> None:
@@ -119,16 +129,41 @@ def _link(source: Path, link: Path) -> None:
             return
 
 
-def _pagefind(site_dir: Path, language: str, into: Path, extra: list[str]) -> None:
+def _pagefind(site_dir: Path, language: str, into: Path, extra: list[str],
+              stop: threading.Event | None = None) -> None:
     command = [sys.executable, "-m", "pagefind", "--site", str(site_dir), "--output-path",
                str(into), "--force-language", language.split("-")[0], "--silent", *extra]
+    if stop is not None and stop.is_set():
+        raise Stopped()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        # (`python -m pagefind` becomes Pagefind's binary: ending this process ends it)
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) as run:
+            try:
+                out, err = _finished(run, stop)
+            except BaseException:  # stopped, timed out, Ctrl-C, SIGTERM: Pagefind too
+                run.kill()
+                run.wait()  # ended, before its folder is removed
+                raise
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise DigestError(f"the search index could not be built: {exc}",
                           hint="reinstall digest, or set search = false under [site]") from exc
-    if done.returncode != 0:
-        reason = (done.stderr or done.stdout).strip().splitlines()
+    if run.returncode != 0:
+        reason = (err or out).strip().splitlines()
         raise DigestError("the search index could not be built: "
-                          + (reason[-1] if reason else f"pagefind exited {done.returncode}"),
+                          + (reason[-1] if reason else f"pagefind exited {run.returncode}"),
                           hint="install pagefind[extended], or set search = false under [site]")
+
+
+def _finished(run: subprocess.Popen[str], stop: threading.Event | None) -> tuple[str, str]:
+    """What Pagefind printed, once it ended; Stopped as soon as `stop` is set, TimeoutExpired
+    after TIMEOUT seconds."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            return run.communicate(timeout=0.2)  # (tried again, nothing printed is lost)
+        except subprocess.TimeoutExpired:
+            if stop is not None and stop.is_set():
+                raise Stopped() from None
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(run.args, TIMEOUT) from None

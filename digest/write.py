@@ -27,9 +27,8 @@ class Staging:
     def __init__(self, target: Path) -> None:
         self.target = target
         target.parent.mkdir(parents=True, exist_ok=True)
-        _sweep(target)
-        self.folder = Path(tempfile.mkdtemp(prefix=f"{_staging_prefix(target)}{os.getpid()}-",
-                                            dir=target.parent))
+        sweep(target)
+        self.folder = Path(tempfile.mkdtemp(prefix=beside(target, STAGING), dir=target.parent))
         self.staged: list[str] = []
 
     def __enter__(self) -> Staging:
@@ -77,21 +76,27 @@ class Staging:
         return moved
 
 
-def _staging_prefix(target: Path) -> str:
-    return f".{target.name}.staging-"
+# The temporary folders beside output/: a build's staging folder, the search index's.
+STAGING, SEARCH = "staging", "search"
 
 
-def _sweep(target: Path) -> None:
-    """Remove the staging folders that builds killed mid-way (kill -9, a power cut) left
-    beside `target`: only ours (named .<target>.staging-<pid>-…), and only when that process
-    is gone, so a build running at the same time keeps its own."""
-    prefix = _staging_prefix(target)
+def beside(target: Path, kind: str) -> str:
+    """The name (prefix) of this process's temporary folder of `kind` beside `target`:
+    .<target>.<kind>-<pid>-, so that `sweep` knows whose it is."""
+    return f".{target.name}.{kind}-{os.getpid()}-"
+
+
+def sweep(target: Path) -> None:
+    """Remove the temporary folders that builds or indexes killed mid-way (kill -9, a power
+    cut) left beside `target`: only ours (named .<target>.<kind>-<pid>-…), and only when that
+    process is gone, so a build running at the same time keeps its own."""
+    prefixes = tuple(f".{target.name}.{kind}-" for kind in (STAGING, SEARCH))
     try:
-        names = [n for n in os.listdir(target.parent) if n.startswith(prefix)]
+        names = [n for n in os.listdir(target.parent) if n.startswith(prefixes)]
     except OSError:
         return
     for name in names:
-        pid = name[len(prefix):].split("-", 1)[0]
+        pid = next(name[len(p):] for p in prefixes if name.startswith(p)).split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)) and (target.parent / name).is_dir():
             shutil.rmtree(target.parent / name, ignore_errors=True)
 

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from digest import search
+from digest.incremental.manifest import Manifest
+from digest.incremental.paths import CachePaths
 from tests.conftest import write_project
 from tests.test_fetch_kill import SITE, atom, feed_toml
 
@@ -159,15 +162,38 @@ def test_kill_9_of_fetch_leaves_no_fork_server_or_parser_worker(tmp_path: Path) 
         assert len(list((root / "content" / "items").rglob("*.md"))) == FEEDS * ENTRIES
 
 
+def test_kill_of_fetch_ends_it_as_ctrl_c_does(tmp_path: Path) -> None:
+    """`kill PID` (SIGTERM, to the main process only) once fetch has written some items: it
+    stops as by Ctrl-C (exit 1), leaves no process, every file it wrote whole, and the
+    project unlocked: the next fetch stores every entry."""
+    root = many_feeds(tmp_path / "site")
+    items = root / "content" / "items"
+    with cleanup(start(root, "-q", "fetch")) as proc:
+        deadline = time.monotonic() + 120
+        while not (items.is_dir() and next(items.rglob("*.md"), None)):
+            assert proc.poll() is None and time.monotonic() < deadline, "nothing written"
+            time.sleep(0.005)
+        seen = descendants(proc.pid)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(60) == 1
+        assert_none_left(seen, proc.pid)
+    for path in (p for p in items.rglob("*") if not p.is_dir()):
+        assert path.suffix == ".md", f"a temporary file left: {path}"
+        assert path.read_text(encoding="utf-8").startswith("---\n"), path
+    after = digest(root, "-q", "fetch")
+    assert after.returncode == 0, after.stderr
+    assert len(list(items.rglob("*.md"))) == FEEDS * ENTRIES
+
+
 # --- kill -9 of `digest build` ---------------------------------------------------------------
 
 ITEMS = 2000  # about 2,200 files to render: over build.PARALLEL_FROM, so rendered by workers
 
 
-def many_items(root: Path) -> Path:
+def many_items(root: Path, count: int = ITEMS) -> Path:
     files: dict[str, str | bytes] = {"digest.toml": SITE + feed_toml("blog")}
     text = " ".join(f"w{k}" for k in range(60))
-    for n in range(ITEMS):
+    for n in range(count):
         files[f"content/items/item-{n:05d}.md"] = (
             f"---\nid: i{n:05d}\ntitle: Item {n}\nlink: https://blog.example/{n}\n"
             f"source: blog\npublished: '2025-{1 + n // 28 % 12:02d}-{1 + n % 28:02d}"
@@ -199,6 +225,86 @@ def test_kill_9_of_build_leaves_no_render_worker(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert [p.name for p in root.iterdir() if p.name.startswith(".output.")] == [], \
         "the next build removes what the killed one left beside output/"
+
+
+def command_line(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    except OSError:
+        return []
+
+
+@needs_two_cores
+def test_kill_of_build_ends_it_as_ctrl_c_does(tmp_path: Path) -> None:
+    """`kill PID` (SIGTERM, to the main process only) while the render workers run: the
+    build ends at once, as by Ctrl-C: no worker left, no staging folder, no output/."""
+    root = many_items(tmp_path / "site")
+    with cleanup(start(root, "-q", "build")) as proc:
+        deadline = time.monotonic() + 120
+        while not rendering(root, proc.pid)(descendants(proc.pid)):
+            assert proc.poll() is None and time.monotonic() < deadline, "no render stage"
+            time.sleep(0.01)
+        seen = descendants(proc.pid)
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(30) == 1  # as Ctrl-C: "Aborted!", exit 1
+        assert_none_left(seen, proc.pid)
+    assert [p.name for p in root.iterdir() if p.name.startswith(".output.")] == []
+    assert not (root / "output").exists()
+
+
+@pytest.mark.parametrize("count", [ITEMS, ITEMS + 1])  # an index of one part, of two
+def test_kill_of_serve_while_it_indexes_ends_pagefind_and_leaves_nothing(
+        tmp_path: Path, count: int) -> None:
+    """`kill PID` of `digest serve` while Pagefind makes the search index in the background:
+    serve stops as by Ctrl-C, Pagefind ends with it (the index is left to make), and its
+    temporary folder is gone."""
+    assert search.ITEMS_PER_INDEX == ITEMS
+    root = many_items(tmp_path / "site", count)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with cleanup(start(root, "serve", "--port", str(port))) as proc:
+        deadline = time.monotonic() + 120
+        while True:  # serving (the port opens once the first build is done)
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.05)
+        item, n = root / "content" / "items" / "item-00000.md", 0
+        while True:  # an edit a second, each indexed again in the background, till one is
+            seen = descendants(proc.pid)
+            if any("pagefind" in " ".join(command_line(p.pid)) for p in seen):
+                break
+            if n % 100 == 0:
+                item.write_text(item.read_text() + f"\nEdit {n}.\n")
+            n += 1
+            assert proc.poll() is None and time.monotonic() < deadline, "Pagefind never ran"
+            time.sleep(0.01)
+        assert list(root.glob(".output.search-*")), "Pagefind works in a temporary folder"
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(30) == 0  # stopped, as by Ctrl-C
+        assert_none_left(seen, proc.pid, within=1.0)
+    assert list(root.glob(".output.*")) == []
+    manifest = CachePaths.of(root / ".digest").manifest((root / "output").resolve())
+    assert Manifest.read(manifest).search_stale, "Pagefind was let finish"
+
+
+def test_the_next_build_removes_what_a_killed_index_left(tmp_path: Path) -> None:
+    """kill -9 of `digest serve` and its Pagefind while it indexes leaves Pagefind's
+    temporary folder beside output/; the next build removes it."""
+    root = many_items(tmp_path / "site")
+    with cleanup(start(root, "serve", "--port", "0")) as proc:
+        deadline = time.monotonic() + 120
+        while not any("pagefind" in " ".join(command_line(p.pid))
+                      for p in descendants(proc.pid)):
+            assert proc.poll() is None and time.monotonic() < deadline, "Pagefind never ran"
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    assert [p.name.split("-")[0] for p in root.glob(".output.*")] == [".output.search"]
+    again = digest(root, "-q", "build", timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert list(root.glob(".output.*")) == []
 
 
 @needs_two_cores

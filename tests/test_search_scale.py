@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -193,10 +194,11 @@ def build_parted(root: Path, runs: list[tuple[str, ...]] | None = None) -> Path:
     """Build `root` here, with parts of PART items; `runs`: each Pagefind run's pages."""
     real = index
 
-    def counted(site: Path, language: str, into: Path, pages: Sequence[str] = ()) -> None:
+    def counted(site: Path, language: str, into: Path, pages: Sequence[str] = (),
+                stop: threading.Event | None = None) -> None:
         if runs is not None:
             runs.append(tuple(pages))
-        real(site, language, into, pages)
+        real(site, language, into, pages, stop)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("digest.search.ITEMS_PER_INDEX", PART)

@@ -49,25 +49,29 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
     if not loopback:
         ctx.warn(f"serving on {host}: anyone on your network can read the preview "
                  "(the editor's desk is off)")
-    preview.rebuild(set(), strict=True)  # a refused output folder stops here, exit 2
-    observer = preview.watch(poll)  # watching before the port opens: no edit is missed
     try:
-        server.server_activate()
-    except OSError as exc:
-        observer.stop()
-        raise _cannot_listen(host, port, exc) from exc
-    address = config.site.urls.served(host, server.server_address[1])
-    ctx.say(f"Serving {address} (Ctrl-C to stop)")
-    if app is not None:
-        ctx.say(f"Editor's desk: {address}{APP}")
-    ctx.say("Draft issues are shown (--no-drafts hides them)" if drafts
-            else "Draft issues are hidden, as on the published site")
-    _serve_until_stopped(ctx, server, observer)
+        preview.rebuild(set(), strict=True)  # a refused output folder stops here, exit 2
+        observer = preview.watch(poll)  # watching before the port opens: no edit is missed
+        try:
+            server.server_activate()
+        except OSError as exc:
+            observer.stop()
+            raise _cannot_listen(host, port, exc) from exc
+        address = config.site.urls.served(host, server.server_address[1])
+        ctx.say(f"Serving {address} (Ctrl-C to stop)")
+        if app is not None:
+            ctx.say(f"Editor's desk: {address}{APP}")
+        ctx.say("Draft issues are shown (--no-drafts hides them)" if drafts
+                else "Draft issues are hidden, as on the published site")
+        _serve_until_stopped(ctx, server, observer)
+    finally:  # stopped at any point: a build under way finishes, an index is abandoned
+        preview.stop()
 
 
 def _serve_until_stopped(ctx: Context, server: ThreadingHTTPServer, observer: BaseObserver
                          ) -> None:
-    """Serve in a thread until Ctrl-C; then stop watching and close the port."""
+    """Serve in a thread until Ctrl-C (or SIGTERM, see cli.run); then stop watching and
+    close the port."""
     import threading
 
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},

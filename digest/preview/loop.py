@@ -22,6 +22,7 @@ from digest.incremental.paths import CachePaths
 from digest.incremental.session import Doubt, Session
 from digest.preview.serve import Status
 from digest.preview.watch import watch
+from digest.search import Stopped
 
 
 class Preview:
@@ -37,7 +38,21 @@ class Preview:
         self.session: Session | None = None  # what the last build made, kept in memory
         self.pending: set[str] = set()  # changes a failed build did not take in
         self.search_wanted = threading.Event()
-        threading.Thread(target=self._index_forever, daemon=True, name="search").start()
+        self.stopping = threading.Event()  # `stop`: no build or index is started after it
+        self.indexer = threading.Thread(target=self._index_forever, daemon=True,
+                                        name="search")
+        self.indexer.start()
+
+    def stop(self, wait: float = 60) -> None:
+        """Before the process ends (Ctrl-C, SIGTERM): no build or index starts any more; an
+        index under way is stopped (Pagefind ended, its temporary folder removed); a build
+        under way is waited for, up to `wait` seconds, so that output/ and the manifest are
+        left whole."""
+        self.stopping.set()
+        self.search_wanted.set()  # the indexer wakes, and ends
+        self.indexer.join(wait)
+        if self.lock.acquire(timeout=wait):  # the build under way, if any, is done
+            self.lock.release()
 
     def rebuild(self, changed: set[str], strict: bool = False) -> None:
         """Build what `changed` (paths) asks for; an error becomes the page the browser
@@ -45,6 +60,8 @@ class Preview:
         stops. The browser is told to reload before the load cache is saved and the search
         index made again."""
         with self.lock:
+            if self.stopping.is_set():
+                return
             start = time.perf_counter()
             asked = self.pending | changed
             try:
@@ -110,7 +127,11 @@ class Preview:
         while True:
             self.search_wanted.wait()
             self.search_wanted.clear()
+            if self.stopping.is_set():
+                return
             with self.lock:
+                if self.stopping.is_set():  # (a build held the lock meanwhile)
+                    return
                 seen = self.builds
             try:
                 config = load_config(self.config_path)
@@ -119,13 +140,15 @@ class Preview:
                 def still(seen: int = seen) -> bool:
                     return self.builds == seen
 
-                if refresh_search(config, lock=self.lock, current=still):
+                if refresh_search(config, lock=self.lock, current=still, stop=self.stopping):
                     took = (time.perf_counter() - start) * 1000
                     self.say(f"search index updated in {took:.0f} ms")
                     with self.lock:  # the manifest now lists the new index
                         if still() and self.session is not None and \
                                 self.session.manifest is not None:
                             self.session.remember(Manifest.read(self.session.manifest.path))
+            except Stopped:
+                return
             except DigestError as exc:
                 for e in exc.errors:
                     self.error(e.format(Path.cwd()))
