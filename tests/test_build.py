@@ -19,6 +19,19 @@ from tests.conftest import ROOT
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
+ITEM = """\
+---
+id: aaaa
+title: A post
+link: https://example.org/a
+source: blog
+published: '2026-03-10T10:00:00+00:00'
+status: selected
+---
+
+Words.
+"""
+
 
 def read(output: Path, rel: str) -> str:
     return (output / rel).read_text(encoding="utf-8")
@@ -193,16 +206,7 @@ def test_a_missing_template_is_one_clear_line(project: Callable[..., Path],
                                               run: Callable[..., Result]) -> None:
     root = project({"mytheme/templates/issue.html": "{% extends 'nope.html' %}",
                     "content/issues/2026-W11.md": "---\ntitle: T\n---\n",
-                    "content/items/2026/03/a-post-aaaaaa.md": """\
-        ---
-        id: aaaa
-        title: A post
-        link: https://example.org/a
-        source: blog
-        published: '2026-03-10T10:00:00+00:00'
-        status: selected
-        ---
-        """, "feeds/blog.xml": ""})
+                    "content/items/2026/03/a-post-aaaaaa.md": ITEM, "feeds/blog.xml": ""})
     toml = (root / "digest.toml").read_text().replace(
         'timezone = "Europe/Moscow"', 'timezone = "Europe/Moscow"\ntheme = "mytheme"')
     (root / "digest.toml").write_text(toml)
@@ -232,20 +236,6 @@ def test_an_items_headings_become_sections_under_its_title(project: Callable[...
     body = page[page.index('class="content"'):]
     assert "<h2>Intro</h2>" in body and "<h3>Deep</h3>" in body and "<h2>Outro</h2>" in body
     assert "<h1>" not in body and "<h4>" not in body
-
-
-ITEM = """\
----
-id: aaaa
-title: A post
-link: https://example.org/a
-source: blog
-published: '2026-03-10T10:00:00+00:00'
-status: selected
----
-
-Words.
-"""
 
 
 @pytest.mark.parametrize("theme", ["default", "broken"])
