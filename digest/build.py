@@ -90,6 +90,9 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     target = seen.target
     if seen.fresh and (session is None or session.ready):
         return _report(target, seen.manifest, 0, 0)
+    if seen.pages_fresh and session is None:  # only the search index is left to make
+        refresh_search(config, target)
+        return _report(target, Manifest.read(seen.manifest.path), 0, 0)
 
     manifest, written, rendered = _make(config, seen, drafts, jobs, cache, session)
     if search and manifest.search_stale:

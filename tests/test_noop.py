@@ -141,3 +141,33 @@ def test_the_stamp_is_made_here_when_the_forked_child_fails_or_threads_run() -> 
         stop.set()
         thread.join()
     assert stamped.value == made and forked == [here]  # made in this process, not a child
+
+
+def test_a_build_left_only_its_search_index_to_make_makes_just_that(tmp_path: Path) -> None:
+    """A build whose index was not made (stopped while Pagefind ran, or built without it):
+    the next `digest build` makes the index and leaves every page as it is; with an edit
+    as well, it makes the edited page too."""
+    from digest.build import build as build_here
+    from digest.config import load_config
+
+    root = example_project(tmp_path / "site")
+    toml = root / "digest.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("search = false", "search = true"),
+                    encoding="utf-8")
+    build_here(load_config(toml), search=False)  # the pages, not the index
+    output = root / "output"
+    assert not (output / "pagefind").exists()
+    pages = {p: p.stat().st_mtime_ns for p in output.rglob("*.html")}
+    build(root)
+    assert (output / "pagefind" / "pagefind-entry.json").is_file()
+    assert {p: p.stat().st_mtime_ns for p in output.rglob("*.html")} == pages
+    said, modules = build(root)
+    assert "up to date" in said and not modules & set(STAGES), "the index was left stale"
+
+    build_here(load_config(toml), search=False)  # nothing: up to date
+    shutil.rmtree(output / "pagefind")
+    set_key(item_file(root, ITEM), "title", "'A title of today'")
+    build(root)
+    page = output / "items" / ITEM / "index.html"
+    assert "A title of today" in page.read_text(encoding="utf-8")
+    assert (output / "pagefind" / "pagefind-entry.json").is_file()

@@ -39,6 +39,7 @@ class Look:
     started: int  # when the build started (ns): the stamp is of what was there then
     now: Stamp  # the inputs, as they are now
     fresh: bool  # nothing to do: output/ is what a build makes of these inputs
+    pages_fresh: bool = False  # output/ is that, but for a search index left to make
 
 
 def look(config: Config, output: Path | None = None, drafts: bool = False,
@@ -53,8 +54,9 @@ def look(config: Config, output: Path | None = None, drafts: bool = False,
         on_disk, unknown = survey(target, manifest, clean)
     now = stamped.value
     wants_index = search and config.site.search and manifest.search_stale
-    fresh = not wants_index and up_to_date(manifest, now, on_disk)
-    return Look(target, manifest, on_disk, unknown, started, now, fresh)
+    pages_fresh = up_to_date(manifest, now, on_disk)
+    return Look(target, manifest, on_disk, unknown, started, now,
+                pages_fresh and not wants_index, pages_fresh)
 
 
 class _Beside:
