@@ -42,7 +42,7 @@ from digest.load import load, reload
 from digest.model import Output, Site, Urls
 from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
-from digest.search import ENTRY, FOLDER, bundle_files, bundles, make, parts
+from digest.search import ENTRY, FOLDER, bundle_files, bundles, make
 from digest.select import select
 from digest.system.memory import give_back, held, paused
 from digest.system.state import feed_languages, read_state, source_health
@@ -207,7 +207,7 @@ def _record(manifest: Manifest, ledger: Ledger, config: Config, target: Path,
     """What this build left in output/, into the manifest (saved by the caller)."""
     manifest.files = ledger.as_found(keep_search)
     pages_changed = any(p.endswith(".html") for p in staged)
-    split = parts(site.items) if config.site.search else ()
+    split = site.search_parts if config.site.search else ()
     manifest.search_parts = [list(part) for part in split] if len(split) > 1 else []
     whole = all((target / route / ENTRY).is_file() for route in bundles(max(1, len(split))))
     manifest.search_stale = bool(config.site.search) and (
@@ -343,8 +343,8 @@ def refresh_search(config: Config, output: Path | None = None,
 
 def _part_prints(manifest: Manifest, language: str) -> dict[str, str]:
     """The print of each part of the index (route -> print): of Pagefind's version, the
-    language, and each of its pages, its path and the hash of its bytes. None for an index
-    of one part."""
+    language, and each of its pages, its path and the hash of its bytes. None (empty) for an
+    index of one part."""
     if len(manifest.search_parts) < 2:
         return {}
     from importlib.metadata import version  # a build that indexes only

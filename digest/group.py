@@ -69,7 +69,23 @@ def group(
         issues=tuple(issues), topics=topics, sources=sources, items=items,
         pages=tuple(PageView(p.slug, p.title, urls.page(p.slug), p.html) for p in corpus.pages),
         updated=max((v.item.published for v in items), default=None), settings=site.settings,
+        search_parts=_search_parts(items) if site.settings.search else (),
     )
+
+
+# Item pages in one part of the search index: a Pagefind run over 2,000 pages of 1,200 words
+# holds about 700 MB, and takes no longer per page than over fewer (over 10,000: 1.5x per
+# page). See digest/search.py.
+ITEMS_PER_INDEX = 2000
+
+
+def _search_parts(items: tuple[ItemView, ...]) -> tuple[tuple[str, ...], ...]:
+    """The item pages (files of the site) of each part of the search index: the site's
+    items (newest first) taken oldest first, ITEMS_PER_INDEX to a part, so that new items
+    change only the last part. One part for a site of fewer items; none without items."""
+    pages = [Urls.file(view.url) for view in reversed(items)]
+    return tuple(tuple(pages[i:i + ITEMS_PER_INDEX])
+                 for i in range(0, len(pages), ITEMS_PER_INDEX))
 
 
 def _weeks(selection: Selection, hidden: set[str]) -> dict[str, list[Decision]]:

@@ -193,6 +193,9 @@ class Urls:
         "", "issues/", "topics/", "sources/", "items/", "pages/", "search/")
     NOT_FOUND, SITEMAP, ROBOTS, OPML = "404.html", "sitemap.xml", "robots.txt", "feeds.opml"
     MEDIA, STATIC = "media/", "static/"  # mirrored images; the theme's files
+    # The search index (Pagefind's bundle), and the folders of its parts after the first,
+    # inside it (Site.search_parts).
+    SEARCH_INDEX, SEARCH_PART = "pagefind/", "part-"
 
     def __post_init__(self) -> None:
         if not self.base_url.endswith("/"):
@@ -213,6 +216,11 @@ class Urls:
     @staticmethod
     def source(slug: str) -> str:
         return f"{Urls.SOURCES}{slug}/"
+
+    @staticmethod
+    def search_part(n: int) -> str:
+        """The folder of the search index's part `n` (from 1; the first is the index's)."""
+        return Urls.SEARCH_INDEX if n == 1 else f"{Urls.SEARCH_INDEX}{Urls.SEARCH_PART}{n}/"
 
     @staticmethod
     def item(slug: str) -> str:
@@ -390,6 +398,9 @@ class Site:
     pages: tuple[PageView, ...]
     updated: datetime | None
     settings: Settings
+    # The files of the item pages each part of the search index holds, in the order of the
+    # parts (group.ITEMS_PER_INDEX to a part, oldest first); () with search off.
+    search_parts: tuple[tuple[str, ...], ...] = ()
 
     @property
     def base_url(self) -> str:

@@ -19,7 +19,6 @@ from digest.feeds import FORMATS, Channel, Feeds, channels, feed_bytes, feed_pat
 from digest.html.theme import FeedLink, Theme, environment, render_template, static_files
 from digest.incremental.pagekeys import Fresh, Made, PageKeys, Reuse, reuse, same, theme_print
 from digest.model import IssueView, ItemView, Output, Site, SourceView, TopicView, Urls
-from digest.search import bundles, parts
 from digest.sitemap import machine_files
 from digest.system.registry import Registry
 
@@ -271,7 +270,7 @@ def page(site: Site, shared: Shared) -> Iterator[Page]:
 def search(site: Site, shared: Shared) -> Iterator[Page]:
     if site.settings.search:
         # the index's parts beyond the first, for its UI to search too (digest/search.py)
-        more = bundles(len(parts(site.items)))[1:]
+        more = tuple(Urls.search_part(n) for n in range(2, len(site.search_parts) + 1))
         yield Page(Urls.SEARCH, "search.html", {"more_bundles": more}, (shared.home,))
 
 

@@ -7,12 +7,13 @@ parsed for nothing (about a tenth of the CPU time at 10,000 items: the rest, and
 about 330 KB per item page of 1,200 words, are Pagefind's indexing of the item pages). The
 index is the same, byte for byte, as one made from the whole site.
 
-A large site's index comes in parts (`parts`), each made by a Pagefind run of its own, one
-after the other: Pagefind holds every page it indexes in memory until it writes the index,
-about 350 KB per item page of 1,200 words, so one run over 10,000 items took 3.4 GB. A part
-holds at most ITEMS_PER_INDEX items, oldest first, so new items change only the last part.
-The search page's UI searches them all together (Pagefind's mergeIndex): the first part is
-the bundle in FOLDER, the others are in its subfolders (`bundles`)."""
+A large site's index comes in parts, each made by a Pagefind run of its own, one after the
+other: Pagefind holds every page it indexes in memory until it writes the index, about
+350 KB per item page of 1,200 words, so one run over 10,000 items took 3.4 GB. Which items
+each part holds is the site's layout (`Site.search_parts`, made in group.py: at most
+group.ITEMS_PER_INDEX items, oldest first, so new items change only the last part). The
+search page's UI searches them all together (Pagefind's mergeIndex): the first part is the
+bundle in FOLDER, the others are in its subfolders (`bundles`, `Urls.search_part`)."""
 
 from __future__ import annotations
 
@@ -27,15 +28,12 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 from digest.errors import DigestError
-from digest.model import ItemView, Urls
+from digest.model import Urls
 
-FOLDER = "pagefind"
+FOLDER = Urls.SEARCH_INDEX.rstrip("/")
 ENTRY = "pagefind-entry.json"  # in each part's folder: what Pagefind's UI loads first
 PAGES = f"{Urls.ITEMS}*/index.html"  # the item pages, relative to the site (a Pagefind glob)
-# Item pages in one part of the index: a Pagefind run over 2,000 pages of 1,200 words holds
-# about 700 MB, and takes no longer per page than over fewer (over 10,000: 1.5x per page).
-ITEMS_PER_INDEX = 2000
-PART_PREFIX = "part-"  # the folders of the parts after the first, in the first's
+PART_PREFIX = Urls.SEARCH_PART  # the folders of the parts after the first, in the first's
 TIMEOUT = 600  # seconds for one Pagefind run
 
 
@@ -44,26 +42,16 @@ class Stopped(Exception):
     Pagefind is ended, and what it wrote is left to its caller's temporary folder."""
 
 
-def parts(items: Sequence[ItemView]) -> tuple[tuple[str, ...], ...]:
-    """The item pages (files of the site) of each part of the index: the site's items
-    (newest first) taken oldest first, ITEMS_PER_INDEX to a part. One part for a site of
-    fewer items; none for a site with no item."""
-    pages = [Urls.file(view.url) for view in reversed(items)]
-    return tuple(tuple(pages[i:i + ITEMS_PER_INDEX])
-                 for i in range(0, len(pages), ITEMS_PER_INDEX))
-
-
 def bundles(count: int) -> tuple[str, ...]:
     """The folders (routes) of the `count` parts of the index: FOLDER, then its subfolders
     part-2/, part-3/... (a name Pagefind gives none of its own files)."""
-    return tuple(f"{FOLDER}/" if n == 1 else f"{FOLDER}/{PART_PREFIX}{n}/"
-                 for n in range(1, count + 1))
+    return tuple(Urls.search_part(n) for n in range(1, count + 1))
 
 
 def make(site_dir: Path, language: str, into: Path, pages: Sequence[Sequence[str]],
          reuse: Collection[str] = (), stop: threading.Event | None = None) -> None:
     """The site's index, in the folder `into`: one made as `index` makes it when `pages`
-    (`parts`, as the build recorded them) has one part or none; else one per part, each
+    (`Site.search_parts`, as the build recorded them) has one part or none; else one per part, each
     made by a Pagefind run of its own, in the folders `bundles` names under `into`. The
     parts whose routes are in `reuse` are taken from `site_dir` as they are (linked), not
     made again: their pages are as they were when they were made."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from digest import search
+from digest import group
 from digest.incremental.manifest import Manifest
 from digest.incremental.paths import CachePaths
 from tests.conftest import write_project
@@ -258,7 +258,7 @@ def test_kill_of_serve_while_it_indexes_ends_pagefind_and_leaves_nothing(
     """`kill PID` of `digest serve` while Pagefind makes the search index in the background:
     serve stops as by Ctrl-C, Pagefind ends with it (the index is left to make), and its
     temporary folder is gone."""
-    assert search.ITEMS_PER_INDEX == ITEMS
+    assert group.ITEMS_PER_INDEX == ITEMS
     root = many_items(tmp_path / "site", count)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -158,7 +158,7 @@ def test_a_site_without_items_still_gets_an_index(tmp_path: Path) -> None:
 
 # --- a large site: the index in parts -----------------------------------------------------
 
-PART = 4  # items to a part here (ITEMS_PER_INDEX): the 6 items make two parts, of 4 and 2
+PART = 4  # items to a part here (group.ITEMS_PER_INDEX): the 6 items make two parts, of 4 and 2
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +201,7 @@ def build_parted(root: Path, runs: list[tuple[str, ...]] | None = None) -> Path:
         real(site, language, into, pages, stop)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("digest.search.ITEMS_PER_INDEX", PART)
+        patch.setattr("digest.group.ITEMS_PER_INDEX", PART)
         patch.setattr("digest.search.index", counted)
         build_here(load_config(root / "digest.toml"))
     return root / "output"

@@ -48,7 +48,7 @@ class Manifest:
     search_stale: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     racy: dict[str, str] = field(default_factory=dict)  # input files changed just before
-    # the pages of each part of the search index (search.parts); [] for one made whole
+    # the pages of each part of the search index (Site.search_parts); [] for one made whole
     search_parts: list[list[str]] = field(default_factory=list)
     # the print of each part's pages when it was made (route -> print; see build.py)
     search_made: dict[str, str] = field(default_factory=dict)

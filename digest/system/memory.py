@@ -42,9 +42,10 @@ def held() -> Iterator[Callable[[], None]]:
 
 @contextmanager
 def paused() -> Iterator[None]:
-    """No garbage collection in this block: for stages that make many objects and free few
-    in cycles (a build's load, select, group and plan), where a collection would walk what
-    they made, to find nothing. The collector is as it was after."""
+    """No garbage collection in this block: for work that makes many objects and frees few
+    in cycles (a build reading its item store; its select, group and plan), where a
+    collection would walk what they made, to find nothing. (Not `load`, which may render
+    bodies.) The collector is as it was after."""
     was = gc.isenabled()
     gc.disable()
     try:
