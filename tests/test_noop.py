@@ -145,8 +145,9 @@ def test_the_stamp_is_made_here_when_the_forked_child_fails_or_threads_run() -> 
 
 def test_a_build_left_only_its_search_index_to_make_makes_just_that(tmp_path: Path) -> None:
     """A build whose index was not made (stopped while Pagefind ran, or built without it):
-    the next `digest build` makes the index and leaves every page as it is; with an edit
-    as well, it makes the edited page too."""
+    the next `digest build` makes the index alone (no content file is loaded: the item
+    store, deleted, is not made again) and leaves every page as it is; with an edit as
+    well, it makes the edited page too."""
     from digest.build import build as build_here
     from digest.config import load_config
 
@@ -158,9 +159,11 @@ def test_a_build_left_only_its_search_index_to_make_makes_just_that(tmp_path: Pa
     output = root / "output"
     assert not (output / "pagefind").exists()
     pages = {p: p.stat().st_mtime_ns for p in output.rglob("*.html")}
+    shutil.rmtree(root / ".digest" / "items")  # read again only by a build that loads
     build(root)
     assert (output / "pagefind" / "pagefind-entry.json").is_file()
     assert {p: p.stat().st_mtime_ns for p in output.rglob("*.html")} == pages
+    assert not (root / ".digest" / "items").exists(), "the site was loaded again"
     said, modules = build(root)
     assert "up to date" in said and not modules & set(STAGES), "the index was left stale"
 
