@@ -47,7 +47,7 @@ from digest.select import select
 from digest.system.memory import give_back, held, paused
 from digest.system.state import feed_languages, read_state, source_health
 from digest.system.workers import process_pool
-from digest.write import SEARCH, Staging, beside, put, sweep, sync_tree
+from digest.write import SEARCH, Staging, put, sweep, sync_tree, temp_prefix
 
 NO_RECORD = ("no record of an earlier build is there (.digest/cache deleted or damaged, or the "
              "project moved?): if it was one, build with --clean; else move them away")
@@ -324,7 +324,7 @@ def refresh_search(config: Config, output: Path | None = None,
     prints = _part_prints(last, config.site.language)
     reuse = {route for route, made in prints.items()
              if last.search_made.get(route) == made and _intact(last, target, route)}
-    with tempfile.TemporaryDirectory(prefix=beside(target, SEARCH), dir=target.parent) as tmp:
+    with tempfile.TemporaryDirectory(prefix=temp_prefix(target, SEARCH), dir=target.parent) as tmp:
         make(target, config.site.language, Path(tmp) / FOLDER, last.search_parts, reuse, stop)
         with lock or nullcontext():
             if not current():

@@ -28,7 +28,7 @@ class Staging:
         self.target = target
         target.parent.mkdir(parents=True, exist_ok=True)
         sweep(target)
-        self.folder = Path(tempfile.mkdtemp(prefix=beside(target, STAGING), dir=target.parent))
+        self.folder = Path(tempfile.mkdtemp(prefix=temp_prefix(target, STAGING), dir=target.parent))
         self.staged: list[str] = []
 
     def __enter__(self) -> Staging:
@@ -80,7 +80,7 @@ class Staging:
 STAGING, SEARCH = "staging", "search"
 
 
-def beside(target: Path, kind: str) -> str:
+def temp_prefix(target: Path, kind: str) -> str:
     """The name (prefix) of this process's temporary folder of `kind` beside `target`:
     .<target>.<kind>-<pid>-, so that `sweep` knows whose it is."""
     return f".{target.name}.{kind}-{os.getpid()}-"
