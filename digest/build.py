@@ -42,7 +42,7 @@ from digest.load import load, reload
 from digest.model import Output, Site, Urls
 from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
-from digest.search import ENTRY, FOLDER, bundle_files, bundles, make
+from digest.search import ENTRY, FOLDER, Stopped, bundle_files, bundles, make
 from digest.select import select
 from digest.system.memory import give_back, held, paused
 from digest.system.state import feed_languages, read_state, source_health
@@ -327,6 +327,8 @@ def refresh_search(config: Config, output: Path | None = None,
     with tempfile.TemporaryDirectory(prefix=temp_prefix(target, SEARCH), dir=target.parent) as tmp:
         make(target, config.site.language, Path(tmp) / FOLDER, last.search_parts, reuse, stop)
         with lock or nullcontext():
+            if stop is not None and stop.is_set():  # Pagefind was done, but too late
+                raise Stopped()
             if not current():
                 return False
             manifest = Manifest.read(path)

@@ -9,6 +9,7 @@ import click
 from digest.errors import ConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from http.server import ThreadingHTTPServer
 
     from watchdog.observers.api import BaseObserver
@@ -63,15 +64,16 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
             ctx.say(f"Editor's desk: {address}{APP}")
         ctx.say("Draft issues are shown (--no-drafts hides them)" if drafts
                 else "Draft issues are hidden, as on the published site")
-        _serve_until_stopped(ctx, server, observer)
+        _serve_until_stopped(ctx, server, observer, preview.stop)
     finally:  # stopped at any point: a build under way finishes, an index is abandoned
         preview.stop()
 
 
-def _serve_until_stopped(ctx: Context, server: ThreadingHTTPServer, observer: BaseObserver
-                         ) -> None:
-    """Serve in a thread until Ctrl-C (or SIGTERM, see cli.run); then stop watching and
-    close the port."""
+def _serve_until_stopped(ctx: Context, server: ThreadingHTTPServer, observer: BaseObserver,
+                         stop: Callable[[], None]) -> None:
+    """Serve in a thread until Ctrl-C (or SIGTERM, see cli.run); then `stop` the builds
+    first (an index under way is abandoned before it can finish), stop watching and close
+    the port."""
     import threading
 
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
@@ -83,6 +85,7 @@ def _serve_until_stopped(ctx: Context, server: ThreadingHTTPServer, observer: Ba
     except KeyboardInterrupt:
         ctx.say("Stopped.")
     finally:
+        stop()
         observer.stop()
         server.shutdown()
         server.server_close()

@@ -47,7 +47,7 @@ class Preview:
         """Before the process ends (Ctrl-C, SIGTERM): no build or index starts any more; an
         index under way is stopped (Pagefind ended, its temporary folder removed); a build
         under way is waited for, up to `wait` seconds, so that output/ and the manifest are
-        left whole."""
+        left whole. Called again, it returns at once."""
         self.stopping.set()
         self.search_wanted.set()  # the indexer wakes, and ends
         self.indexer.join(wait)
