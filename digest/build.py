@@ -424,9 +424,13 @@ def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
                 for n in reversed(range(len(chunks))):
                     if not futures[n].cancel():
                         break
-                    here[n] = _render_paths(made, staging.folder, by_path, chunks[n])
+                    here[n] = _render_paths(made, staging.folder, by_path, chunks[n],
+                                            staging.folders)
                 for n, future in enumerate(futures):
-                    yield from here[n] if n in here else future.result()
+                    done = here[n] if n in here else future.result()
+                    if [d[0] for d in done] != chunks[n]:  # never a page silently missing
+                        raise RuntimeError(f"rendered {len(done)} of {len(chunks[n])} files")
+                    yield from done
             except BaseException:  # a theme error, here or there: render nothing more
                 for future in futures:
                     future.cancel()
@@ -434,25 +438,26 @@ def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
 
 
 Rendered = tuple[str, str | None, str, int, bytes | None]  # path, key, sha, size, bytes
-_WORKER: tuple[Plan, Path, dict[str, Job]] | None = None  # set in worker processes only
+_WORKER: tuple[Plan, Path, dict[str, Job], set[str]] | None = None  # in worker processes
 
 
 def _start_worker(made: Plan, folder: Path) -> None:
     global _WORKER
-    _WORKER = (made, folder, {j.path: j for j in made.jobs})
+    _WORKER = (made, folder, {j.path: j for j in made.jobs}, set())
 
 
 def _render_chunk(paths: list[str]) -> list[Rendered]:
     assert _WORKER is not None
-    return _render_paths(*_WORKER, paths)
+    made, folder, by_path, folders = _WORKER
+    return _render_paths(made, folder, by_path, paths, folders)
 
 
-def _render_paths(made: Plan, folder: Path, by_path: dict[str, Job], paths: list[str]
-                  ) -> list[Rendered]:
-    """Render the files `paths` and write them under `folder`."""
+def _render_paths(made: Plan, folder: Path, by_path: dict[str, Job], paths: list[str],
+                  folders: set[str]) -> list[Rendered]:
+    """Render the files `paths` and write them under `folder` (`folders`: see `put`)."""
     done: list[Rendered] = []
     for path in paths:
         data = render_job(made, by_path[path])
-        put(folder, path, data)
+        put(folder, path, data, folders)
         done.append((path, made.keys[path], sha(data), len(data), None))
     return done
