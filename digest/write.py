@@ -9,6 +9,7 @@ import ntpath
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Collection
 from pathlib import Path
@@ -139,18 +140,17 @@ def sync_tree(new: Path, target: Path, owned: Collection[str]) -> None:
     """Make `target` hold exactly the files of `new`: each changed file replaced atomically,
     unchanged ones left alone, stale ones removed. Only the files in `owned` (paths relative
     to `target`, as a build recorded them) may be replaced or removed: any other file in
-    `target` stops it before anything changes."""
-    foreign = strangers(scan(target, owned, limit=SHOWN + 1), owned)
+    `target` stops it before anything changes. A file of `new` that is a hard link to the one
+    in `target` (a part of the search index kept as it was) is that file: it is not read."""
+    on_disk = scan(target, owned, limit=SHOWN + 1)
+    foreign = strangers(on_disk, owned)
     if foreign:
         raise refuse(target, foreign, "that no build of this digest wrote",
                      more=len(foreign) > SHOWN)
-    fresh = set()
-    for path in sorted(p for p in new.rglob("*") if p.is_file()):
-        rel = path.relative_to(new)
-        fresh.add(rel)
-        old = target / rel
-        if old.is_file() and old.stat().st_size == path.stat().st_size and \
-                old.read_bytes() == path.read_bytes():
+    fresh = scan(new)
+    for rel in sorted(fresh):
+        path, old = new / rel, target / rel
+        if rel in on_disk and _same(path, old):
             continue
         if old.is_symlink():
             old.unlink()
@@ -158,11 +158,22 @@ def sync_tree(new: Path, target: Path, owned: Collection[str]) -> None:
             shutil.rmtree(old)
         old.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, old)
-    gone = [p for p in target.rglob("*") if (p.is_file() or p.is_symlink())
-            and p.relative_to(target) not in fresh] if target.is_dir() else []
+    gone = [target / rel for rel in on_disk if rel not in fresh]
     for path in gone:
         path.unlink()
     _prune(target, gone)
+
+
+def _same(path: Path, old: Path) -> bool:
+    """Whether the file `old` holds the bytes of `path` (read only when they are two files
+    of one size); False if `old` is not a plain file."""
+    try:
+        now, then = os.stat(path), os.lstat(old)
+    except OSError:
+        return False
+    if not stat.S_ISREG(then.st_mode) or now.st_size != then.st_size:
+        return False
+    return os.path.samestat(now, then) or path.read_bytes() == old.read_bytes()
 
 
 def _prune(target: Path, removed: list[Path]) -> None:

@@ -112,16 +112,17 @@ class Manifest:
         just installed), instead of those the manifest listed there."""
         prefix = folder + "/"
         self.files = {k: e for k, e in self.files.items() if not k.startswith(prefix)}
-        self.files.update({k: Written(None, "", *stat) for k, stat in scan(target).items()
-                           if k.startswith(prefix)})
+        self.files.update({k: Written(None, "", *stat)
+                           for k, stat in scan(target, under=folder).items()})
 
 
-def scan(target: Path, known: Container[str] | None = None, limit: int = 0
+def scan(target: Path, known: Container[str] | None = None, limit: int = 0, under: str = ""
          ) -> dict[str, Stat]:
     """Every file of output/ (but the user's .git* entries), with its size and mtime; a
     symbolic link counts as a file (a build never makes one, nor follows one to look inside).
     With `known`, stop early once `limit` files not in it were found: the build will refuse
-    that folder, and `digest build --output /usr` should not read all of /usr first."""
+    that folder, and `digest build --output /usr` should not read all of /usr first.
+    `under`: only the files in that folder of output/ (paths still relative to output/)."""
     found: dict[str, Stat] = {}
     if not target.is_dir():
         return found
@@ -155,7 +156,10 @@ def scan(target: Path, known: Container[str] | None = None, limit: int = 0
                     return False
         return True
 
-    walk(str(target), "")
+    if under:
+        walk(os.path.join(target, under), under + "/")
+    else:
+        walk(str(target), "")
     return found
 
 
