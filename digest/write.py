@@ -142,12 +142,13 @@ def sync_tree(new: Path, target: Path, owned: Collection[str]) -> None:
     to `target`, as a build recorded them) may be replaced or removed: any other file in
     `target` stops it before anything changes. A file of `new` that is a hard link to the one
     in `target` (a part of the search index kept as it was) is that file: it is not read."""
-    on_disk = scan(target, owned, limit=SHOWN + 1)
+    on_disk = scan(target, owned, limit=SHOWN + 1, keeps=False)
     foreign = strangers(on_disk, owned)
     if foreign:
         raise refuse(target, foreign, "that no build of this digest wrote",
                      more=len(foreign) > SHOWN)
-    fresh = scan(new)
+    fresh = scan(new, keeps=False)
+    replaced: list[str] = []  # folders where `new` has a file: their files went with them
     for rel in sorted(fresh):
         path, old = new / rel, target / rel
         if rel in on_disk and _same(path, old):
@@ -156,11 +157,13 @@ def sync_tree(new: Path, target: Path, owned: Collection[str]) -> None:
             old.unlink()
         elif old.is_dir():
             shutil.rmtree(old)
+            replaced.append(rel + "/")
         old.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, old)
-    gone = [target / rel for rel in on_disk if rel not in fresh]
+    gone = [target / rel for rel in on_disk
+            if rel not in fresh and not rel.startswith(tuple(replaced))]
     for path in gone:
-        path.unlink()
+        path.unlink(missing_ok=True)  # (removed meanwhile by another build)
     _prune(target, gone)
 
 

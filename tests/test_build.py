@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -263,26 +265,77 @@ def test_a_build_leaves_the_garbage_collector_as_it_found_it(
     assert gc.get_freeze_count() == 0
 
 
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def _renderers(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """Each process that renders files writes its pid into the folder `log`."""
+    import digest.build
+
+    log.mkdir()
+    real = digest.build._render_paths
+
+    def logged(*args: Any) -> Any:
+        (log / str(os.getpid())).touch()
+        return real(*args)
+
+    monkeypatch.setattr(digest.build, "_render_paths", logged)
+    monkeypatch.setattr(digest.build, "PARALLEL_FROM", 16)
+
+
 def test_worker_processes_build_the_same_site_as_one_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A large build is rendered by forked workers writing straight into the staging folder
     (digest/build.py, `_render_all`); the example is too small for them, so here they start
-    from 16 files. Every file must be there, with the bytes one process makes: a page a
-    worker failed to write would otherwise vanish from the site without an error."""
-    import digest.build
+    from 16 files. Every file must be there, with the bytes one process makes, in a cold
+    build and in a rebuild that changes every page: a page a worker failed to write would
+    otherwise vanish from the site without an error."""
     from digest.build import build
 
     root = example_project(tmp_path / "site")
     config = load_config(root / "digest.toml")
     alone = build(config, output=tmp_path / "alone", jobs=1)
-    monkeypatch.setattr(digest.build, "PARALLEL_FROM", 16)
+    _renderers(monkeypatch, tmp_path / "pids")
     shared = build(config, output=tmp_path / "shared", jobs=2)
+    assert len(list((tmp_path / "pids").iterdir())) == 2  # this process and a worker
     assert shared.rendered == alone.rendered > 200
-
-    def tree(folder: Path) -> dict[str, bytes]:
-        return {p.relative_to(folder).as_posix(): p.read_bytes()
-                for p in folder.rglob("*") if p.is_file()}
-
-    one, two = tree(tmp_path / "alone"), tree(tmp_path / "shared")
+    one, two = _tree(tmp_path / "alone"), _tree(tmp_path / "shared")
     assert sorted(one) == sorted(two)
     assert [p for p in one if one[p] != two[p]] == []
+
+    toml = (root / "digest.toml").read_text(encoding="utf-8")
+    (root / "digest.toml").write_text(toml.replace('title = "', 'title = "The ', 1),
+                                      encoding="utf-8")
+    config = load_config(root / "digest.toml")
+    again = build(config, output=tmp_path / "shared", jobs=2)
+    assert again.written > 200  # every page shows the title: staged file by file
+    monkeypatch.undo()
+    build(config, output=tmp_path / "clean", jobs=1)
+    assert _tree(tmp_path / "shared") == _tree(tmp_path / "clean") != two
+
+
+def test_a_page_a_worker_did_not_render_fails_the_build_and_changes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import digest.build
+    from digest.build import build
+
+    root = example_project(tmp_path / "site")
+    config = load_config(root / "digest.toml")
+    build(config, jobs=1)
+    before = _tree(root / "output")
+    parent, real = os.getpid(), digest.build._render_paths
+
+    def loses_one(made: Any, folder: Path, by_path: Any, paths: list[str], folders: Any
+                  ) -> Any:
+        done = real(made, folder, by_path, paths, folders)
+        return done[1:] if os.getpid() != parent else done  # a worker's bug
+
+    monkeypatch.setattr(digest.build, "_render_paths", loses_one)
+    monkeypatch.setattr(digest.build, "PARALLEL_FROM", 16)
+    (root / "digest.toml").write_text((root / "digest.toml").read_text(encoding="utf-8")
+                                      .replace('title = "', 'title = "The ', 1), encoding="utf-8")
+    with pytest.raises(RuntimeError, match=r"rendered \d+ of 64 files"):
+        build(load_config(root / "digest.toml"), jobs=2)
+    assert _tree(root / "output") == before

@@ -153,3 +153,35 @@ def test_sync_tree_refuses_a_folder_holding_a_file_no_build_wrote(tmp_path: Path
     with pytest.raises(FolderRefused, match=r"mine\.txt"):
         sync_tree(new, target, {"a.js"})
     assert _tree(target) == {"a.js": b"A1", "mine.txt": b"the user's"}
+
+
+def test_sync_tree_puts_a_file_where_a_folder_was(tmp_path: Path) -> None:
+    """The new index has a file where the installed one had a folder (Pagefind's layout
+    changed): the folder's files go with it, and the install finishes."""
+    new = _output(tmp_path / "new", {"a": b"A file now", "b.js": b"B"})
+    target = _output(tmp_path / "old", {"a/x.js": b"X", "a/y/z.js": b"Z", "b.js": b"B"})
+    sync_tree(new, target, {"a/x.js", "a/y/z.js", "b.js"})
+    assert _tree(target) == {"a": b"A file now", "b.js": b"B"}
+
+
+def test_sync_tree_keeps_a_hard_link_to_the_installed_file_as_it_is(tmp_path: Path) -> None:
+    """A part of the index kept from the last one is a hard link to the installed file: the
+    installed file stays (same inode, same mtime), a changed one is replaced."""
+    target = _output(tmp_path / "old", {"kept.js": b"K", "changed.js": b"C1"})
+    new = _output(tmp_path / "new", {"changed.js": b"C2"})
+    os.link(target / "kept.js", new / "kept.js")
+    before = (target / "kept.js").stat()
+    sync_tree(new, target, {"kept.js", "changed.js"})
+    after = (target / "kept.js").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert _tree(target) == {"kept.js": b"K", "changed.js": b"C2"}
+
+
+def test_sync_tree_refuses_a_git_file_of_the_users_inside_the_folder(tmp_path: Path) -> None:
+    """Only output/'s own .git* entries are the user's by name (a gh-pages worktree); one in
+    output/pagefind/ is a file no build wrote like any other: neither deleted nor taken."""
+    new = _output(tmp_path / "new", {"a.js": b"A2"})
+    target = _output(tmp_path / "old", {"a.js": b"A1", ".gitkeep": b""})
+    with pytest.raises(FolderRefused, match=r"\.gitkeep"):
+        sync_tree(new, target, {"a.js"})
+    assert _tree(target) == {"a.js": b"A1", ".gitkeep": b""}

@@ -116,13 +116,15 @@ class Manifest:
                            for k, stat in scan(target, under=folder).items()})
 
 
-def scan(target: Path, known: Container[str] | None = None, limit: int = 0, under: str = ""
-         ) -> dict[str, Stat]:
+def scan(target: Path, known: Container[str] | None = None, limit: int = 0, under: str = "",
+         keeps: bool = True) -> dict[str, Stat]:
     """Every file of output/ (but the user's .git* entries), with its size and mtime; a
     symbolic link counts as a file (a build never makes one, nor follows one to look inside).
     With `known`, stop early once `limit` files not in it were found: the build will refuse
     that folder, and `digest build --output /usr` should not read all of /usr first.
-    `under`: only the files in that folder of output/ (paths still relative to output/)."""
+    `under`: only the files in that folder of output/ (paths still relative to output/).
+    `keeps=False`: `target` is a folder inside output/, whose .git* entries are files like any
+    other."""
     found: dict[str, Stat] = {}
     if not target.is_dir():
         return found
@@ -138,7 +140,7 @@ def scan(target: Path, known: Container[str] | None = None, limit: int = 0, unde
             return True
         for entry in entries:
             name = entry.name
-            if not rel_dir and name.startswith(KEEP_PREFIX):
+            if keeps and not rel_dir and name.startswith(KEEP_PREFIX):
                 continue
             rel = rel_dir + name
             if entry.is_dir(follow_symlinks=False):
