@@ -571,11 +571,20 @@ class BuildFailed(Exception):
     pass
 
 
-def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Wall time and peak tree memory of one command; BuildFailed if it fails. What earlier
-    commands wrote is flushed to disk first, untimed (`sync`): else a build pays for the
-    writing-back of the site the command before it wrote (290 MB for digest's first build
-    at 10,000 items, 887 MB for Hugo's), and which generator pays depends on who runs next."""
+# Reading a process's memory (smaps_rollup) walks its page tables under the lock its page
+# faults take: polled every 50 ms it made digest's 10,000-item cold build 0.4 s (10%)
+# slower. So each figure is measured twice: timed with nothing watching, then run again,
+# watched for its peak memory, its time not counted (`measure`).
+WATCH = 0.05  # seconds between two readings of the process tree's memory
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str], watch: bool = False
+          ) -> tuple[float, int]:
+    """Wall time of one command, and with `watch` its peak tree memory (else 0);
+    BuildFailed if it fails. What earlier commands wrote is flushed to disk first, untimed
+    (`sync`): else a build pays for the writing-back of the site the command before it
+    wrote (290 MB for digest's first build at 10,000 items, 887 MB for Hugo's), and which
+    generator pays depends on who runs next."""
     os.sync()
     log = cwd / ".bench-build.log"
     with log.open("w") as out:
@@ -586,13 +595,15 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, in
         def poll() -> None:
             while proc.poll() is None:
                 peak[0] = max(peak[0], tree_rss(proc.pid))
-                time.sleep(0.05)
+                time.sleep(WATCH)
 
         poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
+        if watch:
+            poller.start()
         proc.wait()
         wall = time.perf_counter() - start
-        poller.join()
+        if watch:
+            poller.join()
     if proc.returncode != 0:
         raise BuildFailed(f"`{' '.join(command)}` in {cwd} exited {proc.returncode}:\n  "
                           + "\n  ".join(last_lines(log)))
@@ -674,7 +685,7 @@ def clean(project: Project, keep: tuple[str, ...] | None = None) -> None:
         prune(project.root, project.root / ".digest", keep)
 
 
-def first_build(project: Project) -> tuple[float, int]:
+def first_build(project: Project, watch: bool) -> tuple[float, int]:
     """digest's build in a fresh clone (only FIRST_KEEP under .digest/). What the cold
     builds keep (an item store `digest fetch` filled) is set aside during it and put back
     after, so that they find it as fetch left it; what was not there before is left as the
@@ -690,7 +701,7 @@ def first_build(project: Project) -> tuple[float, int]:
             moved.append(rel)
     try:
         clean(project, FIRST_KEEP)
-        return timed(project.command, project.root, project.env)
+        return timed(project.command, project.root, project.env, watch)
     finally:
         for rel in moved:
             remove(project.root / rel)
@@ -699,44 +710,58 @@ def first_build(project: Project) -> tuple[float, int]:
         remove(aside)
 
 
+def one_pass(project: Project, original: str, watch: bool
+             ) -> tuple[float | None, float, float, float, int, int]:
+    """First build (digest only, else None), cold build, no-op rebuild, one-item edit:
+    their times, with `watch` the largest of their peaks, and the HTML pages built."""
+    first, peaks = None, [0]
+    try:
+        if project.cold_keep is not None:
+            first, peak = first_build(project, watch)
+            peaks.append(peak)
+        clean(project)
+        cold, peak = timed(project.command, project.root, project.env, watch)
+        peaks.append(peak)
+        pages = html_pages(project.output)
+        noop, peak = timed(project.command, project.root, project.env, watch)
+        peaks.append(peak)
+        project.edit_file.write_text(with_sentence(original, project.html_body),
+                                     encoding="utf-8")
+        edit, peak = timed(project.command, project.root, project.env, watch)
+        peaks.append(peak)
+    finally:
+        project.edit_file.write_text(original, encoding="utf-8")
+    return first, cold, noop, edit, max(peaks), pages
+
+
 def measure(project: Project, repeat: int) -> Row:
-    """First build (digest), cold build, no-op rebuild and one-item edit, `repeat` times."""
+    """First build (digest), cold build, no-op rebuild and one-item edit: timed `repeat`
+    times with nothing watching, then once more watched for their peak memory (WATCH)."""
     row = Row(project.generator, project.variant, project.size, project.src)
     original = project.edit_file.read_text(encoding="utf-8")
-    for _ in range(repeat):
-        peaks = []
+    for n in range(repeat + 1):
+        watch = n == repeat
         try:
-            if project.cold_keep is not None:
-                first, peak = first_build(project)
-                peaks.append(peak)
-            clean(project)
-            cold, peak = timed(project.command, project.root, project.env)
-            peaks.append(peak)
-            row.pages = html_pages(project.output)
-            noop, peak = timed(project.command, project.root, project.env)
-            peaks.append(peak)
-            project.edit_file.write_text(with_sentence(original, project.html_body),
-                                         encoding="utf-8")
-            edit, peak = timed(project.command, project.root, project.env)
-            peaks.append(peak)
+            first, cold, noop, edit, peak, row.pages = one_pass(project, original, watch)
         except BuildFailed as exc:
             row.failed.append(str(exc))
             say(f"  FAILED: {exc}")
             break
-        finally:
-            project.edit_file.write_text(original, encoding="utf-8")
-        if project.cold_keep is not None:
+        if watch:
+            row.peak.append(peak)
+            continue
+        if first is not None:
             row.first.append(first)
         row.cold.append(cold)
         row.noop.append(noop)
         row.edit.append(edit)
-        row.peak.append(max(peaks))
     if row.cold:
         first_s = f"first {statistics.median(row.first):6.2f} s, " if row.first else ""
         say(f"  {project.name:15} {project.variant:8} {project.size:6} items: {first_s}"
             f"cold {statistics.median(row.cold):6.2f} s, no-op "
             f"{statistics.median(row.noop):6.2f} s, edit {statistics.median(row.edit):6.2f} s, "
-            f"peak {statistics.median(row.peak) / MB:.0f} MB, {row.pages} pages")
+            f"peak {statistics.median(row.peak) / MB if row.peak else 0:.0f} MB, "
+            f"{row.pages} pages")
     return row
 
 
@@ -1191,8 +1216,8 @@ def main() -> None:
     print(f"`python bench/site_bench.py {' '.join(sys.argv[1:])}` on "
           f"{time.strftime('%Y-%m-%d')}")
     print()
-    print(f"Medians of {args.repeat} run(s); serve: median of {args.saves} saves, each once "
-          "serve is idle.")
+    print(f"Medians of {args.repeat} run(s), peak memory from one more run (not timed); "
+          f"serve: median of {args.saves} saves, each once serve is idle.")
     print()
     print("\n".join(table(rows, examples)))
     print()
