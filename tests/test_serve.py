@@ -10,10 +10,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from tests.conftest import ROOT
 
@@ -166,3 +167,31 @@ def test_a_broken_edit_shows_an_error_page_and_a_fix_recovers(
     assert get(port, "/digest/")[0] == 200
 
 
+
+
+def test_ctrl_c_the_instant_the_port_opens_is_a_clean_stop(
+        project: Callable[..., Path], run: Callable[..., Result],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or `kill PID`) just as serve opens its port and says where, before it waits
+    for the next one: a clean stop, exit 0, the port closed. (CI once sent SIGTERM in that
+    instant, and serve ended as click's "Aborted!", exit 1.)"""
+    from digest.commands.context import Context
+
+    say = Context.say
+
+    def interrupted(self: Context, message: str) -> None:
+        if message.startswith("Serving "):
+            raise KeyboardInterrupt  # the signal's handler raises it wherever serve is
+        say(self, message)
+
+    monkeypatch.setattr(Context, "say", interrupted)
+    root = project({"content/items/2026/03/a-post-aaaaaa.md": "---\nid: a\ntitle: A post\n"
+                    "link: https://example.org/a\nsource: blog\n"
+                    "published: '2026-03-10T10:00:00+00:00'\n---\n\nText.\n",
+                    "feeds/blog.xml": ""})
+    port = free_port()
+    result = run(root, "serve", "--port", str(port))
+    assert result.exit_code == 0, result.output
+    assert "Stopped." in result.output
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()

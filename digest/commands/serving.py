@@ -9,12 +9,11 @@ import click
 from digest.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from http.server import ThreadingHTTPServer
 
-    from watchdog.observers.api import BaseObserver
-
     from digest.commands.context import Context
+    from digest.model import Urls
+    from digest.preview.loop import Preview
 
 
 @click.command()
@@ -52,42 +51,50 @@ def serve(ctx: Context, host: str, port: int, drafts: bool, poll: bool, desk: bo
                  "(the editor's desk is off)")
     try:
         preview.rebuild(set(), strict=True)  # a refused output folder stops here, exit 2
-        observer = preview.watch(poll)  # watching before the port opens: no edit is missed
-        try:
-            server.server_activate()
-        except OSError as exc:
-            observer.stop()
-            raise _cannot_listen(host, port, exc) from exc
-        address = config.site.urls.served(host, server.server_address[1])
-        ctx.say(f"Serving {address} (Ctrl-C to stop)")
+        greeting = ["Serving {} (Ctrl-C to stop)"]
         if app is not None:
-            ctx.say(f"Editor's desk: {address}{APP}")
-        ctx.say("Draft issues are shown (--no-drafts hides them)" if drafts
-                else "Draft issues are hidden, as on the published site")
-        _serve_until_stopped(ctx, server, observer, preview.stop)
+            greeting.append("Editor's desk: {}" + APP)
+        greeting.append("Draft issues are shown (--no-drafts hides them)" if drafts
+                        else "Draft issues are hidden, as on the published site")
+        _serve_until_stopped(ctx, server, preview, poll, greeting, host, port,
+                             config.site.urls)
     finally:  # stopped at any point: a build under way finishes, an index is abandoned
         preview.stop()
 
 
-def _serve_until_stopped(ctx: Context, server: ThreadingHTTPServer, observer: BaseObserver,
-                         stop: Callable[[], None]) -> None:
-    """Serve in a thread until Ctrl-C (or SIGTERM, see cli.run); then `stop` the builds
-    first (an index under way is abandoned before it can finish), stop watching and close
-    the port."""
+def _serve_until_stopped(ctx: Context, server: ThreadingHTTPServer, preview: Preview,
+                         poll: bool, greeting: list[str], host: str, port: int, urls: Urls
+                         ) -> None:
+    """Watch, open the port, say `greeting` (each line's {} the address) and serve in a
+    thread, until Ctrl-C (or SIGTERM, see cli.run). From the first call here on, that is a
+    clean stop (exit 0), even in the instant the port opens: the builds are stopped first
+    (an index under way is abandoned before it can finish), then the watching, then the
+    port."""
     import threading
 
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               daemon=True)
-    thread.start()
+    observer = None
     try:
+        observer = preview.watch(poll)  # watching before the port opens: no edit is missed
+        try:
+            server.server_activate()
+        except OSError as exc:
+            raise _cannot_listen(host, port, exc) from exc
+        address = urls.served(host, server.server_address[1])
+        for line in greeting:
+            ctx.say(line.format(address))
+        thread.start()
         while thread.is_alive():
             thread.join(0.5)
     except KeyboardInterrupt:
         ctx.say("Stopped.")
     finally:
-        stop()
-        observer.stop()
-        server.shutdown()
+        preview.stop()
+        if observer is not None:
+            observer.stop()
+        if thread.ident is not None:  # started: its loop ends (shutdown waits for it)
+            server.shutdown()
         server.server_close()
 
 
