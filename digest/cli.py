@@ -6,8 +6,8 @@ registered below. Every command raises DigestError for what the user can fix: th
 turns it into one line per problem and an exit code.
 
 Exit codes: 0 success; 1 partial failure (some feeds failed) or a failed build/check, or
-a command stopped by Ctrl-C or SIGTERM (`serve`, after its first build: 0); 2 a usage or config
-error.
+a command stopped by Ctrl-C or SIGTERM (`serve`, after its first build: 0); 2 a usage or
+config error.
 """
 
 from __future__ import annotations

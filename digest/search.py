@@ -51,8 +51,8 @@ def bundles(count: int) -> tuple[str, ...]:
 def make(site_dir: Path, language: str, into: Path, pages: Sequence[Sequence[str]],
          reuse: Collection[str] = (), stop: threading.Event | None = None) -> None:
     """The site's index, in the folder `into`: one made as `index` makes it when `pages`
-    (`Site.search_parts`, as the build recorded them) has one part or none; else one per part, each
-    made by a Pagefind run of its own, in the folders `bundles` names under `into`. The
+    (`Site.search_parts`, as the build recorded them) has one part or none; else one per
+    part, each made by a Pagefind run of its own, in the folders `bundles` names under `into`. The
     parts whose routes are in `reuse` are taken from `site_dir` as they are (linked), not
     made again: their pages are as they were when they were made."""
     if len(pages) < 2:

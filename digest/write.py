@@ -160,8 +160,8 @@ def sync_tree(new: Path, target: Path, owned: Collection[str]) -> None:
             replaced.append(rel + "/")
         old.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, old)
-    gone = [target / rel for rel in on_disk
-            if rel not in fresh and not rel.startswith(tuple(replaced))]
+    went = tuple(replaced)
+    gone = [target / rel for rel in on_disk if rel not in fresh and not rel.startswith(went)]
     for path in gone:
         path.unlink(missing_ok=True)  # (removed meanwhile by another build)
     _prune(target, gone)
