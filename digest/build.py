@@ -267,11 +267,11 @@ def _write_changed(made: Plan, ledger: Ledger, target: Path, jobs: int, keep: tu
     with Staging(target) as staging:
         todo = [j for j in made.jobs if not (
             (eager or ledger.recorded(j.path)) and ledger.keep_if_fresh(j.path, made.keys[j.path]))]
-        for path, key, digest, size, data in _render_all(made, todo, staging, jobs):
+        for path, key, digest, size, data, mtime in _render_all(made, todo, staging, jobs):
             if not ledger.made(path, key, digest, size):
                 continue  # rendered again, but to the same bytes
             if data is None:
-                staging.add(path)  # a worker process wrote it
+                staging.add(path, (size, mtime))  # a worker process wrote it
             else:
                 staging.put(path, data)
         for out in made.files:
@@ -395,16 +395,16 @@ def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> Bu
 
 def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
                 ) -> Iterator[Rendered]:
-    """(path, key, sha, size, bytes) of each rendered file, in order. With much to do, the
+    """(path, key, sha, size, bytes, 0) of each rendered file, in order. With much to do, the
     files are rendered by this process and `jobs - 1` worker processes together, each
-    writing its files straight into the staging folder (bytes None), so a large site never
-    has to sit in memory whole, and making their keys; a few files are rendered here and
-    written only if they changed."""
+    writing its files straight into the staging folder (bytes None, and the file's mtime),
+    so a large site never has to sit in memory whole, and making their keys; a few files are
+    rendered here and written only if they changed."""
     workers = min(jobs or os.cpu_count() or 1, len(todo) // (PARALLEL_FROM // 2) or 1)
     if len(todo) < PARALLEL_FROM or workers < 2:
         for job in todo:
             data = render_job(made, job)
-            yield job.path, made.keys[job.path], sha(data), len(data), data
+            yield job.path, made.keys[job.path], sha(data), len(data), data, 0
         return
     # Fork: the workers inherit the plan (the whole site) instead of unpickling it. Frozen
     # first, the site's objects are never scanned by the workers' garbage collector, which
@@ -437,7 +437,8 @@ def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
                 raise
 
 
-Rendered = tuple[str, str | None, str, int, bytes | None]  # path, key, sha, size, bytes
+# path, key, sha, size, and the bytes, or None with the mtime of the file written (else 0)
+Rendered = tuple[str, str | None, str, int, bytes | None, int]
 _WORKER: tuple[Plan, Path, dict[str, Job], set[str]] | None = None  # in worker processes
 
 
@@ -458,6 +459,6 @@ def _render_paths(made: Plan, folder: Path, by_path: dict[str, Job], paths: list
     done: list[Rendered] = []
     for path in paths:
         data = render_job(made, by_path[path])
-        put(folder, path, data, folders)
-        done.append((path, made.keys[path], sha(data), len(data), None))
+        size, mtime = put(folder, path, data, folders)
+        done.append((path, made.keys[path], sha(data), size, None, mtime))
     return done

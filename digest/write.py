@@ -20,6 +20,8 @@ from digest.incremental.manifest import Stat, scan
 from digest.incremental.outfolder import SHOWN, refuse, strangers
 
 _PARTS = re.compile(r"[\\/]")  # the separators of a path, on any system
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0) | \
+    getattr(os, "O_CLOEXEC", 0)
 
 
 class Staging:
@@ -31,6 +33,7 @@ class Staging:
         sweep(target)
         self.folder = Path(tempfile.mkdtemp(prefix=temp_prefix(target, STAGING), dir=target.parent))
         self.staged: list[str] = []
+        self.stats: dict[str, Stat] = {}  # each staged file's size and mtime, as written
         self.folders: set[str] = set()  # the folders `put` made (or found) in it
 
     def __enter__(self) -> Staging:
@@ -40,20 +43,20 @@ class Staging:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def put(self, rel: str, data: bytes) -> None:
-        put(self.folder, rel, data, self.folders)
-        self.staged.append(rel)
+        self.add(rel, put(self.folder, rel, data, self.folders))
 
-    def add(self, rel: str) -> None:
-        """Stage a file already written into the folder (by a worker process)."""
+    def add(self, rel: str, stat: Stat) -> None:
+        """Stage a file already written into the folder (by a worker process), with the
+        size and mtime `put` gave."""
         self.staged.append(rel)
+        self.stats[rel] = stat
 
     def commit(self, keep: set[str], on_disk: dict[str, Stat],
                keep_prefixes: tuple[str, ...] = ()) -> dict[str, Stat]:
         """Move the staged files into output/ and remove its files (`on_disk`, from `scan`)
         that are neither staged nor in `keep` (nor under `keep_prefixes`); return the new
-        files' stats."""
+        files' stats (as they were written: a rename keeps a file's size and mtime)."""
         target = self.target
-        moved: dict[str, Stat] = {}
         if not target.exists():
             os.replace(self.folder, target)
             self.folder.mkdir()  # for __exit__ to remove
@@ -72,10 +75,7 @@ class Staging:
             for path in gone:
                 path.unlink(missing_ok=True)
             _prune(target, gone)
-        for rel in self.staged:
-            st = (target / rel).stat()
-            moved[rel] = (st.st_size, st.st_mtime_ns)
-        return moved
+        return {rel: self.stats[rel] for rel in self.staged}
 
 
 # The temporary folders beside output/: a build's staging folder, the search index's.
@@ -113,8 +113,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def put(folder: Path, rel: str, data: bytes, folders: set[str]) -> None:
-    """Write one file of the site under `folder`; a path may never lead out of it.
+def put(folder: Path, rel: str, data: bytes, folders: set[str]) -> Stat:
+    """Write one file of the site under `folder`; a path may never lead out of it. Returns
+    its size and mtime, as written (the manifest's record of it, with no stat() later).
     `folders`: the folders under `folder` known to exist, which this call adds to. (Plain
     strings and os calls: a build writes 12,000 files at 10,000 items, nearly every one in a
     folder of its own, and pathlib's objects, os.makedirs's checks or a first open that
@@ -132,8 +133,15 @@ def put(folder: Path, rel: str, data: bytes, folders: set[str]) -> None:
         except FileNotFoundError:
             os.makedirs(parent, exist_ok=True)
         folders.add(parent)
-    with open(path, "wb") as file:
-        file.write(data)
+    fd = os.open(path, _CREATE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return st.st_size, st.st_mtime_ns
 
 
 def sync_tree(new: Path, target: Path, owned: Collection[str]) -> None:

@@ -304,6 +304,7 @@ def test_worker_processes_build_the_same_site_as_one_process(
     one, two = _tree(tmp_path / "alone"), _tree(tmp_path / "shared")
     assert sorted(one) == sorted(two)
     assert [p for p in one if one[p] != two[p]] == []
+    _recorded_as_written(config, tmp_path / "shared")
 
     toml = (root / "digest.toml").read_text(encoding="utf-8")
     (root / "digest.toml").write_text(toml.replace('title = "', 'title = "The ', 1),
@@ -311,9 +312,26 @@ def test_worker_processes_build_the_same_site_as_one_process(
     config = load_config(root / "digest.toml")
     again = build(config, output=tmp_path / "shared", jobs=2)
     assert again.written > 200  # every page shows the title: staged file by file
+    _recorded_as_written(config, tmp_path / "shared")
     monkeypatch.undo()
     build(config, output=tmp_path / "clean", jobs=1)
     assert _tree(tmp_path / "shared") == _tree(tmp_path / "clean") != two
+
+
+def _recorded_as_written(config: Any, output: Path) -> None:
+    """The manifest holds each file's size and mtime as output/ holds it (the writers report
+    them as they write: a wrong one would make the next build take a file for someone
+    else's), so that a build right after does nothing."""
+    from digest.build import build
+    from digest.incremental.manifest import Manifest
+    from digest.incremental.paths import CachePaths
+
+    manifest = Manifest.read(CachePaths.of(config.state_dir).manifest(output.resolve()))
+    found = {p.relative_to(output).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+             for p in output.rglob("*") if p.is_file()}
+    assert {p: (e.size, e.mtime_ns) for p, e in manifest.files.items()} == found
+    again = build(config, output=output, jobs=2)
+    assert (again.written, again.rendered) == (0, 0)
 
 
 def test_a_page_a_worker_did_not_render_fails_the_build_and_changes_nothing(

@@ -4,7 +4,6 @@ rendered; a file made again with the same bytes is not written."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from digest.incremental.manifest import Manifest, Stat, Written, file_sha
@@ -44,8 +43,10 @@ class Ledger:
 
     def moved(self, stats: dict[str, Stat]) -> None:
         """The written files are in output/ now, with these sizes and mtimes."""
+        files = self.files
         for path, (size, mtime) in stats.items():
-            self.files[path] = replace(self.files[path], size=size, mtime_ns=mtime)
+            made = files[path]
+            files[path] = Written(made.key, made.sha, size, mtime)
 
     def as_found(self, prefixes: tuple[str, ...]) -> dict[str, Written]:
         """This build's files, and those under `prefixes` as output/ holds them (the search
