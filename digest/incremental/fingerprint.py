@@ -62,9 +62,10 @@ class Fingerprints:
 
     def _encode(self, value: Any, fresh: int = 0) -> bytes:
         """An unambiguous byte string for a value: plain values spelt out (with their type
-        and length), containers as the digest of their parts. Digests are remembered, but
-        for the top `fresh` levels of containers, which were made for this key (see
-        KEY_LEVELS): each is seen once, and remembering it would keep it alive."""
+        and length), containers as the digest of their parts, which are remembered. The
+        tuples, lists and dicts of the top `fresh` levels were made for this key (see
+        KEY_LEVELS): each is seen once, so it is spelt out whole (its parts, each spelt
+        out or a digest, after its kind and length), for the key's one hash."""
         kind = type(value)
         if kind is str:
             data: bytes = value.encode()
@@ -73,6 +74,16 @@ class Fingerprints:
             return f"{kind.__name__}:{value!r};".encode()
         if isinstance(value, datetime | date):
             return f"d:{value.isoformat()};".encode()
+        if fresh:  # a container made for this key: its parts spelt out, one hash for all
+            if kind is tuple or kind is list:
+                deeper = fresh - 1
+                return b"seq:%d:" % len(value) + b"".join(
+                    [self._encode(v, deeper) for v in value])
+            if kind is dict:
+                deeper = fresh - 1
+                return b"map:%d:" % len(value) + b"".join(
+                    [self._encode(k, deeper) + self._encode(value[k], deeper)
+                     for k in sorted(value, key=repr)])
         known = self._memo.get(id(value))
         if known is not None and known[0] is value:
             return known[1]
