@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from xml.sax.saxutils import escape
+from html import escape
 
 from digest.model import Output, Urls
 
@@ -19,7 +19,9 @@ def machine_files(urls: Urls, pages: Iterable[tuple[str, datetime | None]],
     # that is ten times faster, and the sitemap is made on every build.
     lines = ["<?xml version='1.0' encoding='utf-8'?>", f'<urlset xmlns="{SITEMAP}">']
     for route, changed in sorted(pages):
-        lines.append(f"  <url>\n    <loc>{escape(urls.absolute(route))}</loc>")
+        # (html.escape without quotes is XML's escape of text: & < >; xml.sax.saxutils's
+        # imports urllib.request, 7 ms of every build that renders, for nothing)
+        lines.append(f"  <url>\n    <loc>{escape(urls.absolute(route), quote=False)}</loc>")
         if changed is not None:
             lines.append(f"    <lastmod>{changed.date().isoformat()}</lastmod>")
         lines.append("  </url>")
