@@ -149,7 +149,12 @@ def sync_tree(new: Path, target: Path, owned: Collection[str]) -> None:
     unchanged ones left alone, stale ones removed. Only the files in `owned` (paths relative
     to `target`, as a build recorded them) may be replaced or removed: any other file in
     `target` stops it before anything changes. A file of `new` that is a hard link to the one
-    in `target` (a part of the search index kept as it was) is that file: it is not read."""
+    in `target` (a part of the search index kept as it was) is that file: it is not read.
+    Where nothing is at `target`, `new` itself is moved there (and is gone)."""
+    if not os.path.lexists(target):  # nothing there (a first index): moved in whole
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(new, target)
+        return
     on_disk = scan(target, owned, limit=SHOWN + 1, keeps=False)
     foreign = strangers(on_disk, owned)
     if foreign:

@@ -147,6 +147,29 @@ def test_sync_tree_replaces_changed_files_and_removes_stale_ones(tmp_path: Path)
     assert (target / "b.js").stat().st_mtime_ns == 10**18
 
 
+def test_sync_tree_into_nothing_moves_the_new_tree_in_whole(tmp_path: Path) -> None:
+    """A first index (output/pagefind/ is not there): the new folder becomes it, files,
+    folders and mtimes as they were; a file or a link in its place is never moved over."""
+    files = {"a.js": b"A", "index/b.pf": b"B", "fragment/c.pf": b"C"}
+    new = _output(tmp_path / "new", files)
+    mtime = (new / "index/b.pf").stat().st_mtime_ns
+    target = tmp_path / "site" / "pagefind"
+    sync_tree(new, target, set())
+    assert _tree(target) == files and not new.exists()
+    assert (target / "index/b.pf").stat().st_mtime_ns == mtime
+    for there in ("file", "link"):
+        again = _output(tmp_path / f"new-{there}", files)
+        taken = tmp_path / f"taken-{there}"
+        if there == "file":
+            taken.write_bytes(b"the user's")
+        else:
+            taken.symlink_to(tmp_path / "nowhere")
+        with pytest.raises(OSError):
+            sync_tree(again, taken, set())
+        assert _tree(again) == files
+        assert taken.read_bytes() == b"the user's" if there == "file" else taken.is_symlink()
+
+
 def test_sync_tree_refuses_a_folder_holding_a_file_no_build_wrote(tmp_path: Path) -> None:
     new = _output(tmp_path / "new", {"a.js": b"A2"})
     target = _output(tmp_path / "old", {"a.js": b"A1", "mine.txt": b"the user's"})
