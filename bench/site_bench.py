@@ -1197,7 +1197,11 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     global TRASH
     TRASH = args.workdir / ".trash"  # on the projects' file system: a rename, not a copy
-    shutil.rmtree(TRASH, ignore_errors=True)  # a killed run's, before anything is timed
+    if TRASH.exists():  # a killed run's: deleted with this run's, after the last figure
+        earlier = TRASH.with_name(f".trash-{os.getpid()}")
+        TRASH.rename(earlier)
+        TRASH.mkdir()
+        earlier.rename(TRASH / "earlier")
     tools = Tools(find_hugo(), find_pelican(args.workdir), sources, keep,
                   args.generator.resolve())
     prepared = []
