@@ -116,3 +116,20 @@ def test_the_same_values_grouped_otherwise_have_another_fingerprint(
     for _ in range(depth):
         one, two = (one,), (two,)
     assert (Fingerprints().of(one) == Fingerprints().of(two)) == (one == two)
+
+
+def test_a_value_has_one_fingerprint_whichever_key_met_it_first() -> None:
+    """One Fingerprints object serves a whole build (and `serve` keeps it between builds):
+    a container met first deep inside one key and then near the top of another (a named
+    tuple, a read-only mapping: kinds that are hashed, not spelt out) gives that second key
+    what it gives it in a fresh object, so no page is rendered again for nothing."""
+    from collections import namedtuple
+    from types import MappingProxyType
+
+    Pair = namedtuple("Pair", "title url")
+    for shared in (Pair("Home", ("", ("x",))), MappingProxyType({"a": ("b", ("c",))})):
+        page = (shared,)
+        alone = Fingerprints().of(page)
+        prints = Fingerprints()
+        prints.of((((((shared,),),),),))  # deep first
+        assert prints.of(page) == alone

@@ -62,10 +62,12 @@ class Fingerprints:
 
     def _encode(self, value: Any, fresh: int = 0) -> bytes:
         """An unambiguous byte string for a value: plain values spelt out (with their type
-        and length), containers as the digest of their parts, which are remembered. The
-        tuples, lists and dicts of the top `fresh` levels were made for this key (see
-        KEY_LEVELS): each is seen once, so it is spelt out whole (its parts, each spelt
-        out or a digest, after its kind and length), for the key's one hash."""
+        and length); the plain tuples, lists and dicts of the top `fresh` levels, made for
+        this key (see KEY_LEVELS), spelt out too (their kind and length, then their parts),
+        so that a key is hashed once; any other container as the digest of its parts, each
+        encoded as at the bottom level (so that an object has one digest wherever it is
+        met), remembered by identity for the life of this object, unless it sits at those
+        top levels (remembering what a key made would keep it alive)."""
         kind = type(value)
         if kind is str:
             data: bytes = value.encode()
@@ -111,14 +113,12 @@ class Fingerprints:
                     h.update(self._encode(getattr(value, name)))
         elif isinstance(value, tuple | list):
             h.update(b"seq:%d" % len(value))
-            deeper = max(0, fresh - 1)
             for v in value:
-                h.update(self._encode(v, deeper))
+                h.update(self._encode(v))
         elif isinstance(value, Mapping):
             h.update(b"map:%d" % len(value))
-            deeper = max(0, fresh - 1)
             for k in sorted(value, key=repr):
-                h.update(self._encode(k, deeper) + self._encode(value[k], deeper))
+                h.update(self._encode(k) + self._encode(value[k]))
         elif isinstance(value, str | bytes | Enum | Path):
             h.update(f"{kind.__name__}:{value!r}".encode())
         else:
