@@ -186,12 +186,18 @@ def test_ctrl_c_the_instant_the_port_opens_is_a_clean_stop(
             os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(Context, "say", interrupted)
+    # Ctrl-C as a terminal sends it, also where the tests run as a background job (which
+    # the shell starts with SIGINT ignored: the signal would be lost, and serve never stop).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
     root = project({"content/items/2026/03/a-post-aaaaaa.md": "---\nid: a\ntitle: A post\n"
                     "link: https://example.org/a\nsource: blog\n"
                     "published: '2026-03-10T10:00:00+00:00'\n---\n\nText.\n",
                     "feeds/blog.xml": ""})
     port = free_port()
-    result = run(root, "serve", "--port", str(port))
+    try:
+        result = run(root, "serve", "--port", str(port))
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert result.exit_code == 0, result.output
     assert "Stopped." in result.output
     with pytest.raises(OSError):
