@@ -395,7 +395,8 @@ def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> Bu
 
 def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
                 ) -> Iterator[Rendered]:
-    """(path, key, sha, size, bytes, 0) of each rendered file, in order. With much to do, the
+    """(path, key, sha, size, bytes, 0) of each rendered file, in order, or (path, key, sha,
+    size, None, mtime) of one a worker wrote (see `Rendered`). With much to do, the
     files are rendered by this process and `jobs - 1` worker processes together, each
     writing its files straight into the staging folder (bytes None, and the file's mtime),
     so a large site never has to sit in memory whole, and making their keys; a few files are

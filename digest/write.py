@@ -8,9 +8,9 @@ from __future__ import annotations
 import ntpath
 import os
 import re
+import secrets
 import shutil
 import stat
-import tempfile
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ class Staging:
         self.target = target
         target.parent.mkdir(parents=True, exist_ok=True)
         sweep(target)
-        self.folder = Path(tempfile.mkdtemp(prefix=temp_prefix(target, STAGING), dir=target.parent))
+        self.folder = _new_folder(target.parent, temp_prefix(target, STAGING))
         self.staged: list[str] = []
         self.stats: dict[str, Stat] = {}  # each staged file's size and mtime, as written
         self.folders: set[str] = set()  # the folders `put` made (or found) in it
@@ -78,6 +78,19 @@ class Staging:
         return {rel: self.stats[rel] for rel in self.staged}
 
 
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """A new empty folder in `parent`, named `prefix` and a random part, made as any folder
+    is (its mode from the umask, where tempfile.mkdtemp gives 0700): a first build's
+    staging folder becomes output/ itself, which web servers and deploys must read."""
+    while True:
+        folder = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+
+
 # The temporary folders beside output/: a build's staging folder, the search index's.
 STAGING, SEARCH = "staging", "search"
 
@@ -115,7 +128,8 @@ def _alive(pid: int) -> bool:
 
 def put(folder: Path, rel: str, data: bytes, folders: set[str]) -> Stat:
     """Write one file of the site under `folder`; a path may never lead out of it. Returns
-    its size and mtime, as written (the manifest's record of it, with no stat() later).
+    its size and mtime once written and closed: the manifest's record of it (a rename into
+    output/ keeps both, so nothing stats the files again after the commit).
     `folders`: the folders under `folder` known to exist, which this call adds to. (Plain
     strings and os calls: a build writes 12,000 files at 10,000 items, nearly every one in a
     folder of its own, and pathlib's objects, os.makedirs's checks or a first open that
@@ -138,9 +152,9 @@ def put(folder: Path, rel: str, data: bytes, folders: set[str]) -> Stat:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        st = os.fstat(fd)
     finally:
         os.close(fd)
+    st = os.stat(path)  # once closed: where a file's times are final only then (Windows)
     return st.st_size, st.st_mtime_ns
 
 

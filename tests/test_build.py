@@ -318,6 +318,20 @@ def test_worker_processes_build_the_same_site_as_one_process(
     assert _tree(tmp_path / "shared") == _tree(tmp_path / "clean") != two
 
 
+def test_a_first_build_makes_its_output_folder_as_mkdir_would(tmp_path: Path) -> None:
+    """output/ made by a first build is readable as any folder the user makes (its mode
+    from the umask), not private to its owner as a temporary folder is: a web server or a
+    deploy running as someone else must read it."""
+    from digest.build import build
+
+    root = example_project(tmp_path / "site")
+    build(load_config(root / "digest.toml"), output=tmp_path / "out", jobs=1)
+    (tmp_path / "made-by-hand").mkdir()
+    mode = (tmp_path / "made-by-hand").stat().st_mode & 0o777
+    assert (tmp_path / "out").stat().st_mode & 0o777 == mode
+    assert (tmp_path / "out" / "items").stat().st_mode & 0o777 == mode
+
+
 def _recorded_as_written(config: Any, output: Path) -> None:
     """The manifest holds each file's size and mtime as output/ holds it (the writers report
     them as they write: a wrong one would make the next build take a file for someone

@@ -149,7 +149,9 @@ def test_sync_tree_replaces_changed_files_and_removes_stale_ones(tmp_path: Path)
 
 def test_sync_tree_into_nothing_moves_the_new_tree_in_whole(tmp_path: Path) -> None:
     """A first index (output/pagefind/ is not there): the new folder becomes it, files,
-    folders and mtimes as they were; a file or a link in its place is never moved over."""
+    folders and mtimes as they were. A file or a link in its place is never moved over
+    nor followed (whichever refuses it, digest or the system's rename), and the new tree
+    stays whole where it was."""
     files = {"a.js": b"A", "index/b.pf": b"B", "fragment/c.pf": b"C"}
     new = _output(tmp_path / "new", files)
     mtime = (new / "index/b.pf").stat().st_mtime_ns
