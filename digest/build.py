@@ -18,11 +18,9 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,12 +40,12 @@ from digest.load import load, reload
 from digest.model import Output, Site, Urls
 from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
-from digest.search import ENTRY, FOLDER, Stopped, bundle_files, bundles, make
+from digest.search import ENTRY, FOLDER, bundles, refresh_search
 from digest.select import select
 from digest.system.memory import give_back, held, paused
 from digest.system.state import feed_languages, read_state, source_health
 from digest.system.workers import process_pool
-from digest.write import SEARCH, Staging, put, sweep, sync_tree, temp_prefix
+from digest.write import Staging, put
 
 NO_RECORD = ("no record of an earlier build is there (.digest/cache deleted or damaged, or the "
              "project moved?): if it was one, build with --clean; else move them away")
@@ -302,87 +300,6 @@ def check_built(config: Config, output: Path | None = None) -> Path:
                      more=len(unknown) > SHOWN,
                      hint="build first: a build takes back the files it makes the same")
     return target
-
-
-def refresh_search(config: Config, output: Path | None = None,
-                   lock: AbstractContextManager[object] | None = None,
-                   current: Callable[[], bool] = lambda: True,
-                   stop: threading.Event | None = None) -> bool:
-    """Make the search index again if pages changed since it was made; True if it did. Of an
-    index in parts, only the parts whose pages changed are made again.
-
-    For `serve`, which indexes in the background: Pagefind reads output/ outside `lock`; the
-    new index is installed under `lock`, and only if `current()` says no build happened
-    meanwhile (else the next round indexes the newer pages); once `stop` is set, Pagefind is
-    ended and search.Stopped raised, with output/ and the manifest as they were."""
-    target = check_folder(config, output or config.output_dir)
-    path = CachePaths.of(config.state_dir).manifest(target)
-    last = Manifest.read(path)
-    if not (config.site.search and last.search_stale):
-        return False
-    sweep(target)  # what an index killed mid-way left beside output/
-    prints = _part_prints(last, config.site.language)
-    reuse = {route for route, made in prints.items()
-             if last.search_made.get(route) == made and _intact(last, target, route)}
-    with tempfile.TemporaryDirectory(prefix=temp_prefix(target, SEARCH), dir=target.parent) as tmp:
-        make(target, config.site.language, Path(tmp) / FOLDER, last.search_parts, reuse, stop)
-        with lock or nullcontext():
-            if stop is not None and stop.is_set():  # Pagefind was done, but too late
-                raise Stopped()
-            if not current():
-                return False
-            manifest = Manifest.read(path)
-            folder = FOLDER + "/"
-            sync_tree(Path(tmp) / FOLDER, target / FOLDER,
-                      {k[len(folder):] for k in manifest.files if k.startswith(folder)})
-            manifest.take(FOLDER, target)
-            manifest.search_stale = False
-            manifest.search_made = prints
-            manifest.search_files = {route: _files_print(manifest, route) for route in prints}
-            manifest.save(manifest.saved_ns)
-    return True
-
-
-def _part_prints(manifest: Manifest, language: str) -> dict[str, str]:
-    """The print of each part of the index (route -> print): of Pagefind's version, the
-    language, and each of its pages, its path and the hash of its bytes. None (empty) for an
-    index of one part."""
-    if len(manifest.search_parts) < 2:
-        return {}
-    from importlib.metadata import version  # a build that indexes only
-
-    prints = {}
-    for route, pages in zip(bundles(len(manifest.search_parts)), manifest.search_parts,
-                            strict=True):
-        entries = (manifest.files.get(page) for page in pages)
-        prints[route] = sha("\0".join([version("pagefind"), language, *pages,
-                                       *(e.sha if e else "" for e in entries)]).encode())
-    return prints
-
-
-def _files_print(manifest: Manifest, route: str) -> str:
-    """The print of the files of the part of the index at `route`, as the manifest lists
-    them: their paths, sizes and mtimes."""
-    return sha("\0".join(f"{f}:{manifest.files[f].size}:{manifest.files[f].mtime_ns}"
-                         for f in sorted(bundle_files(route, manifest.files))).encode())
-
-
-def _intact(manifest: Manifest, target: Path, route: str) -> bool:
-    """Whether the part of the index at `route` is in output/ as it was installed: its
-    files as the manifest lists them, and the list as it was then (a build records what
-    it finds in output/'s search folder, a file changed by hand included)."""
-    files = bundle_files(route, manifest.files)
-    if not files or manifest.search_files.get(route) != _files_print(manifest, route):
-        return False
-    for file in files:
-        entry = manifest.files[file]
-        try:
-            st = os.lstat(target / file)
-        except OSError:
-            return False
-        if (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns):
-            return False
-    return True
 
 
 def _report(target: Path, manifest: Manifest, written: int, rendered: int) -> BuildReport:

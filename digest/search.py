@@ -13,7 +13,11 @@ other: Pagefind holds every page it indexes in memory until it writes the index,
 each part holds is the site's layout (`Site.search_parts`, made in group.py: at most
 group.ITEMS_PER_INDEX items, oldest first, so new items change only the last part). The
 search page's UI searches them all together (Pagefind's mergeIndex): the first part is the
-bundle in FOLDER, the others are in its subfolders (`bundles`, `Urls.search_part`)."""
+bundle in FOLDER, the others are in its subfolders (`bundles`, `Urls.search_part`).
+
+`refresh_search` is the stage as a build (and `serve`, in the background) runs it: after
+the pages are in output/, it makes again only the parts whose pages changed since the
+manifest recorded them, and installs the index under the manifest (write.sync_tree)."""
 
 from __future__ import annotations
 
@@ -24,11 +28,17 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
+from digest.config import Config
 from digest.errors import DigestError
+from digest.incremental.manifest import Manifest, sha
+from digest.incremental.outfolder import check_folder
+from digest.incremental.paths import CachePaths
 from digest.model import Urls
+from digest.write import SEARCH, sweep, sync_tree, temp_prefix
 
 FOLDER = Urls.SEARCH_INDEX.rstrip("/")
 ENTRY = "pagefind-entry.json"  # in each part's folder: what Pagefind's UI loads first
@@ -155,3 +165,86 @@ def _finished(run: subprocess.Popen[str], stop: threading.Event | None) -> tuple
                 raise Stopped() from None
             if time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired(run.args, TIMEOUT) from None
+
+
+# --- the index of output/, made again where its pages changed, installed under the manifest
+
+def refresh_search(config: Config, output: Path | None = None,
+                   lock: AbstractContextManager[object] | None = None,
+                   current: Callable[[], bool] = lambda: True,
+                   stop: threading.Event | None = None) -> bool:
+    """Make the search index again if pages changed since it was made; True if it did. Of an
+    index in parts, only the parts whose pages changed are made again.
+
+    For `serve`, which indexes in the background: Pagefind reads output/ outside `lock`; the
+    new index is installed under `lock`, and only if `current()` says no build happened
+    meanwhile (else the next round indexes the newer pages); once `stop` is set, Pagefind is
+    ended and search.Stopped raised, with output/ and the manifest as they were."""
+    target = check_folder(config, output or config.output_dir)
+    path = CachePaths.of(config.state_dir).manifest(target)
+    last = Manifest.read(path)
+    if not (config.site.search and last.search_stale):
+        return False
+    sweep(target)  # what an index killed mid-way left beside output/
+    prints = _part_prints(last, config.site.language)
+    reuse = {route for route, made in prints.items()
+             if last.search_made.get(route) == made and _intact(last, target, route)}
+    with tempfile.TemporaryDirectory(prefix=temp_prefix(target, SEARCH), dir=target.parent) as tmp:
+        make(target, config.site.language, Path(tmp) / FOLDER, last.search_parts, reuse, stop)
+        with lock or nullcontext():
+            if stop is not None and stop.is_set():  # Pagefind was done, but too late
+                raise Stopped()
+            if not current():
+                return False
+            manifest = Manifest.read(path)
+            folder = FOLDER + "/"
+            sync_tree(Path(tmp) / FOLDER, target / FOLDER,
+                      {k[len(folder):] for k in manifest.files if k.startswith(folder)})
+            manifest.take(FOLDER, target)
+            manifest.search_stale = False
+            manifest.search_made = prints
+            manifest.search_files = {route: _files_print(manifest, route) for route in prints}
+            manifest.save(manifest.saved_ns)
+    return True
+
+
+def _part_prints(manifest: Manifest, language: str) -> dict[str, str]:
+    """The print of each part of the index (route -> print): of Pagefind's version, the
+    language, and each of its pages, its path and the hash of its bytes. None (empty) for an
+    index of one part."""
+    if len(manifest.search_parts) < 2:
+        return {}
+    from importlib.metadata import version  # a build that indexes only
+
+    prints = {}
+    for route, pages in zip(bundles(len(manifest.search_parts)), manifest.search_parts,
+                            strict=True):
+        entries = (manifest.files.get(page) for page in pages)
+        prints[route] = sha("\0".join([version("pagefind"), language, *pages,
+                                       *(e.sha if e else "" for e in entries)]).encode())
+    return prints
+
+
+def _files_print(manifest: Manifest, route: str) -> str:
+    """The print of the files of the part of the index at `route`, as the manifest lists
+    them: their paths, sizes and mtimes."""
+    return sha("\0".join(f"{f}:{manifest.files[f].size}:{manifest.files[f].mtime_ns}"
+                         for f in sorted(bundle_files(route, manifest.files))).encode())
+
+
+def _intact(manifest: Manifest, target: Path, route: str) -> bool:
+    """Whether the part of the index at `route` is in output/ as it was installed: its
+    files as the manifest lists them, and the list as it was then (a build records what
+    it finds in output/'s search folder, a file changed by hand included)."""
+    files = bundle_files(route, manifest.files)
+    if not files or manifest.search_files.get(route) != _files_print(manifest, route):
+        return False
+    for file in files:
+        entry = manifest.files[file]
+        try:
+            st = os.lstat(target / file)
+        except OSError:
+            return False
+        if (st.st_size, st.st_mtime_ns) != (entry.size, entry.mtime_ns):
+            return False
+    return True

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from watchdog.observers.api import BaseObserver
 
-from digest.build import BuildReport, build, build_files, refresh_search
+from digest.build import BuildReport, build, build_files
 from digest.config import load_config
 from digest.errors import DigestError
 from digest.html.themedirs import default_theme
@@ -22,7 +22,7 @@ from digest.incremental.paths import CachePaths
 from digest.incremental.session import Doubt, Session
 from digest.preview.serve import Status
 from digest.preview.watch import watch
-from digest.search import Stopped
+from digest.search import Stopped, refresh_search
 
 
 class Preview:
