@@ -4,6 +4,7 @@ of, where each goes, and what a page links to."""
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -173,3 +174,40 @@ def test_a_template_that_fails_is_one_error_naming_it(project: Callable[..., Pat
                    {"mine/templates/page.html": "{{ page.no_such_thing }}"})
     with pytest.raises(ThemeError, match=r"page\.html"):
         page(made, "pages/about/index.html")
+
+
+def test_the_menu_marks_the_page_or_the_section_a_reader_is_in(
+        project: Callable[..., Path]) -> None:
+    made = planned(project)
+
+    def current(path: str) -> dict[str, str]:
+        nav = page(made, path).split('<nav class="site-nav"', 1)[1].split("</nav>", 1)[0]
+        return dict(re.findall(r'<a href="/sub/([^"]*)" aria-current="(\w+)"', nav))
+
+    assert current("topics/index.html") == {"topics/": "page"}
+    assert current("topics/notes/index.html") == {"topics/": "true"}
+    assert current("pages/about/index.html") == {"pages/about/": "page"}
+    assert current("items/p1/index.html") == {}  # an item is in no section of the menu
+    assert current("index.html") == {}
+
+
+def test_the_default_themes_pages_leave_no_garbage_in_cycles(
+        project: Callable[..., Path]) -> None:
+    """A page rendered leaves nothing that only the cyclic garbage collector frees (a macro
+    defined in the template a page extends would: it is tied to the page's context), so that
+    a build of 10,000 item pages does not pay for collecting them (docs/theme.md)."""
+    made = planned(project)
+    pages = [j for j in made.jobs if j.page is not None and j.page.template in
+             ("item.html", "topic.html", "source.html", "page.html", "topics.html")]
+    assert {j.page.template for j in pages if j.page} == {
+        "item.html", "topic.html", "source.html", "page.html", "topics.html"}
+    for job in pages:
+        render_job(made, job)  # the theme's templates and cached parts made once
+    gc.collect()
+    gc.disable()
+    try:
+        for job in pages:
+            render_job(made, job)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
