@@ -42,7 +42,7 @@ from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
 from digest.search import ENTRY, FOLDER, bundles, refresh_search
 from digest.select import select
-from digest.system.memory import give_back, held, paused
+from digest.system.memory import give_back, held, paused, rarely
 from digest.system.state import feed_languages, read_state, source_health
 from digest.system.workers import process_pool
 from digest.write import Staging, put
@@ -320,9 +320,10 @@ def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
     rendered here and written only if they changed."""
     workers = min(jobs or os.cpu_count() or 1, len(todo) // (PARALLEL_FROM // 2) or 1)
     if len(todo) < PARALLEL_FROM or workers < 2:
-        for job in todo:
-            data = render_job(made, job)
-            yield job.path, made.keys[job.path], sha(data), len(data), data, 0
+        with rarely():
+            for job in todo:
+                data = render_job(made, job)
+                yield job.path, made.keys[job.path], sha(data), len(data), data, 0
         return
     # Fork: the workers inherit the plan (the whole site) instead of unpickling it. Frozen
     # first, the site's objects are never scanned by the workers' garbage collector, which
@@ -330,7 +331,7 @@ def _render_all(made: Plan, todo: Sequence[Job], staging: Staging, jobs: int
     context = multiprocessing.get_context("fork")
     chunks = [[j.path for j in todo[i:i + 64]] for i in range(0, len(todo), 64)]
     by_path = {j.path: j for j in made.jobs}
-    with held() as settle:
+    with held() as settle, rarely():  # the workers are forked inside: they inherit both
         settle()
         with process_pool(workers - 1, context, _start_worker, (made, staging.folder)) as pool:
             futures = [pool.submit(_render_chunk, chunk) for chunk in chunks]

@@ -243,9 +243,10 @@ def test_an_items_headings_become_sections_under_its_title(project: Callable[...
 @pytest.mark.parametrize("theme", ["default", "broken"])
 def test_a_build_leaves_the_garbage_collector_as_it_found_it(
         project: Callable[..., Path], theme: str) -> None:
-    """A build keeps the collector off the site it makes while it makes it (digest/system/
-    memory.py); after it, done or failed, the collector is on and sees everything again, so
-    that `digest serve`'s process lets go of a site it no longer holds."""
+    """A build keeps the collector off the site it makes while it makes it, and collects
+    more rarely while it renders (digest/system/memory.py); after it, done or failed, the
+    collector is on, as often as before, and sees everything again, so that `digest serve`'s
+    process lets go of a site it no longer holds."""
     from digest.build import build
     from digest.errors import DigestError
 
@@ -256,6 +257,7 @@ def test_a_build_leaves_the_garbage_collector_as_it_found_it(
             'timezone = "Europe/Moscow"', 'timezone = "Europe/Moscow"\ntheme = "broken"')
         (root / "digest.toml").write_text(toml)
     assert gc.isenabled() and gc.get_freeze_count() == 0
+    thresholds = gc.get_threshold()
     if theme == "broken":
         with pytest.raises(DigestError, match=r"item\.html"):
             build(load_config(root / "digest.toml"), search=False)
@@ -263,6 +265,7 @@ def test_a_build_leaves_the_garbage_collector_as_it_found_it(
         assert build(load_config(root / "digest.toml"), search=False).items == 1
     assert gc.isenabled()
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == thresholds  # rendering collects more rarely, and only it
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
