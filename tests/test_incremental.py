@@ -136,6 +136,54 @@ def test_a_template_change_renders_every_page_again(tmp_path: Path) -> None:
     assert all("Marked footer" in p.read_text(encoding="utf-8") for p in pages)
 
 
+def test_an_edit_in_a_linked_items_folder_is_built(tmp_path: Path) -> None:
+    """content/items may be a link to a folder kept elsewhere: the build reads the items
+    there, so an edit there is seen, never taken for "up to date"."""
+    root = example_copy(tmp_path / "site")
+    (root / "content" / "items").rename(tmp_path / "items")
+    (root / "content" / "items").symlink_to(tmp_path / "items", target_is_directory=True)
+    digest(root, "build")
+    set_key(item_file(root, ITEM), "title", "A title edited through the link")
+    said = digest(root, "build").output
+    assert "up to date" not in said
+    page = root / "output" / "items" / ITEM / "index.html"
+    assert "A title edited through the link" in page.read_text(encoding="utf-8")
+    assert {k: v for k, (v, _) in tree(root / "output").items()} == \
+        clean_build(root, tmp_path / "clean")
+
+
+def test_an_edit_of_a_template_in_a_linked_folder_is_built(tmp_path: Path) -> None:
+    """A theme's templates/ may be a link to a folder kept elsewhere, and so may a folder of
+    partials inside it: an edit of a template there renders the pages again."""
+    root = example_copy(tmp_path / "site")
+    config = root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[site]\n", '[site]\ntheme = "mytheme"\n', 1), encoding="utf-8")
+    shared = tmp_path / "shared-templates"
+    (shared / "partials").mkdir(parents=True)
+    (root / "mytheme").mkdir()
+    (root / "mytheme" / "templates").symlink_to(shared, target_is_directory=True)
+    (shared / "partials" / "footer.html").write_text("<p>First footer</p>", encoding="utf-8")
+    base = (ROOT / "themes" / "default" / "templates" / "base.html").read_text(encoding="utf-8")
+    (shared / "base.html").write_text(
+        base.replace("</body>", '{% include "partials/footer.html" %}</body>'), encoding="utf-8")
+    digest(root, "build")
+    page = root / "output" / "items" / ITEM / "index.html"
+    assert "First footer" in page.read_text(encoding="utf-8")
+    (shared / "partials" / "footer.html").write_text("<p>Second footer</p>", encoding="utf-8")
+    assert "up to date" not in digest(root, "build").output
+    assert "Second footer" in page.read_text(encoding="utf-8")
+
+
+def test_a_link_back_up_in_content_is_no_loop(tmp_path: Path) -> None:
+    """A link to a folder above it (content/items/up -> content/) is walked once: the build
+    ends, and a build after it has nothing to do."""
+    root = example_copy(tmp_path / "site")
+    (root / "content" / "items" / "up").symlink_to(root / "content", target_is_directory=True)
+    digest(root, "build")
+    assert "up to date" in digest(root, "build").output
+
+
 def test_search_index_follows_a_changed_page(tmp_path: Path) -> None:
     root = example_copy(tmp_path / "site", search=True)
     digest(root, "build")

@@ -201,7 +201,9 @@ def environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
     """The Jinja environment of one build: the theme's templates, autoescaped everywhere,
     with the site's words, filters and values every page may use."""
     env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(t / "templates")
+        # followlinks: the templates of a linked folder are listed too (incremental/reads.py
+        # reads every template), as they are found when a page includes one.
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(t / "templates", followlinks=True)
                                     for t in theme.dirs]),
         autoescape=True,  # every template, whatever its name: HTML, XML, email
         undefined=jinja2.StrictUndefined,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import operator
+import os
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,7 +23,7 @@ from typing import Any, TypeVar, cast
 
 import jinja2
 
-from digest.incremental.fingerprint import Fingerprints, Unhashable, code
+from digest.incremental.fingerprint import Fingerprints, Unhashable, code, tree_stats
 from digest.incremental.paths import CachePaths
 from digest.incremental.reads import Reads
 from digest.model import Item
@@ -315,8 +316,9 @@ def theme_print(themes: Sequence[Path]) -> str:
     """The fingerprint of the themes' files: their names and bytes."""
     theme = hashlib.sha256()
     for folder in themes:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                theme.update(path.relative_to(folder).as_posix().encode() + b"\0")
-                theme.update(hashlib.sha256(path.read_bytes()).digest())
+        for path, _, _ in tree_stats([folder]):  # linked folders too, as Jinja finds them
+            rel = os.path.relpath(path, folder).replace(os.sep, "/")
+            theme.update(rel.encode() + b"\0")
+            with open(path, "rb") as f:
+                theme.update(hashlib.sha256(f.read()).digest())
     return theme.hexdigest()
