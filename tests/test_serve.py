@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,14 +27,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
-    """The example digest copied into a temp folder and served by `digest serve`."""
-    root = tmp_path / "site"
+def example(root: Path) -> Path:
     root.mkdir()
     for name in ("digest.toml", "content", "feeds"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / name)
+    return root
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """The example digest copied into a temp folder and served by `digest serve`."""
+    with serving(example(tmp_path / "site")) as port:
+        yield tmp_path / "site", port
+
+
+@contextmanager
+def serving(root: Path) -> Iterator[int]:
+    """`digest serve` of the project `root`, stopped after the block: its port."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--port", str(port)],
                             cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -48,7 +59,13 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     else:
         proc.kill()
         pytest.fail(f"serve did not start: {proc.stdout.read() if proc.stdout else ''}")
-    yield root, port
+    try:
+        yield port
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGINT)
     try:
         proc.wait(timeout=10)
@@ -108,20 +125,43 @@ def test_a_foreign_host_header_is_refused(served: tuple[Path, int]) -> None:
 
 def test_an_edit_rebuilds_and_announces_a_reload(served: tuple[Path, int]) -> None:
     root, port = served
+    page = root / "content" / "pages" / "about.md"
+    reloaded_after(port, lambda: page.write_text(page.read_text(encoding="utf-8").replace(
+        "еженедельная подборка", "ЕЖЕНЕДЕЛЬНАЯ ПОДБОРКА"), encoding="utf-8"))
+    assert "ЕЖЕНЕДЕЛЬНАЯ ПОДБОРКА" in get(port, "/digest/pages/about/")[1].decode()
+
+
+def reloaded_after(port: int, edit: Callable[[], None]) -> None:
+    """Make `edit`, and wait for the reload event that follows it."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     conn.request("GET", "/__digest__/events")
     events = conn.getresponse()
     first = events.fp.readline()
     assert first.startswith(b"data: ")
-    page = root / "content" / "pages" / "about.md"
-    page.write_text(page.read_text(encoding="utf-8").replace(
-        "еженедельная подборка", "ЕЖЕНЕДЕЛЬНАЯ ПОДБОРКА"), encoding="utf-8")
-    while True:
+    edit()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # the stream says "keep-alive" every 15 s
         line = events.fp.readline()
         if line.startswith(b"data: ") and line != first:
             break
+    else:
+        pytest.fail("no reload within 20 s of the edit")
     conn.close()
-    assert "ЕЖЕНЕДЕЛЬНАЯ ПОДБОРКА" in get(port, "/digest/pages/about/")[1].decode()
+
+
+def test_an_edit_in_a_linked_items_folder_rebuilds(tmp_path: Path) -> None:
+    """content/items may be a link to a folder kept elsewhere: a save there is seen (the
+    file system reports it under the folder the link leads to, which is watched too)."""
+    root = example(tmp_path / "site")
+    (root / "content" / "items").rename(tmp_path / "items")
+    (root / "content" / "items").symlink_to(tmp_path / "items", target_is_directory=True)
+    slug = "selectively-reducing-eval-awareness-and-murder-in-gemma-3-0be7cc"
+    item = next((tmp_path / "items").rglob(f"{slug}.md"))
+    text = item.read_text(encoding="utf-8")
+    with serving(root) as port:
+        reloaded_after(port, lambda: item.write_text(text.replace(
+            "\ntitle: ", "\ntitle: Edited through the link ", 1), encoding="utf-8"))
+        assert "Edited through the link" in get(port, f"/digest/items/{slug}/")[1].decode()
 
 
 def test_the_search_index_follows_an_edit_after_the_reload(served: tuple[Path, int]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -69,6 +70,9 @@ def watch(paths: list[Path], on_change: Callable[[set[str]], None], poll: bool =
     Stop the returned observer when done."""
     observer: BaseObserver = PollingObserver(timeout=0.5) if poll else Observer()
     folders = [p.resolve() for p in paths if p.is_dir()]
+    # A change under a linked folder has no event under the link (content/items may be
+    # one): the folders links lead to are watched too, as the build reads through them.
+    folders += linked_folders(folders)
     files = {p.resolve() for p in paths if p.is_file()}
 
     def accept(changed: str) -> bool:
@@ -76,10 +80,37 @@ def watch(paths: list[Path], on_change: Callable[[set[str]], None], poll: bool =
         return path in files or any(path.is_relative_to(f) for f in folders)
 
     handler = _Debouncer(on_change, accept)
-    for path in paths:
-        if path.is_dir():
-            observer.schedule(handler, str(path), recursive=True)
-        elif path.exists():
-            observer.schedule(handler, str(path.parent), recursive=False)
+    for folder in folders:
+        observer.schedule(handler, str(folder), recursive=True)
+    for path in files:
+        observer.schedule(handler, str(path.parent), recursive=False)
     observer.start()
     return observer
+
+
+def linked_folders(folders: list[Path]) -> list[Path]:
+    """The folders that links under `folders` (resolved) lead to, outside all of them, each
+    once, however deep (a link in a linked folder too): watching a folder does not watch
+    through a link in it. Only links there when `serve` starts."""
+    found: list[Path] = []
+    todo = list(folders)
+    while todo:
+        folder = todo.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(Path(entry.path))
+                    continue
+                if not (entry.is_symlink() and entry.is_dir()):
+                    continue
+                target = Path(entry.path).resolve()
+            except OSError:
+                continue  # gone, or a link that leads nowhere
+            if not any(target.is_relative_to(f) for f in [*folders, *found]):
+                found.append(target)
+                todo.append(target)
+    return found
