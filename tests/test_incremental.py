@@ -167,21 +167,13 @@ def test_an_edit_of_a_template_in_a_linked_folder_is_built(tmp_path: Path) -> No
     base = (ROOT / "themes" / "default" / "templates" / "base.html").read_text(encoding="utf-8")
     (shared / "base.html").write_text(
         base.replace("</body>", '{% include "partials/footer.html" %}</body>'), encoding="utf-8")
+    (shared / "partials" / "up").symlink_to(shared, target_is_directory=True)  # no loop
     digest(root, "build")
     page = root / "output" / "items" / ITEM / "index.html"
     assert "First footer" in page.read_text(encoding="utf-8")
     (shared / "partials" / "footer.html").write_text("<p>Second footer</p>", encoding="utf-8")
     assert "up to date" not in digest(root, "build").output
     assert "Second footer" in page.read_text(encoding="utf-8")
-
-
-def test_a_link_back_up_in_content_is_no_loop(tmp_path: Path) -> None:
-    """A link to a folder above it (content/items/up -> content/) is walked once: the build
-    ends, and a build after it has nothing to do."""
-    root = example_copy(tmp_path / "site")
-    (root / "content" / "items" / "up").symlink_to(root / "content", target_is_directory=True)
-    digest(root, "build")
-    assert "up to date" in digest(root, "build").output
 
 
 def test_search_index_follows_a_changed_page(tmp_path: Path) -> None:

@@ -66,6 +66,18 @@ def test_a_build_with_nothing_to_do_imports_no_stage_and_no_renderer(tmp_path: P
     assert "A title of today" in page.read_text(encoding="utf-8")
 
 
+def test_a_link_back_up_in_content_is_walked_once_and_is_no_input(tmp_path: Path) -> None:
+    """Links to folders above them (content/items/up -> content/, content/project -> the
+    project) are walked once, and what a build writes there (output/, .digest/) is not its
+    input: the build ends, and the one after it has nothing to do (imports no stage)."""
+    root = example_project(tmp_path / "site")
+    (root / "content" / "items" / "up").symlink_to(root / "content", target_is_directory=True)
+    (root / "content" / "project").symlink_to(root, target_is_directory=True)
+    build(root)
+    said, again = build(root)
+    assert "up to date" in said and not again & set(STAGES), again & set(STAGES)
+
+
 def test_an_edit_of_digest_is_seen_though_its_fingerprint_is_remembered(tmp_path: Path
                                                                         ) -> None:
     code = copy_digest(tmp_path / "code")

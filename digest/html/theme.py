@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from digest.errors import ThemeError
 from digest.html.links import domain
 from digest.html.themedirs import theme_dirs
 from digest.model import Output, Site, Urls
+from digest.system.tree import tree_stats
 from digest.text.dates import Dates
 from digest.text.langtag import og_locale
 
@@ -126,6 +128,19 @@ class Fragments(Extension):
 _PLAIN = frozenset({str, int, float, bool, type(None), tuple, Markup})
 
 
+class _Templates(jinja2.FileSystemLoader):
+    """A theme's templates/: listed through linked folders too (incremental/reads.py reads
+    every template), as a page finds one when it includes it; each folder once, where
+    Jinja's own listing (os.walk) would go round a link back up."""
+
+    def list_templates(self) -> list[str]:
+        found = set()
+        for folder in self.searchpath:
+            for path, _, _ in tree_stats([Path(folder)]):
+                found.add(os.path.relpath(path, folder).replace(os.sep, "/"))
+        return sorted(found)
+
+
 def install_words(env: jinja2.Environment, translation: NullTranslations) -> None:
     """The i18n extension's `_`, `gettext` and `ngettext` (new style: autoescaped, `%(name)s`
     filled in), each message looked up and made safe once per build: the same strings as
@@ -201,10 +216,7 @@ def environment(theme: Theme, site: Site, issue_feeds: list[FeedLink],
     """The Jinja environment of one build: the theme's templates, autoescaped everywhere,
     with the site's words, filters and values every page may use."""
     env = jinja2.Environment(
-        # followlinks: the templates of a linked folder are listed too (incremental/reads.py
-        # reads every template), as they are found when a page includes one.
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(t / "templates", followlinks=True)
-                                    for t in theme.dirs]),
+        loader=jinja2.ChoiceLoader([_Templates(t / "templates") for t in theme.dirs]),
         autoescape=True,  # every template, whatever its name: HTML, XML, email
         undefined=jinja2.StrictUndefined,
         extensions=["jinja2.ext.i18n", Fragments],

@@ -23,10 +23,11 @@ from typing import Any, TypeVar, cast
 
 import jinja2
 
-from digest.incremental.fingerprint import Fingerprints, Unhashable, code, tree_stats
+from digest.incremental.fingerprint import Fingerprints, Unhashable, code
 from digest.incremental.paths import CachePaths
 from digest.incremental.reads import Reads
 from digest.model import Item
+from digest.system.tree import tree_stats
 
 S = TypeVar("S")
 T = TypeVar("T")

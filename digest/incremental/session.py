@@ -114,7 +114,8 @@ class Session:
             return None
         content = self.config.content_dir
         real = content.resolve()
-        items, issues, pages = real / "items", real / "issues", real / "pages"
+        # content/items may be a link to a folder elsewhere: its changes come from there
+        items, issues, pages = (content / "items").resolve(), real / "issues", real / "pages"
         found: set[Path] = set()
         for name in changed:
             path = Path(os.path.abspath(name))
@@ -123,11 +124,11 @@ class Session:
             except OSError:
                 return None
             if path.is_relative_to(items):
-                rel = path.relative_to(real)
+                where = content / "items" / path.relative_to(items)  # as load names it
                 if path.is_dir() or (not path.exists() and not path.name.endswith(".md")):
-                    found |= self._folder(content / rel)
+                    found |= self._folder(where)
                 elif path.name.endswith(".md"):
-                    found.add(content / rel)
+                    found.add(where)
                 # any other file under items/ is no content file (load reads *.md)
             elif path.parent in (issues, pages) and path.name.endswith(".md"):
                 found.add(content / path.relative_to(real))

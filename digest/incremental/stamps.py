@@ -14,10 +14,11 @@ from pathlib import Path
 
 from digest.config import Config
 from digest.html.themedirs import theme_dirs
-from digest.incremental.fingerprint import known_code, tree_stats
+from digest.incremental.fingerprint import known_code
 from digest.incremental.manifest import Manifest, Stat, file_sha
 from digest.incremental.paths import CachePaths
 from digest.system.state import state_path
+from digest.system.tree import tree_stats
 
 # A file changed this close to the moment it was stamped may change again unseen (the same
 # window as the item store's, itemstore.RACY_NS).
@@ -35,7 +36,7 @@ class Stamp:
 def stamp(config: Config, target: Path, drafts: bool, now_ns: int) -> Stamp:
     """The stamp of a build into `target`, starting at `now_ns`."""
     folders = [config.content_dir, *theme_dirs(config.site.theme)]
-    stats = tree_stats([f for f in folders if f.is_dir()], skip=target)
+    stats = tree_stats([f for f in folders if f.is_dir()], skip=(target, config.state_dir))
     for extra in (config.path, state_path(config.state_dir)):
         if extra.is_file():
             st = extra.stat()

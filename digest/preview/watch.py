@@ -101,6 +101,8 @@ def linked_folders(folders: list[Path]) -> list[Path]:
         except OSError:
             continue
         for entry in entries:
+            if entry.name in IGNORED_DIRS:  # output/, .digest/, .git/...: never the site's input
+                continue
             try:
                 if entry.is_dir(follow_symlinks=False):
                     todo.append(Path(entry.path))

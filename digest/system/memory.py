@@ -69,7 +69,8 @@ def rarely() -> Iterator[None]:
     objects and next to no garbage in cycles. A theme that makes some still has it collected,
     a few pages' worth at a time. The thresholds are as they were after."""
     was = gc.get_threshold()
-    gc.set_threshold(max(RENDERING_THRESHOLD, was[0]), *was[1:])
+    if was[0]:  # 0: automatic collection is off, and stays off
+        gc.set_threshold(max(RENDERING_THRESHOLD, was[0]), *was[1:])
     try:
         yield
     finally:
