@@ -114,9 +114,14 @@ def _make(config: Config, seen: Look, drafts: bool, jobs: int, cache: ItemStore 
             session.forget()  # until this build is done
             cache = session.cache
         if cache is None:
-            with paused():  # the store's entries, read: many objects, no garbage
-                cache = ItemStore(CachePaths.of(config.state_dir))
+            try:
+                with paused():  # the store's entries, read: many objects, no garbage
+                    cache = ItemStore(CachePaths.of(config.state_dir))
+            except BaseException:
+                seen.stamped.drop()  # the build stops here: no stamp is wanted
+                raise
             settle()
+        now = seen.now  # the inputs' stamp: taken before any of them is read (see `look`)
         cache.renew()
         corpus = load(config, cache, jobs)
         cache.save()
@@ -147,7 +152,7 @@ def _make(config: Config, seen: Look, drafts: bool, jobs: int, cache: ItemStore 
         written = len(staged)
 
         _record(manifest, ledger, config, target, staged, keep_search, site)
-        manifest.inputs, manifest.racy = seen.now.inputs, seen.now.racy
+        manifest.inputs, manifest.racy = now.inputs, now.racy
         manifest.save(seen.started)
         if session is not None:
             session.corpus, session.theme, session.titler = corpus, theme, titler

@@ -13,11 +13,11 @@ from click.testing import Result
 
 from digest.config import Config, load_config
 from digest.incremental.ledger import Ledger
-from digest.incremental.manifest import Manifest, Written, file_sha, scan, sha
+from digest.incremental.manifest import Manifest, Stat, Written, file_sha, scan, sha
 from digest.incremental.pagekeys import PageKeys
 from digest.incremental.paths import CachePaths
 from digest.incremental.reads import Reads
-from digest.incremental.stamps import stamp, up_to_date
+from digest.incremental.stamps import Stamp, same_inputs, stamp
 from digest.model import Ref
 
 # --- paths: the build cache lives under .digest/cache, the item store under .digest/items ---
@@ -223,6 +223,15 @@ def test_a_value_that_cannot_be_fingerprinted_has_no_key(project: Callable[..., 
 # --- stamps: when a build has nothing to do ----------------------------------------------
 
 
+def _stamp(config: Config, target: Path, drafts: bool, now_ns: int) -> Stamp:
+    return stamp(config, target, drafts, now_ns)[0]
+
+
+def up_to_date(manifest: Manifest, now: Stamp, on_disk: dict[str, Stat]) -> bool:
+    """What `look` asks: output/ is as the last build left it, made of the same inputs."""
+    return manifest.matches(on_disk) and same_inputs(manifest, now)
+
+
 def test_a_build_is_up_to_date_until_an_input_changes(project: Callable[..., Path]) -> None:
     root, config = _config(project)
     page = root / "content" / "pages" / "about.md"
@@ -230,13 +239,13 @@ def test_a_build_is_up_to_date_until_an_input_changes(project: Callable[..., Pat
     page.write_text("---\ntitle: About\n---\nHello.\n", encoding="utf-8")
     target = _output(root, {"index.html": b"home"})
     manifest = _record(target, {})
-    first = stamp(config, target, False, 0)
+    first = _stamp(config, target, False, 0)
     manifest.inputs, manifest.racy = first.inputs, first.racy
-    assert up_to_date(manifest, stamp(config, target, False, 0), scan(target))
-    assert not up_to_date(manifest, stamp(config, target, True, 0), scan(target))  # drafts
+    assert up_to_date(manifest, _stamp(config, target, False, 0), scan(target))
+    assert not up_to_date(manifest, _stamp(config, target, True, 0), scan(target))  # drafts
     page.write_text("---\ntitle: About us\n---\nHello.\n", encoding="utf-8")
     os.utime(page, ns=(0, 10**18))
-    assert not up_to_date(manifest, stamp(config, target, False, 0), scan(target))
+    assert not up_to_date(manifest, _stamp(config, target, False, 0), scan(target))
 
 
 def test_a_recent_change_is_compared_by_content(project: Callable[..., Path]) -> None:
@@ -249,12 +258,12 @@ def test_a_recent_change_is_compared_by_content(project: Callable[..., Path]) ->
     target = _output(root, {"index.html": b"home"})
     manifest = _record(target, {})
     st = page.stat()
-    now = stamp(config, target, False, st.st_mtime_ns)  # built in the same tick
+    now = _stamp(config, target, False, st.st_mtime_ns)  # built in the same tick
     assert str(page) in now.racy
     manifest.inputs, manifest.racy = now.inputs, now.racy
     page.write_text("title two", encoding="utf-8")
     os.utime(page, ns=(st.st_atime_ns, st.st_mtime_ns))
-    assert stamp(config, target, False, st.st_mtime_ns).inputs == now.inputs
+    assert _stamp(config, target, False, st.st_mtime_ns).inputs == now.inputs
     assert not up_to_date(manifest, now, scan(target))
 
 

@@ -11,9 +11,12 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
-from digest.incremental.noop import _beside
+import pytest
+
+from digest.incremental.noop import Stamped
 from digest.incremental.stamps import Stamp
 from tests.test_data_safety_cache import copy_digest, example_project
 from tests.test_incremental import ITEM, item_file, set_key
@@ -132,27 +135,25 @@ def test_the_stamp_is_made_here_when_the_forked_child_fails_or_threads_run() -> 
     """The stamp made beside the scan of output/ is the one made here: a child that fails
     leaves it to this process, and a process running threads (`serve`) does not fork."""
     here = os.getpid()
-    made = Stamp("inputs", {"a.md": "sha"})
+    made = Stamp("inputs", {"a.md": "sha"}), b"code"
 
-    def only_here() -> Stamp:
+    def only_here() -> tuple[Stamp, bytes | None]:
         if os.getpid() != here:
             raise RuntimeError("the child fails")
         return made
 
-    with _beside(only_here) as stamped:
-        pass
-    assert stamped.value == made
+    kept: list[bytes] = []
+    assert Stamped(only_here, kept.append).value() == made[0] and kept == [b"code"]
     forked: list[int] = []
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        with _beside(lambda: forked.append(os.getpid()) or made) as stamped:
-            pass
+        stamped = Stamped(lambda: forked.append(os.getpid()) or made, kept.append)
     finally:
         stop.set()
         thread.join()
-    assert stamped.value == made and forked == [here]  # made in this process, not a child
+    assert stamped.value() == made[0] and forked == [here]  # made here, not in a child
 
 
 def test_a_build_left_only_its_search_index_to_make_makes_just_that(tmp_path: Path) -> None:
@@ -186,3 +187,66 @@ def test_a_build_left_only_its_search_index_to_make_makes_just_that(tmp_path: Pa
     page = output / "items" / ITEM / "index.html"
     assert "A title of today" in page.read_text(encoding="utf-8")
     assert (output / "pagefind" / "pagefind-entry.json").is_file()
+
+
+def test_an_edit_saved_while_a_cold_build_loads_is_built_by_the_next(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold build does not wait for the stamp of its inputs before it starts: it is made in
+    a forked process while the build imports its stages and reads its item store. It must be
+    done before the first input is read: an item saved after the build read it is not in
+    output/, and the next build must see the save. Here the stamp takes a second longer (the
+    real one, made later) and the save comes right after `load`: a stamp taken at any time
+    after `load` started would hold the save, and the next build would call output/ up to
+    date with the old title on the page."""
+    import digest.build
+    import digest.incremental.noop
+    from digest.build import build as build_here
+    from digest.config import load_config
+
+    root = example_project(tmp_path / "site")
+    config = load_config(root / "digest.toml")
+    path = item_file(root, ITEM)
+    real_stamp, real_load = digest.incremental.noop.stamp, digest.build.load
+
+    def late_stamp(*args: object, **kwargs: object) -> tuple[Stamp, bytes | None]:
+        time.sleep(1)
+        return real_stamp(*args, **kwargs)  # type: ignore[arg-type]
+
+    def load_then_save(*args: object, **kwargs: object) -> object:
+        corpus = real_load(*args, **kwargs)  # type: ignore[arg-type]
+        set_key(path, "title", "'Saved while the build ran'")
+        return corpus
+
+    monkeypatch.setattr(digest.incremental.noop, "stamp", late_stamp)
+    monkeypatch.setattr(digest.build, "load", load_then_save)
+    first = build_here(config, search=False)
+    assert first.written
+    page = root / "output" / "items" / ITEM / "index.html"
+    assert "Saved while the build ran" not in page.read_text(encoding="utf-8")
+    monkeypatch.setattr(digest.build, "load", real_load)
+    again = build_here(config, search=False)
+    assert again.written and "Saved while the build ran" in page.read_text(encoding="utf-8")
+
+
+def test_a_refused_build_leaves_no_process_behind(tmp_path: Path) -> None:
+    """The stamp's forked process is ended and waited for when the build stops in `look`
+    (output/ holds a file no build wrote): no child is left running or unreaped, and the
+    refused build wrote nothing, not even the fingerprint of digest's code that a stamp
+    finds out (the child only reads, and hands it back)."""
+    from digest.build import build as build_here
+    from digest.config import load_config
+    from digest.incremental.outfolder import FolderRefused
+
+    root = example_project(tmp_path / "site")
+    config = load_config(root / "digest.toml")
+    build_here(config, search=False)
+    (root / "output" / "mine.txt").write_text("a file of the user's", encoding="utf-8")
+    code = root / ".digest" / "cache" / "code.json"
+    code.unlink()  # the stamp finds the fingerprint out again, and would remember it
+    cache = {p: p.read_bytes() for p in (root / ".digest").rglob("*") if p.is_file()}
+    with pytest.raises(FolderRefused):
+        build_here(config, search=False)
+    with pytest.raises(ChildProcessError):  # no child of this process, ended or not
+        os.waitpid(-1, os.WNOHANG)
+    assert (root / "output" / "mine.txt").read_text(encoding="utf-8") == "a file of the user's"
+    assert {p: p.read_bytes() for p in (root / ".digest").rglob("*") if p.is_file()} == cache

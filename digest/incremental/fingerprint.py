@@ -188,33 +188,41 @@ def _sources() -> str:
 _RACY_NS = 2_000_000_000
 
 
-def known_code(remembered: Path) -> str:
+def known_code(remembered: Path) -> tuple[str, bytes | None]:
     """`code()`, as the file `remembered` (in the build cache) holds it, when digest's .py
     files are as they were then and so is every folder Python finds libraries in (the
     entries of sys.path): installing, upgrading or removing a library there adds or removes
     its metadata folder (named after its version), which changes the folder's mtime. Else
-    `code()`, asked of the libraries' metadata, and remembered. A build that has nothing to
-    do asks this, so as not to import importlib.metadata (a tenth of what it costs)."""
+    `code()`, asked of the libraries' metadata. A build that has nothing to do asks this, so
+    as not to import importlib.metadata (a tenth of what it costs).
+
+    With it, the bytes `remember` should write to that file (None: it holds them): this
+    only reads, so that a stamp made in a forked process, for a build that is then refused,
+    changes nothing."""
     sources, folders, now = _sources(), _folders(), time.time_ns()
     try:
         data = json.loads(remembered.read_bytes())
         known: object = data["code"]
         if isinstance(known, str) and data["sources"] == sources and \
                 data["folders"] == folders and data["python"] == sys.version:
-            return known
+            return known, None
     except (OSError, ValueError, KeyError, TypeError):
         pass
     value = code()
     if any(mtime >= now - _RACY_NS for _, mtime in folders if mtime is not None):
         folders = []  # one may change again within its clock tick: not trusted yet
+    return value, json.dumps({
+        "python": sys.version, "sources": sources, "folders": folders, "code": value,
+    }).encode()
+
+
+def remember(remembered: Path, record: bytes) -> None:
+    """Write what `known_code` found to its file, for the next build to find."""
     try:
         remembered.parent.mkdir(parents=True, exist_ok=True)
-        write_bytes(remembered, json.dumps({
-            "python": sys.version, "sources": sources, "folders": folders, "code": value,
-        }).encode(), tmp_dir=remembered.parent)
+        write_bytes(remembered, record, tmp_dir=remembered.parent)
     except OSError:
         pass  # a read-only project still builds, only slower
-    return value
 
 
 def _folders() -> list[list[Any]]:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from digest.config import Config
 from digest.html.themedirs import theme_dirs
-from digest.incremental.fingerprint import known_code
-from digest.incremental.manifest import Manifest, Stat, file_sha
+from digest.incremental.fingerprint import known_code, remember
+from digest.incremental.manifest import Manifest, file_sha
 from digest.incremental.paths import CachePaths
 from digest.system.state import state_path
 from digest.system.tree import tree_stats
@@ -33,24 +33,31 @@ class Stamp:
     racy: dict[str, str] = field(default_factory=dict)  # path -> sha, of recent changes
 
 
-def stamp(config: Config, target: Path, drafts: bool, now_ns: int) -> Stamp:
-    """The stamp of a build into `target`, starting at `now_ns`."""
+def stamp(config: Config, target: Path, drafts: bool, now_ns: int
+          ) -> tuple[Stamp, bytes | None]:
+    """The stamp of a build into `target`, starting at `now_ns`; with it, what to remember of
+    digest's code for the next (`remember_code`; None: nothing new). Only reads."""
     folders = [config.content_dir, *theme_dirs(config.site.theme)]
     stats = tree_stats([f for f in folders if f.is_dir()], skip=(target, config.state_dir))
     for extra in (config.path, state_path(config.state_dir)):
         if extra.is_file():
             st = extra.stat()
             stats.append((str(extra), st.st_size, st.st_mtime_ns))
-    code = known_code(CachePaths.of(config.state_dir).code_file)
+    code, record = known_code(CachePaths.of(config.state_dir).code_file)
     h = hashlib.sha256(f"{code}\0{target}\0{drafts}\0{config!r}".encode())
     for path, size, mtime in stats:
         h.update(f"{path}\0{size}\0{mtime}\n".encode())
     racy = {path: file_sha(path) for path, _, mtime in stats if mtime >= now_ns - RACY_NS}
-    return Stamp(h.hexdigest(), racy)
+    return Stamp(h.hexdigest(), racy), record
 
 
-def up_to_date(manifest: Manifest, now: Stamp, on_disk: dict[str, Stat]) -> bool:
-    """Whether the last build (`manifest`) was made from the same inputs, and output/
-    (`on_disk`) is as it left it: then there is nothing to do."""
-    return now.inputs == manifest.inputs and manifest.matches(on_disk) and \
+def remember_code(config: Config, record: bytes) -> None:
+    """Keep what `stamp` found of digest's code in the build cache, for the next build."""
+    remember(CachePaths.of(config.state_dir).code_file, record)
+
+
+def same_inputs(manifest: Manifest, now: Stamp) -> bool:
+    """Whether the last build (`manifest`) was made from the same inputs: then, if output/ is
+    as it left it (Manifest.matches), there is nothing to do."""
+    return now.inputs == manifest.inputs and \
         all(file_sha(path) == digest for path, digest in manifest.racy.items())
