@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 def example(root: Path) -> Path:
-    root.mkdir()
+    root.mkdir(parents=True)
     for name in ("digest.toml", "content", "feeds"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, root / name)
@@ -162,6 +162,45 @@ def test_an_edit_in_a_linked_items_folder_rebuilds(tmp_path: Path) -> None:
         reloaded_after(port, lambda: item.write_text(text.replace(
             "\ntitle: ", "\ntitle: Edited through the link ", 1), encoding="utf-8"))
         assert "Edited through the link" in get(port, f"/digest/items/{slug}/")[1].decode()
+
+
+def test_a_project_in_a_folder_named_output_sees_its_saves(tmp_path: Path) -> None:
+    """output/, .git/ and node_modules/ are never inputs inside the project; a project kept
+    under a folder of one of those names (~/output/digest, a build box's work folder) is
+    still watched, and a save there reloads the page with the edit."""
+    root = example(tmp_path / "output" / "node_modules" / "site")
+    slug = "selectively-reducing-eval-awareness-and-murder-in-gemma-3-0be7cc"
+    item = next((root / "content" / "items").rglob(f"{slug}.md"))
+    text = item.read_text(encoding="utf-8")
+    with serving(root) as port:
+        reloaded_after(port, lambda: item.write_text(text.replace(
+            "\ntitle: ", "\ntitle: Edited under output ", 1), encoding="utf-8"))
+        assert "Edited under output" in get(port, f"/digest/items/{slug}/")[1].decode()
+
+
+def test_a_git_or_output_folder_inside_a_watched_one_is_not_an_input(tmp_path: Path) -> None:
+    """Inside content/ (and the themes), a .git/, output/ or node_modules/ folder changes no
+    page: saves there start no build. Above the project, such names mean nothing (above)."""
+    from digest.preview.watch import watch
+
+    content = tmp_path / ".git" / "output" / "site" / "content"
+    for folder in (".git", "output", "node_modules", "items"):
+        (content / folder).mkdir(parents=True)
+    seen: list[set[str]] = []
+    observer = watch([content], seen.append)
+    try:
+        for folder in (".git", "output", "node_modules"):
+            (content / folder / "x.md").write_text("not an input", encoding="utf-8")
+        time.sleep(0.3)  # after those, an input: the first change set would hold them all
+        (content / "items" / "a.md").write_text("an input", encoding="utf-8")
+        deadline = time.monotonic() + 10
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        observer.stop()
+        observer.join()
+    assert [{Path(p).relative_to(content.resolve()).as_posix() for p in s} for s in seen] \
+        == [{"items/a.md"}]
 
 
 def test_the_search_index_follows_an_edit_after_the_reload(served: tuple[Path, int]) -> None:

@@ -23,13 +23,11 @@ IGNORED_DIRS = {".git", ".digest", "__pycache__", "output", "node_modules"}
 
 
 def interesting(path: str) -> bool:
-    """Whether a change to `path` can change the site (editor swap files cannot)."""
-    p = Path(path)
-    name = p.name
-    if name in IGNORED_NAMES or name.endswith(IGNORED_SUFFIXES) or name.startswith(
-            IGNORED_PREFIXES) or name == ".DS_Store":
-        return False
-    return not any(part in IGNORED_DIRS for part in p.parts)
+    """Whether a change to a file of this name can change the site (editor swap files
+    cannot). Folders are `watch`'s to judge: output/, .git/... inside the watched ones."""
+    name = os.path.basename(path)
+    return not (name in IGNORED_NAMES or name.endswith(IGNORED_SUFFIXES) or name.startswith(
+        IGNORED_PREFIXES) or name == ".DS_Store")
 
 
 class _Debouncer(FileSystemEventHandler):
@@ -76,8 +74,14 @@ def watch(paths: list[Path], on_change: Callable[[set[str]], None], poll: bool =
     files = {p.resolve() for p in paths if p.is_file()}
 
     def accept(changed: str) -> bool:
+        """A watched file, or a file under a watched folder but not in a folder of its that
+        is never an input (output/, .git/...: below it only, wherever the project is)."""
         path = Path(changed).resolve()
-        return path in files or any(path.is_relative_to(f) for f in folders)
+        if path in files:
+            return True
+        return any(path.is_relative_to(f) and
+                   not IGNORED_DIRS.intersection(path.relative_to(f).parts[:-1])
+                   for f in folders)
 
     handler = _Debouncer(on_change, accept)
     for folder in folders:
