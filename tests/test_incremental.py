@@ -176,6 +176,27 @@ def test_an_edit_of_a_template_in_a_linked_folder_is_built(tmp_path: Path) -> No
     assert "Second footer" in page.read_text(encoding="utf-8")
 
 
+def test_a_linked_folder_in_a_themes_static_folder_is_published(tmp_path: Path) -> None:
+    """A theme's static/ may hold a link to a folder kept elsewhere (fonts shared by several
+    sites): its files are in output/static/ like the others, and an edit there is built."""
+    root = example_copy(tmp_path / "site")
+    config = root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[site]\n", '[site]\ntheme = "mytheme"\n', 1), encoding="utf-8")
+    shared = tmp_path / "shared-fonts"
+    shared.mkdir()
+    (shared / "fonts.css").write_text("@font-face { font-family: First; }", encoding="utf-8")
+    (root / "mytheme" / "static").mkdir(parents=True)
+    (root / "mytheme" / "static" / "fonts").symlink_to(shared, target_is_directory=True)
+    digest(root, "build")
+    published = root / "output" / "static" / "fonts" / "fonts.css"
+    assert "First" in published.read_text(encoding="utf-8")
+    assert (root / "output" / "static" / "style.css").is_file()  # the default theme's
+    (shared / "fonts.css").write_text("@font-face { font-family: Second; }", encoding="utf-8")
+    assert "up to date" not in digest(root, "build").output
+    assert "Second" in published.read_text(encoding="utf-8")
+
+
 def test_search_index_follows_a_changed_page(tmp_path: Path) -> None:
     root = example_copy(tmp_path / "site", search=True)
     digest(root, "build")

@@ -320,9 +320,10 @@ def static_files(themes: Sequence[Path]) -> list[Output]:
     files: dict[str, bytes] = {}
     for theme in reversed(themes):
         static = theme / "static"
-        for path in sorted(static.rglob("*")) if static.is_dir() else []:
-            if path.is_file():
-                files[Urls.static(path.relative_to(static).as_posix())] = path.read_bytes()
+        for path, _, _ in tree_stats([static]):  # linked folders too, each once
+            if os.path.isfile(path):  # (not a pipe or a socket)
+                rel = os.path.relpath(path, static).replace(os.sep, "/")
+                files[Urls.static(rel)] = Path(path).read_bytes()
     light, dark = (HtmlFormatter(style=s).get_style_defs(".codehilite")  # type: ignore[no-untyped-call]
                    for s in ("default", "monokai"))
     css = f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
