@@ -14,7 +14,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
@@ -60,6 +60,19 @@ class Fingerprints:
     def of(self, value: object) -> str:
         return hashlib.sha256(self._encode(value, KEY_LEVELS)).hexdigest()
 
+    def _spell(self, values: Sequence[Any], fresh: int) -> bytes:
+        """`_encode` of each of `values`, joined: text spelt here, the commonest part of a key
+        (a call less for each)."""
+        out: list[bytes] = []
+        for v in values:
+            if type(v) is str:
+                data = v.encode()
+                out.append(b"s%d:" % len(data))
+                out.append(data)
+            else:
+                out.append(self._encode(v, fresh))
+        return b"".join(out)
+
     def _encode(self, value: Any, fresh: int = 0) -> bytes:
         """An unambiguous byte string for a value: plain values spelt out (with their type
         and length); the plain tuples, lists and dicts of the top `fresh` levels, made for
@@ -78,14 +91,11 @@ class Fingerprints:
             return f"d:{value.isoformat()};".encode()
         if fresh:  # a container made for this key: its parts spelt out, one hash for all
             if kind is tuple or kind is list:
-                deeper = fresh - 1
-                return b"seq:%d:" % len(value) + b"".join(
-                    [self._encode(v, deeper) for v in value])
+                return b"seq:%d:" % len(value) + self._spell(value, fresh - 1)
             if kind is dict:
-                deeper = fresh - 1
-                return b"map:%d:" % len(value) + b"".join(
-                    [self._encode(k, deeper) + self._encode(value[k], deeper)
-                     for k in sorted(value, key=repr)])
+                order = sorted(value, key=repr)
+                return b"map:%d:" % len(value) + self._spell(
+                    [part for k in order for part in (k, value[k])], fresh - 1)
         known = self._memo.get(id(value))
         if known is not None and known[0] is value:
             return known[1]
