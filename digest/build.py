@@ -113,15 +113,15 @@ def _make(config: Config, seen: Look, drafts: bool, jobs: int, cache: ItemStore 
         if session is not None:
             session.forget()  # until this build is done
             cache = session.cache
-        if cache is None:
-            try:
+        try:
+            if cache is None:
                 with paused():  # the store's entries, read: many objects, no garbage
                     cache = ItemStore(CachePaths.of(config.state_dir))
-            except BaseException:
-                seen.stamped.drop()  # the build stops here: no stamp is wanted
-                raise
-            settle()
-        now = seen.now  # the inputs' stamp: taken before any of them is read (see `look`)
+                settle()
+            now = seen.now  # the inputs' stamp: taken before any of them is read (`look`)
+        except BaseException:
+            seen.stamped.drop()  # the build stops here: its stamp's process too
+            raise
         cache.renew()
         corpus = load(config, cache, jobs)
         cache.save()

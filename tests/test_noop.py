@@ -228,6 +228,15 @@ def test_an_edit_saved_while_a_cold_build_loads_is_built_by_the_next(
     assert again.written and "Saved while the build ran" in page.read_text(encoding="utf-8")
 
 
+def children() -> set[int]:
+    """This process's child processes, running or ended but not waited for (Linux)."""
+    tasks = Path("/proc", str(os.getpid()), "task")
+    if not tasks.is_dir():
+        pytest.skip("needs Linux's /proc")
+    return {int(pid) for f in tasks.glob("*/children") for pid in f.read_text().split()}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the stamp is made beside only with fork")
 def test_a_refused_build_leaves_no_process_behind(tmp_path: Path) -> None:
     """The stamp's forked process is ended and waited for when the build stops in `look`
     (output/ holds a file no build wrote): no child is left running or unreaped, and the
@@ -244,9 +253,42 @@ def test_a_refused_build_leaves_no_process_behind(tmp_path: Path) -> None:
     code = root / ".digest" / "cache" / "code.json"
     code.unlink()  # the stamp finds the fingerprint out again, and would remember it
     cache = {p: p.read_bytes() for p in (root / ".digest").rglob("*") if p.is_file()}
+    before = children()
     with pytest.raises(FolderRefused):
         build_here(config, search=False)
-    with pytest.raises(ChildProcessError):  # no child of this process, ended or not
-        os.waitpid(-1, os.WNOHANG)
+    assert children() == before  # none left, running or unreaped
     assert (root / "output" / "mine.txt").read_text(encoding="utf-8") == "a file of the user's"
     assert {p: p.read_bytes() for p in (root / ".digest").rglob("*") if p.is_file()} == cache
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the stamp is made beside only with fork")
+def test_ctrl_c_while_a_cold_build_starts_leaves_no_process_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or `kill`) right after `look`, while `digest build` imports its stages and the
+    stamp is still being made beside: the stamp's process ends with the command. (The stamp
+    takes two seconds here, so that it is still running; the build is interrupted where
+    it would start.)"""
+    import digest.build
+    import digest.incremental.noop
+    from digest.cli import main
+
+    root = example_project(tmp_path / "site")
+    real_stamp = digest.incremental.noop.stamp
+
+    def slow_stamp(*args: object, **kwargs: object) -> tuple[Stamp, bytes | None]:
+        time.sleep(2)
+        return real_stamp(*args, **kwargs)  # type: ignore[arg-type]
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(digest.incremental.noop, "stamp", slow_stamp)
+    monkeypatch.setattr(digest.build, "build", interrupted)
+    monkeypatch.chdir(root)
+    before = children()
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as stopped:
+        main(["--quiet", "build"])
+    assert stopped.value.code != 0
+    assert children() == before and time.monotonic() - started < 2  # ended, not waited for
+    assert not (root / "output").exists()

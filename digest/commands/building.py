@@ -68,9 +68,13 @@ def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool,
         _say_built(ctx, seen.target, counts.get("issues", 0), counts.get("items", 0),
                    counts.get("files", 0), 0)
         return
-    from digest.build import build as run_build
+    try:
+        from digest.build import build as run_build
 
-    report = run_build(config, output=output, drafts=drafts, clean=clean, seen=seen)
+        report = run_build(config, output=output, drafts=drafts, clean=clean, seen=seen)
+    except BaseException:  # Ctrl-C while the stages are imported: the stamp's process too
+        seen.stamped.drop()
+        raise
     _say_built(ctx, report.output, report.issues, report.items, report.files, report.written)
 
 

@@ -133,6 +133,8 @@ class Stamped:
         return value
 
     def drop(self) -> None:
+        """Not wanted after all (the build stopped): the child is ended and waited for,
+        nothing is kept. Nothing, once `value()` was taken."""
         if self._child is not None:
             self._finish(kill=True)
 
