@@ -149,19 +149,27 @@ def reloaded_after(port: int, edit: Callable[[], None]) -> None:
     conn.close()
 
 
+SLUG = "selectively-reducing-eval-awareness-and-murder-in-gemma-3-0be7cc"
+
+
+def saved_title_shows(root: Path, items: Path, words: str) -> None:
+    """In `digest serve` of `root`: `words` saved into the title of the item SLUG (its file
+    under `items`) reload the page, which then shows them."""
+    item = next(items.rglob(f"{SLUG}.md"))
+    text = item.read_text(encoding="utf-8")
+    with serving(root) as port:
+        reloaded_after(port, lambda: item.write_text(text.replace(
+            "\ntitle: ", f"\ntitle: {words} ", 1), encoding="utf-8"))
+        assert words in get(port, f"/digest/items/{SLUG}/")[1].decode()
+
+
 def test_an_edit_in_a_linked_items_folder_rebuilds(tmp_path: Path) -> None:
     """content/items may be a link to a folder kept elsewhere: a save there is seen (the
     file system reports it under the folder the link leads to, which is watched too)."""
     root = example(tmp_path / "site")
     (root / "content" / "items").rename(tmp_path / "items")
     (root / "content" / "items").symlink_to(tmp_path / "items", target_is_directory=True)
-    slug = "selectively-reducing-eval-awareness-and-murder-in-gemma-3-0be7cc"
-    item = next((tmp_path / "items").rglob(f"{slug}.md"))
-    text = item.read_text(encoding="utf-8")
-    with serving(root) as port:
-        reloaded_after(port, lambda: item.write_text(text.replace(
-            "\ntitle: ", "\ntitle: Edited through the link ", 1), encoding="utf-8"))
-        assert "Edited through the link" in get(port, f"/digest/items/{slug}/")[1].decode()
+    saved_title_shows(root, tmp_path / "items", "Edited through the link")
 
 
 def test_a_project_in_a_folder_named_output_sees_its_saves(tmp_path: Path) -> None:
@@ -169,13 +177,7 @@ def test_a_project_in_a_folder_named_output_sees_its_saves(tmp_path: Path) -> No
     under a folder of one of those names (~/output/digest, a build box's work folder) is
     still watched, and a save there reloads the page with the edit."""
     root = example(tmp_path / "output" / "node_modules" / "site")
-    slug = "selectively-reducing-eval-awareness-and-murder-in-gemma-3-0be7cc"
-    item = next((root / "content" / "items").rglob(f"{slug}.md"))
-    text = item.read_text(encoding="utf-8")
-    with serving(root) as port:
-        reloaded_after(port, lambda: item.write_text(text.replace(
-            "\ntitle: ", "\ntitle: Edited under output ", 1), encoding="utf-8"))
-        assert "Edited under output" in get(port, f"/digest/items/{slug}/")[1].decode()
+    saved_title_shows(root, root / "content" / "items", "Edited under output")
 
 
 def test_a_git_or_output_folder_inside_a_watched_one_is_not_an_input(tmp_path: Path) -> None:
