@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -195,6 +197,26 @@ def test_a_linked_folder_in_a_themes_static_folder_is_published(tmp_path: Path) 
     (shared / "fonts.css").write_text("@font-face { font-family: Second; }", encoding="utf-8")
     assert "up to date" not in digest(root, "build").output
     assert "Second" in published.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_in_a_theme_or_content_is_no_input(tmp_path: Path) -> None:
+    """A named pipe in a theme (a tool's socket or FIFO left in static/ or templates/) or in
+    content/ is no file of the site: the build neither hangs reading it nor publishes it,
+    and the next build has nothing to do. (A FIFO blocks whoever opens it to read.)"""
+    root = example_copy(tmp_path / "site")
+    config = root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[site]\n", '[site]\ntheme = "mytheme"\n', 1), encoding="utf-8")
+    for folder in ("mytheme/static", "mytheme/templates", "content"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        os.mkfifo(root / folder / "pipe")
+    command = [sys.executable, "-m", "digest", "build"]
+    first = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert not (root / "output" / "static" / "pipe").exists()
+    again = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=60)
+    assert "up to date" in again.stdout, again.stdout + again.stderr
 
 
 def test_search_index_follows_a_changed_page(tmp_path: Path) -> None:

@@ -321,9 +321,8 @@ def static_files(themes: Sequence[Path]) -> list[Output]:
     for theme in reversed(themes):
         static = theme / "static"
         for path, _, _ in tree_stats([static]):  # linked folders too, each once
-            if os.path.isfile(path):  # (not a pipe or a socket)
-                rel = os.path.relpath(path, static).replace(os.sep, "/")
-                files[Urls.static(rel)] = Path(path).read_bytes()
+            rel = os.path.relpath(path, static).replace(os.sep, "/")
+            files[Urls.static(rel)] = Path(path).read_bytes()
     light, dark = (HtmlFormatter(style=s).get_style_defs(".codehilite")  # type: ignore[no-untyped-call]
                    for s in ("default", "monokai"))
     css = f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"

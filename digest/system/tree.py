@@ -8,14 +8,16 @@ walked once, by whatever path leads to it first, so that a link back up is no lo
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 
 def tree_stats(folders: Iterable[Path], skip: Iterable[Path] = ()) -> list[tuple[str, int, int]]:
-    """(path, size, mtime in ns) of every file under `folders`, sorted: what changed since
-    the last build, without reading a byte. The folders `skip` (the output folder, the
-    build's own state) are left out, by whatever path leads to them."""
+    """(path, size, mtime in ns) of every plain file under `folders` (or link to one), sorted:
+    what changed since the last build, without reading a byte. Named pipes and sockets are
+    no files of a site (opened to be read, a pipe would block). The folders `skip` (the
+    output folder, the build's own state) are left out, by whatever path leads to them."""
     found: list[tuple[str, int, int]] = []
     walked = {i for i in map(_identity, skip) if i is not None}  # (device, inode)
 
@@ -35,7 +37,8 @@ def tree_stats(folders: Iterable[Path], skip: Iterable[Path] = ()) -> list[tuple
                 st = entry.stat()  # a file, or what a link leads to
             except OSError:
                 continue  # gone, or a link that leads nowhere
-            found.append((entry.path, st.st_size, st.st_mtime_ns))
+            if stat.S_ISREG(st.st_mode):
+                found.append((entry.path, st.st_size, st.st_mtime_ns))
 
     for folder in folders:
         top = _identity(folder)
