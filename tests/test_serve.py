@@ -186,12 +186,12 @@ def test_a_git_or_output_folder_inside_a_watched_one_is_not_an_input(tmp_path: P
     from digest.preview.watch import watch
 
     content = tmp_path / ".git" / "output" / "site" / "content"
-    for folder in (".git", "output", "node_modules", "items"):
-        (content / folder).mkdir(parents=True)
+    (content / "items").mkdir(parents=True)
     seen: list[set[str]] = []
     observer = watch([content], seen.append)
     try:
-        for folder in (".git", "output", "node_modules"):
+        for folder in (".git", "output", "node_modules"):  # made while watched: no build
+            (content / folder).mkdir()
             (content / folder / "x.md").write_text("not an input", encoding="utf-8")
         time.sleep(0.3)  # after those, an input: the first change set would hold them all
         (content / "items" / "a.md").write_text("an input", encoding="utf-8")

@@ -74,13 +74,14 @@ def watch(paths: list[Path], on_change: Callable[[set[str]], None], poll: bool =
     files = {p.resolve() for p in paths if p.is_file()}
 
     def accept(changed: str) -> bool:
-        """A watched file, or a file under a watched folder but not in a folder of its that
-        is never an input (output/, .git/...: below it only, wherever the project is)."""
+        """A watched file, or one under a watched folder but not in (nor itself) a folder
+        of it that is never an input: output/, .git/... below it only, wherever the project
+        is."""
         path = Path(changed).resolve()
         if path in files:
             return True
         return any(path.is_relative_to(f) and
-                   not IGNORED_DIRS.intersection(path.relative_to(f).parts[:-1])
+                   not IGNORED_DIRS.intersection(path.relative_to(f).parts)
                    for f in folders)
 
     handler = _Debouncer(on_change, accept)
