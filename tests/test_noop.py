@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -261,34 +262,51 @@ def test_a_refused_build_leaves_no_process_behind(tmp_path: Path) -> None:
     assert {p: p.read_bytes() for p in (root / ".digest").rglob("*") if p.is_file()} == cache
 
 
+SLOW_STAMP = """
+import os, sys, time
+import digest.incremental.noop as noop
+real, said = noop.stamp, sys.argv[1]
+def slow(*args, **kwargs):
+    with open(said, "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(30)
+    return real(*args, **kwargs)
+noop.stamp = slow
+from digest.cli import run
+sys.argv = ["digest", "--quiet", "build"]
+run()
+"""
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the stamp is made beside only with fork")
-def test_ctrl_c_while_a_cold_build_starts_leaves_no_process_behind(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl-C (or `kill`) right after `look`, while `digest build` imports its stages and the
-    stamp is still being made beside: the stamp's process ends with the command. (The stamp
-    takes two seconds here, so that it is still running; the build is interrupted where
-    it would start.)"""
-    import digest.build
-    import digest.incremental.noop
-    from digest.cli import main
-
+def test_ctrl_c_while_a_cold_build_starts_leaves_no_process_behind(tmp_path: Path) -> None:
+    """Ctrl-C while a cold `digest build` waits for the stamp of its inputs (made beside
+    it while it started): the command ends at once, and the stamp's process with it,
+    instead of the command waiting for it or leaving it to run on alone. (The stamp is made
+    to take 30 s here, so that it is surely still running when Ctrl-C comes.)"""
     root = example_project(tmp_path / "site")
-    real_stamp = digest.incremental.noop.stamp
-
-    def slow_stamp(*args: object, **kwargs: object) -> tuple[Stamp, bytes | None]:
-        time.sleep(2)
-        return real_stamp(*args, **kwargs)  # type: ignore[arg-type]
-
-    def interrupted(*args: object, **kwargs: object) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(digest.incremental.noop, "stamp", slow_stamp)
-    monkeypatch.setattr(digest.build, "build", interrupted)
-    monkeypatch.chdir(root)
-    before = children()
-    started = time.monotonic()
-    with pytest.raises(SystemExit) as stopped:
-        main(["--quiet", "build"])
-    assert stopped.value.code != 0
-    assert children() == before and time.monotonic() - started < 2  # ended, not waited for
+    runner, said = tmp_path / "slow_stamp.py", tmp_path / "stamp.pid"
+    runner.write_text(SLOW_STAMP, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(runner), str(said)], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 30
+    while not (said.is_file() and said.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stamper = int(said.read_text())
+    time.sleep(0.5)  # the build goes on meanwhile
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode != 0, out
+    deadline = time.monotonic() + 5
+    while alive(stamper) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(stamper), "the stamp's process outlived the build"
     assert not (root / "output").exists()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

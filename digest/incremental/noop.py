@@ -144,13 +144,16 @@ class Stamped:
         (pid, read), self._child = self._child, None
         data = b""
         try:
-            if kill:
-                os.kill(pid, signal.SIGKILL)
-            else:
+            if not kill:
                 with os.fdopen(read, "rb") as pipe:
                     read = -1
                     data = pipe.read()
+        except BaseException:  # Ctrl-C while waiting: the stamp is not wanted any more
+            kill = True
+            raise
         finally:
+            if kill:
+                os.kill(pid, signal.SIGKILL)  # (not yet waited for: the pid is still its)
             if read >= 0:
                 os.close(read)
             _, status = os.waitpid(pid, 0)
