@@ -18,6 +18,7 @@ from typing import TypeVar, cast
 
 from digest.config import Config
 from digest.content import body, contentfile, legacy
+from digest.content.files import Found, content_name, flat_files, hidden, item_files
 from digest.content.itemfile import Declared, Fields, read_item
 from digest.errors import ContentError, DigestError, raise_all
 from digest.html.media import locator, present
@@ -48,14 +49,14 @@ def load(config: Config, cache: ItemStore | None = None, jobs: int = 0) -> Corpu
         ItemStore(CachePaths.of(config.state_dir), read_only=True)
     content = config.content_dir
     known = _declared(config)
-    entries, texts = _entries(_each(_item_files(content / "items", config.root),
+    entries, texts = _entries(_each(item_files(content / "items", config.root),
                                     lambda f: _known_or_read(f, store, known), errors), store)
     render_into(store, texts, jobs or os.cpu_count() or 1)
     local = _local_images(config, errors)
     items = _items(entries, store, local)
-    issues = _each(sorted((content / "issues").glob("*.md")),
+    issues = _each(flat_files(content / "issues"),
                    lambda p: _issue(p, store, local), errors)
-    pages = _each(sorted((content / "pages").glob("*.md")), lambda p: _page(p, store, local),
+    pages = _each(flat_files(content / "pages"), lambda p: _page(p, store, local),
                   errors)
     errors += _duplicates(items, config.root)
     raise_all(errors)
@@ -70,10 +71,11 @@ def reload(config: Config, corpus: Corpus, paths: set[Path], cache: ItemStore,
     errors: list[DigestError] = []
     content = config.content_dir
     items_dir = content / "items"
-    changed = {p for p in paths if p.name.endswith(".md") and p.is_relative_to(items_dir)}
+    changed = {p for p in paths if p.is_relative_to(items_dir) and content_name(p.name)
+               and not hidden(p.relative_to(items_dir))}
     was = {item.path: item for item in corpus.items}
     known = _declared(config)
-    found: list[_Found] = []
+    found: list[Found] = []
     for path in sorted(changed, key=lambda p: p.parts):
         try:
             st = path.stat()
@@ -96,10 +98,10 @@ def reload(config: Config, corpus: Corpus, paths: set[Path], cache: ItemStore,
         items = sorted([*kept, *now.values()], key=lambda i: i.path.parts)
     issues, pages = corpus.issues, corpus.pages
     if any(p.is_relative_to(content / "issues") for p in paths):
-        issues = tuple(_each(sorted((content / "issues").glob("*.md")),
+        issues = tuple(_each(flat_files(content / "issues"),
                              lambda p: _issue(p, cache, local), errors))
     if any(p.is_relative_to(content / "pages") for p in paths):
-        pages = tuple(_each(sorted((content / "pages").glob("*.md")),
+        pages = tuple(_each(flat_files(content / "pages"),
                             lambda p: _page(p, cache, local), errors))
     errors += _duplicates(items, config.root)
     raise_all(errors)
@@ -121,33 +123,6 @@ def _whose_topics(items: list[Item], config: Config) -> tuple[Item, ...]:
                  if item.old_topics else item for item in items)
 
 
-_Found = tuple[Path, str, int, int]  # a content file: its path, its place (rel), size, mtime
-
-
-def _item_files(folder: Path, root: Path) -> list[_Found]:
-    """Every *.md under `folder` (not under a linked folder), in the order of their paths'
-    parts, with its place under `root` and its stat (one scandir per folder)."""
-    found: list[_Found] = []
-    todo = [(folder, folder.relative_to(root).as_posix())]
-    while todo:
-        where, rel = todo.pop()
-        try:
-            entries = os.scandir(where)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        with entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    todo.append((where / entry.name, f"{rel}/{entry.name}"))
-                elif entry.name.endswith(".md"):
-                    st = entry.stat()
-                    if not stat.S_ISDIR(st.st_mode):
-                        found.append((where / entry.name, f"{rel}/{entry.name}", st.st_size,
-                                      st.st_mtime_ns))
-    found.sort(key=lambda f: f[1].split("/"))
-    return found
-
-
 @dataclass(frozen=True)
 class _Draft:
     """An item read from its file, its body and note not rendered yet."""
@@ -160,7 +135,7 @@ class _Draft:
     mtime_ns: int
 
 
-def _known_or_read(found: _Found, store: ItemStore, known: Declared,
+def _known_or_read(found: Found, store: ItemStore, known: Declared,
                    trust_stat: bool = True) -> _Draft | tuple[FileEntry, Path]:
     """The store's entry for an unchanged file, else the file read and validated.
     `trust_stat=False`: the file is known to have changed, its bytes are read whatever its

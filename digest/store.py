@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from digest.content import contentfile, legacy
+from digest.content.files import item_files
 from digest.content.frontedit import FrontMatterError
 from digest.errors import ContentError
 from digest.html import cleanup
@@ -261,9 +262,11 @@ def _new_file(entry: Entry, id_: str, now: datetime, timezone: str, rules: Clean
 
 
 def scan_ids(folder: Path) -> dict[str, Path]:
-    """Item id -> file, for every content file (the id line is read cheaply when it can be)."""
+    """Item id -> file, for every content file and every post kept in a dot-folder (one moved
+    into .trash/ is not written again), the id line read cheaply when it can be; a file or
+    folder that cannot be read is passed over."""
     ids: dict[str, Path] = {}
-    for path in sorted(folder.rglob("*.md")):
+    for path, *_ in item_files(folder, folder, strict=False, kept=True):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

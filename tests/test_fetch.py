@@ -227,6 +227,26 @@ def test_editor_changes_survive_a_refetch(project: Project, run: Run) -> None:
     assert run(root, "check").exit_code == 0
 
 
+def test_a_post_moved_into_a_dot_folder_leaves_the_site_and_is_not_fetched_again(
+        project: Project, run: Run) -> None:
+    """Obsidian moves a deleted note into .trash/: the post is no content any more (the site
+    drops it), but it is still the editor's, and a fetch that meets its entry again writes
+    no new copy of it (digest/content/files.py)."""
+    root = qemu_project(project)
+    assert run(root, "fetch").exit_code == 0
+    path = by_title(root, "QEMU version 10.1.0 released")
+    trash = root / "content" / "items" / ".trash"
+    trash.mkdir()
+    path.rename(trash / path.name)
+    assert run(root, "fetch").exit_code == 0
+    assert not any("10-1-0" in p.name for p in items(root) if ".trash" not in p.parts)
+    result = run(root, "build")
+    assert result.exit_code == 0, result.output
+    assert not any("QEMU version 10.1.0 released" in page.read_text(encoding="utf-8")
+                   for page in (root / "output").rglob("*.html"))
+    assert (trash / path.name).is_file()
+
+
 def test_a_file_with_a_typo_is_neither_fetched_again_nor_touched(project: Project,
                                                                    run: Run) -> None:
     root = qemu_project(project)

@@ -196,3 +196,51 @@ def test_an_edited_file_keeps_its_permissions(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.md"
     write_bytes(fresh, b"x")
     assert fresh.stat().st_mode & 0o777 == 0o644
+
+
+LOCK = "editor@host.4242:1733500000"  # what Emacs' lock link leads to: nowhere
+
+
+def test_what_editors_and_tools_keep_beside_the_posts_is_no_content(
+        project: Project, run: Run) -> None:
+    """A name that starts with a dot, of a file or a folder, is never a content file: Emacs'
+    lock beside a post with unsaved changes (a link to nowhere, which stopped every build),
+    the `._` file macOS writes beside each file on a shared drive, a post Obsidian moved to
+    its .trash/, in content/items and in content/issues alike (`check` and `build` agree);
+    `fetch` still knows the ids of posts in a dot-folder, and no dot-file's."""
+    from digest.store import scan_ids
+
+    root = project(files={
+        ITEM: item(),
+        "content/items/2026/03/._a-post-abc123.md": b"\x00\x05\x16\x07\x00\x02Mac OS X    ",
+        "content/items/.trash/thrown-away.md": item(id_="blog-2", title="Thrown away"),
+        "content/issues/2026-W11.md": "---\ntitle: Week 11\n---\nThe intro.\n"})
+    (root / "content/items/2026/03/.#a-post-abc123.md").symlink_to(LOCK)
+    (root / "content/issues/.#2026-W11.md").symlink_to(LOCK)
+
+    checked = run(root, "check")
+    assert checked.exit_code == 0, checked.output
+    assert "1 items" in checked.output
+    built = run(root, "build")
+    assert built.exit_code == 0, built.output
+    pages = sorted(p.parent.name for p in (root / "output/items").glob("*/index.html"))
+    assert pages == ["a-post-abc123"]
+    assert not any("Thrown away" in p.read_text(encoding="utf-8")
+                   for p in (root / "output").rglob("*.html"))
+    assert scan_ids(root / "content/items") == {  # what fetch knows: not written again
+        "blog-1": root / ITEM, "blog-2": root / "content/items/.trash/thrown-away.md"}
+
+
+def test_a_post_that_is_a_link_to_nowhere_is_one_error_naming_it(
+        project: Project, run: Run) -> None:
+    """Not a dot-file: a post the editor linked in, whose target is gone, is reported (and
+    `fetch`'s scan of ids passes over it)."""
+    from digest.store import scan_ids
+
+    root = project(files={ITEM: item()})
+    (root / "content/items/2026/03/linked.md").symlink_to(root / "elsewhere/linked.md")
+    result = run(root, "build")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "content/items/2026/03/linked.md" in result.output
+    assert scan_ids(root / "content/items") == {"blog-1": root / ITEM}

@@ -339,3 +339,49 @@ def test_a_fetch_between_saves_is_seen_though_the_watcher_skips_dot_digest(
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert built == {k: v for k, (v, _) in tree(clean / "output").items()}
+
+
+def test_a_save_in_a_dot_folder_or_an_editors_lock_is_no_content(tmp_path: Path) -> None:
+    """In `serve` as in `digest build` (digest/content/files.py): a post moved into .trash/
+    leaves the site, one saved there never enters it, a folder renamed to a dot-name takes
+    its posts with it, and Emacs' lock beside a post (a link to nowhere) or a note in
+    content/issues/.trash/ changes nothing; all without a full build, each leaving what a
+    clean build makes."""
+    served = Served(example_copy(tmp_path / "site"))
+    full = served.preview.full_builds
+    items = served.root / "content" / "items"
+    post = item_file(served.root, ITEM)
+    lock = post.parent / f".#{post.name}"
+
+    def trash(root: Path) -> None:
+        (items / ".trash").mkdir()
+        other = item_file(root, SLUGS[1])
+        post.rename(items / ".trash" / post.name)
+        set_key(other, "title", "'Still here'")
+        (items / ".trash" / "new.md").write_text(other.read_text(encoding="utf-8").replace(
+            "Still here", "Saved in the trash").replace("id: ", "id: x"), encoding="utf-8")
+        lock.symlink_to("editor@host.4242:1733500000")
+        (root / "content" / "issues" / ".trash").mkdir()
+        (root / "content" / "issues" / ".trash" / "2009-W02.md").write_text(
+            "---\ntitle: A thrown-away intro\n---\nGone.\n", encoding="utf-8")
+
+    served.save(trash)
+    served.preview.rebuild({str(lock)})  # what the watcher would report of a link
+    assert served.preview.status.error is None, served.preview.status.error
+    built = served.output()
+    assert not any(ITEM in path for path in built)
+    assert any(b"Still here" in data for data in built.values())
+    assert not any(b"Saved in the trash" in data or b"A thrown-away intro" in data
+                   for data in built.values())
+    lock.unlink()  # (a clean build copies the project: a link to nowhere cannot be copied)
+    assert built == clean_build(served.root, tmp_path / "clean")
+
+    month = items / "2025" / "03"
+    gone = [p.stem for p in month.glob("*.md")]
+    month.rename(month.with_name(".03"))  # a folder move: the watcher names both folders
+    served.preview.rebuild({str(month), str(month.with_name(".03"))})
+    assert served.preview.status.error is None, served.preview.status.error
+    built = served.output()
+    assert gone and not any(slug in path for slug in gone for path in built)
+    assert served.preview.full_builds == full
+    assert built == clean_build(served.root, tmp_path / "clean")

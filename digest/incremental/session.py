@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.config import Config
+from digest.content.files import content_name, hidden, item_files
 from digest.group import Memo as GroupMemo
 from digest.html.theme import Theme
 from digest.incremental.itemstore import ItemStore
@@ -124,13 +125,18 @@ class Session:
             except OSError:
                 return None
             if path.is_relative_to(items):
+                if hidden(path.relative_to(items)):
+                    continue  # a dot-file or dot-folder (an editor's lock, .trash/): no content
                 where = content / "items" / path.relative_to(items)  # as load names it
                 if path.is_dir() or (not path.exists() and not path.name.endswith(".md")):
                     found |= self._folder(where)
-                elif path.name.endswith(".md"):
+                elif content_name(path.name):
                     found.add(where)
                 # any other file under items/ is no content file (load reads *.md)
-            elif path.parent in (issues, pages) and path.name.endswith(".md"):
+            elif any(path.is_relative_to(f) and hidden(path.relative_to(f))
+                     for f in (issues, pages)):
+                continue  # as under items/: no content, never read
+            elif path.parent in (issues, pages) and content_name(path.name):
                 found.add(content / path.relative_to(real))
             elif path in (issues, pages) and path.is_dir():
                 found.add(content / path.relative_to(real) / "folder.md")  # reread it all
@@ -144,9 +150,7 @@ class Session:
         assert self.corpus is not None
         prefix = str(folder) + os.sep
         known = {i.path for i in self.corpus.items if str(i.path).startswith(prefix)}
-        now: set[Path] = set()
-        for dirpath, _, filenames in os.walk(folder):
-            now.update(Path(dirpath) / n for n in filenames if n.endswith(".md"))
+        now = {found[0] for found in item_files(folder, self.config.root, strict=False)}
         return (now - known) | {p for p in known if p not in now}
 
 

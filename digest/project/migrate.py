@@ -9,6 +9,7 @@ from pathlib import Path
 
 from digest.config import Config
 from digest.content import contentfile, legacy
+from digest.content.files import item_files
 from digest.content.frontedit import FrontMatterError
 from digest.errors import ContentError
 from digest.ingest import fetch_lock
@@ -45,7 +46,7 @@ def migrate(config: Config, dry_run: bool = False) -> Migration:
 def _each(config: Config, dry_run: bool, written: dict[str, str],
           changed: list[tuple[Path, tuple[str, ...]]], left: list[str],
           unreadable: list[str]) -> None:
-    for path in sorted((config.content_dir / "items").rglob("*.md"), key=lambda p: p.parts):
+    for path, *_ in item_files(config.content_dir / "items", config.root):
         name = path.relative_to(config.root).as_posix()
         data = path.read_bytes()
         try:
