@@ -263,7 +263,7 @@ def _new_file(entry: Entry, id_: str, now: datetime, timezone: str, rules: Clean
 
 def scan_ids(folder: Path) -> dict[str, Path]:
     """Item id -> file, for every content file and every post kept in a dot-folder (one moved
-    into .trash/ is not written again), the id line read cheaply when it can be; a file or
+    into .trash/ gets no new copy), the id line read cheaply when it can be; a file or
     folder that cannot be read is passed over."""
     ids: dict[str, Path] = {}
     for path, *_ in item_files(folder, folder, strict=False, kept=True):

@@ -227,7 +227,7 @@ def test_what_editors_and_tools_keep_beside_the_posts_is_no_content(
     assert pages == ["a-post-abc123"]
     assert not any("Thrown away" in p.read_text(encoding="utf-8")
                    for p in (root / "output").rglob("*.html"))
-    assert scan_ids(root / "content/items") == {  # what fetch knows: not written again
+    assert scan_ids(root / "content/items") == {  # what fetch knows: no new copy
         "blog-1": root / ITEM, "blog-2": root / "content/items/.trash/thrown-away.md"}
 
 

@@ -176,6 +176,21 @@ def test_a_template_that_fails_is_one_error_naming_it(project: Callable[..., Pat
         page(made, "pages/about/index.html")
 
 
+def test_every_template_sees_the_globals_the_build_set(project: Callable[..., Path]) -> None:
+    """Templates get the environment's globals copied when they load (html/theme.py,
+    `_Environment`: a plain dict, quicker than Jinja's ChainMap over them). That holds only
+    while no global is set or changed once a template has loaded: after every page and
+    feed is made, each loaded template still sees exactly the environment's globals."""
+    made = planned(project)
+    for job in made.jobs:
+        render_job(made, job)
+    loaded = list(made.env.cache.values()) if made.env.cache is not None else []
+    assert {t.name for t in loaded} >= {"base.html", "item.html", "issue.html", "topic.html"}
+    for template in loaded:
+        assert template.globals.keys() == made.env.globals.keys(), template.name
+        assert all(template.globals[k] is v for k, v in made.env.globals.items()), template.name
+
+
 def test_the_menu_marks_the_page_or_the_section_a_reader_is_in(
         project: Callable[..., Path]) -> None:
     made = planned(project)

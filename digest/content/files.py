@@ -9,7 +9,7 @@ static site generators assume too. Emacs locks a post with unsaved changes with 
 nowhere named `.#post.md`; macOS writes `._post.md` beside each file it copies to a shared or
 FAT drive; Obsidian moves deleted notes into `.trash/`; `.git/` is git's. `fetch` still
 knows the ids of the posts in such a folder (`item_files(kept=True)`): a post moved into
-.trash/ leaves the site, and fetch does not write it again. A folder under content/items
+.trash/ leaves the site, and fetch writes no new copy of it. A folder under content/items
 that is a link is not followed (content/items itself may be one)."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def item_files(folder: Path, root: Path, strict: bool = True, kept: bool = False
     `strict`: a file that cannot be looked at (a link to nowhere) or a folder that cannot be
     read raises OSError naming it; else it is left out, as a search for ids does.
     `kept`: the files in folders named with a dot too (a post moved into .trash/): not
-    content, but still the editor's, so that `fetch` does not write it again. Dot-files
+    content, but still the editor's, so that `fetch` writes no new copy of it. Dot-files
     (an editor's lock, macOS's `._` files) are never listed."""
     found: list[Found] = []
     todo = [(folder, folder.relative_to(root).as_posix())]
