@@ -73,10 +73,10 @@ def group(
     )
 
 
-# Item pages in one part of the search index: a Pagefind run over 2,000 pages of 1,200 words
-# holds about 700 MB, and takes no longer per page than over fewer (over 10,000: 1.5x per
-# page). See digest/search.py.
-ITEMS_PER_INDEX = 2000
+# Item pages in one part of the search index: a Pagefind run over 1,000 pages of 1,200 words
+# holds about 340 MB, and takes no longer per page than over more (over 10,000: 1.5x per
+# page); search.RUNS of them run side by side. See digest/search.py.
+ITEMS_PER_INDEX = 1000
 
 
 def _search_parts(items: tuple[ItemView, ...]) -> tuple[tuple[str, ...], ...]:

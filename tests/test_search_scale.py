@@ -246,6 +246,43 @@ def test_an_edit_makes_only_its_part_of_the_index_again(tmp_path: Path) -> None:
     assert same_tree(build_parted(clean) / "pagefind", output / "pagefind") == []
 
 
+def test_a_part_that_fails_ends_the_others_at_once_and_is_one_error(tmp_path: Path) -> None:
+    """The parts are made side by side (search.RUNS at a time). When Pagefind fails on one,
+    the run still going on another is ended at once, not waited for; the build stops with
+    that failure, leaves no Pagefind running and no temporary folder, and installs no index.
+    (Pagefind is put behind a script: for the part of two items it fails, for the other it
+    would take a minute.)"""
+    import os
+    import time
+
+    from digest.errors import DigestError
+
+    root = scale_project(tmp_path / "p")
+    pids = tmp_path / "pids"
+    shim = tmp_path / "python"
+    shim.write_text(
+        "#!/bin/sh\n"  # called as: python -m pagefind --site DIR ...
+        f"echo $$ >> {pids}\n"
+        'if [ "$(ls "$4/items" | wc -l)" -eq 2 ]; then\n'
+        '  echo "Error: this part cannot be read" >&2; exit 3\n'
+        "fi\n"
+        "exec sleep 60\n", encoding="utf-8")
+    shim.chmod(0o755)
+    started = time.monotonic()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "executable", str(shim))
+        with pytest.raises(DigestError, match="this part cannot be read"):
+            build_parted(root)
+    assert time.monotonic() - started < 10  # not the minute the other part would take
+    ran = [int(line) for line in pids.read_text().split()]
+    assert len(ran) == 2  # both parts were started, side by side
+    for pid in ran:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert [p.name for p in root.iterdir() if p.name.startswith(".")] == [".digest"]
+    assert not (root / "output" / "pagefind").exists()
+
+
 def test_a_part_deleted_or_changed_by_hand_is_made_again(tmp_path: Path) -> None:
     """A part's folder deleted is made again by the next build; a part's file changed by
     hand is not taken for the part the build made: the next index made makes it again."""
