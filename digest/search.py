@@ -93,10 +93,13 @@ def _index_parts(site_dir: Path, language: str, todo: Sequence[tuple[Path, Seque
     is set, or this thread is interrupted (Ctrl-C), every run still going is ended, all
     are waited for, and the first failure is raised (Stopped only if nothing failed)."""
     halt = threading.Event()  # the runs' own stop: set for the caller's, or a failure
+    if stop is not None and stop.is_set():
+        halt.set()  # no part starts (each sees it first)
+    futures: list[Future[None]] = []
     with ThreadPoolExecutor(max_workers=max(1, min(RUNS, len(todo)))) as pool:
-        futures = [pool.submit(index, site_dir, language, folder, part, halt)
-                   for folder, part in todo]
         try:
+            futures += [pool.submit(index, site_dir, language, folder, part, halt)
+                        for folder, part in todo]
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
