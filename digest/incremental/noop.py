@@ -65,7 +65,7 @@ def look(config: Config, output: Path | None = None, drafts: bool = False,
                       lambda record: remember_code(config, record))
     try:
         on_disk, unknown = survey(target, manifest, clean)
-    except BaseException:
+    except BaseException:  # refused, or Ctrl-C: no stamp is wanted, nor its process
         stamped.drop()
         raise
     if not (manifest.inputs and manifest.matches(on_disk)):  # work to do, whatever the stamp
