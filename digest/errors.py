@@ -53,7 +53,9 @@ class DigestError(Exception):
             shown = self.path
             if relative_to is not None:
                 try:
-                    shown = self.path.resolve().relative_to(relative_to.resolve())
+                    # the file's own name, where the file is itself a link
+                    shown = (self.path.parent.resolve() / self.path.name).relative_to(
+                        relative_to.resolve())
                 except ValueError:
                     shown = self.path
             where.append(f"{shown}:{self.line}" if self.line else str(shown))

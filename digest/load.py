@@ -18,7 +18,7 @@ from typing import TypeVar, cast
 
 from digest.config import Config
 from digest.content import body, contentfile, legacy
-from digest.content.files import Found, content_name, flat_files, hidden, item_files
+from digest.content.files import Found, content_name, flat_files, hidden, item_files, unreadable
 from digest.content.itemfile import Declared, Fields, read_item
 from digest.errors import ContentError, DigestError, raise_all
 from digest.html.media import locator, present
@@ -49,14 +49,17 @@ def load(config: Config, cache: ItemStore | None = None, jobs: int = 0) -> Corpu
         ItemStore(CachePaths.of(config.state_dir), read_only=True)
     content = config.content_dir
     known = _declared(config)
-    entries, texts = _entries(_each(item_files(content / "items", config.root),
-                                    lambda f: _known_or_read(f, store, known), errors), store)
+    unlisted: list[OSError] = []
+    found = item_files(content / "items", config.root, failed=unlisted)
+    errors += map(unreadable, unlisted)
+    entries, texts = _entries(_each(found, lambda f: _known_or_read(f, store, known), errors),
+                              store)
     render_into(store, texts, jobs or os.cpu_count() or 1)
     local = _local_images(config, errors)
     items = _items(entries, store, local)
-    issues = _each(flat_files(content / "issues"),
+    issues = _each(_listed(flat_files, content / "issues"),
                    lambda p: _issue(p, store, local), errors)
-    pages = _each(flat_files(content / "pages"), lambda p: _page(p, store, local),
+    pages = _each(_listed(flat_files, content / "pages"), lambda p: _page(p, store, local),
                   errors)
     errors += _duplicates(items, config.root)
     raise_all(errors)
@@ -79,9 +82,11 @@ def reload(config: Config, corpus: Corpus, paths: set[Path], cache: ItemStore,
     for path in sorted(changed, key=lambda p: p.parts):
         try:
             st = path.stat()
-        except OSError:
-            continue  # gone
-        if not stat.S_ISDIR(st.st_mode):
+        except OSError as exc:
+            if os.path.lexists(path):  # there, but not to be looked at: a link to nowhere
+                errors.append(unreadable(exc))
+            continue  # else gone
+        if stat.S_ISREG(st.st_mode):  # as item_files finds them
             found.append((path, path.relative_to(config.root).as_posix(), st.st_size,
                           st.st_mtime_ns))
     entries, texts = _entries(_each(found, lambda f: _known_or_read(
@@ -98,10 +103,10 @@ def reload(config: Config, corpus: Corpus, paths: set[Path], cache: ItemStore,
         items = sorted([*kept, *now.values()], key=lambda i: i.path.parts)
     issues, pages = corpus.issues, corpus.pages
     if any(p.is_relative_to(content / "issues") for p in paths):
-        issues = tuple(_each(flat_files(content / "issues"),
+        issues = tuple(_each(_listed(flat_files, content / "issues"),
                              lambda p: _issue(p, cache, local), errors))
     if any(p.is_relative_to(content / "pages") for p in paths):
-        pages = tuple(_each(flat_files(content / "pages"),
+        pages = tuple(_each(_listed(flat_files, content / "pages"),
                             lambda p: _page(p, cache, local), errors))
     errors += _duplicates(items, config.root)
     raise_all(errors)
@@ -293,14 +298,26 @@ def _markdown(text: str, store: ItemStore) -> str:
 
 
 def _each(found: Iterable[S], read: Callable[[S], R], errors: list[DigestError]) -> list[R]:
-    """`read` of each; what fails is added to `errors` (one bad file stops no other)."""
+    """`read` of each; what fails is added to `errors` (one bad file stops no other), a
+    file that cannot be read too."""
     result = []
     for each in found:
         try:
             result.append(read(each))
         except DigestError as exc:
             errors.append(exc)
+        except OSError as exc:
+            errors.append(unreadable(exc))
     return result
+
+
+def _listed(listing: Callable[[Path], list[Path]], folder: Path) -> list[Path]:
+    """The content files `listing` finds in `folder`; a folder it may not read is an error
+    naming it."""
+    try:
+        return listing(folder)
+    except OSError as exc:
+        raise unreadable(exc) from exc
 
 
 def _duplicates(items: list[Item], root: Path) -> list[DigestError]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -233,14 +236,35 @@ def test_what_editors_and_tools_keep_beside_the_posts_is_no_content(
 
 def test_a_post_that_is_a_link_to_nowhere_is_one_error_naming_it(
         project: Project, run: Run) -> None:
-    """Not a dot-file: a post the editor linked in, whose target is gone, is reported (and
-    `fetch`'s scan of ids passes over it)."""
+    """Not a dot-file: a post the editor linked in, whose target is gone, is reported, with
+    what to do, beside the other problems (and `fetch`'s scan of ids passes over it)."""
     from digest.store import scan_ids
 
     root = project(files={ITEM: item()})
     (root / "content/items/2026/03/linked.md").symlink_to(root / "elsewhere/linked.md")
+    (root / "content/items/2026/03/broken.md").write_text("no front matter", encoding="utf-8")
     result = run(root, "build")
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
-    assert "content/items/2026/03/linked.md" in result.output
+    # one line each, with what to do; the other bad file is reported too
+    assert result.output.splitlines() == [
+        "error: content/items/2026/03/linked.md: is a link to nowhere (remove the link, or put "
+        "back the file it leads to)",
+        "error: content/items/2026/03/broken.md:1: no front matter (start the file with a line "
+        "'---', the YAML keys, then '---')",
+        "2 problems found"], result.output
+    assert not (root / "output").exists()
     assert scan_ids(root / "content/items") == {"blog-1": root / ITEM}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX's")
+def test_a_named_pipe_called_like_a_post_is_no_content(project: Project) -> None:
+    """A named pipe is no file to read: opened, it waits for a writer forever. Named like
+    a post, it is passed over, and the build ends (it hung before)."""
+    root = project(files={ITEM: item()})
+    os.mkfifo(root / "content/items/2026/03/pipe.md")
+    built = subprocess.run([sys.executable, "-m", "digest", "build"], cwd=root, timeout=60,
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout + built.stderr
+    pages = sorted(p.parent.name for p in (root / "output/items").glob("*/index.html"))
+    assert pages == ["a-post-abc123"]

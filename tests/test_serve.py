@@ -180,21 +180,26 @@ def test_a_project_in_a_folder_named_output_sees_its_saves(tmp_path: Path) -> No
     saved_title_shows(root, root / "content" / "items", "Edited under output")
 
 
-def test_a_git_or_output_folder_inside_a_watched_one_is_not_an_input(tmp_path: Path) -> None:
-    """Inside content/ (and the themes), a .git/, output/ or node_modules/ folder changes no
-    page: saves there start no build. Above the project, such names mean nothing (above)."""
+def test_only_git_and_the_builds_own_folders_are_never_inputs(tmp_path: Path) -> None:
+    """Inside content/ (and the themes), a .git/ folder and the folders the build writes
+    (its output and state, passed as `skip`) change no page: saves there start no build. A
+    folder named output/ or node_modules/ under content/items holds content files like any
+    other (the build reads them): a save there is a change. Above the project, such names
+    mean nothing (above)."""
     from digest.preview.watch import watch
 
     content = tmp_path / ".git" / "output" / "site" / "content"
-    (content / "items").mkdir(parents=True)
+    for folder in ("output", "node_modules"):
+        (content / "items" / folder).mkdir(parents=True)
     seen: list[set[str]] = []
-    observer = watch([content], seen.append)
+    observer = watch([content], seen.append, skip=[content / "built"])
     try:
-        for folder in (".git", "output", "node_modules"):  # made while watched: no build
+        for folder in (".git", "built", "items/.git"):  # made while watched: no build
             (content / folder).mkdir()
             (content / folder / "x.md").write_text("not an input", encoding="utf-8")
-        time.sleep(0.3)  # after those, an input: the first change set would hold them all
-        (content / "items" / "a.md").write_text("an input", encoding="utf-8")
+        time.sleep(0.3)  # after those, inputs: the first change set would hold them all
+        for folder in ("output", "node_modules"):
+            (content / "items" / folder / "a.md").write_text("an input", encoding="utf-8")
         deadline = time.monotonic() + 10
         while not seen and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -202,7 +207,70 @@ def test_a_git_or_output_folder_inside_a_watched_one_is_not_an_input(tmp_path: P
         observer.stop()
         observer.join()
     assert [{Path(p).relative_to(content.resolve()).as_posix() for p in s} for s in seen] \
-        == [{"items/a.md"}]
+        == [{"items/output/a.md", "items/node_modules/a.md"}]
+
+
+def test_a_save_in_an_items_folder_named_output_shows(tmp_path: Path) -> None:
+    """The build reads content/items/output/ like any folder of items; so does serve."""
+    root = example(tmp_path / "site")
+    items = root / "content" / "items"
+    item = next(items.rglob(f"{SLUG}.md"))
+    (items / "output").mkdir()
+    item.rename(items / "output" / item.name)
+    saved_title_shows(root, items / "output", "Edited in a folder named output")
+
+
+def test_a_link_to_nowhere_saved_while_serving_is_an_error_page_until_removed(
+        served: tuple[Path, int]) -> None:
+    """`digest build` stops on a content file that is a link to nowhere (a post moved away
+    that a link still names); serve shows the same error, for a save and for a full build
+    (digest.toml saved meanwhile), without a traceback, and recovers when it is removed."""
+    root, port = served
+    link = root / "content" / "items" / "moved.md"
+
+    def status_becomes(code: int) -> bytes:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            status, body = get(port, "/digest/")
+            if status == code:
+                return body
+            time.sleep(0.1)
+        pytest.fail(f"the front page never answered {code}")
+
+    config = root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    link.symlink_to(root / "elsewhere" / "moved.md")  # with the config: one full build
+    assert b"content/items/moved.md: is a link to nowhere" in status_becomes(500)
+    link.unlink()
+    status_becomes(200)
+    link.symlink_to(root / "elsewhere" / "moved.md")  # alone: the file read again
+    assert b"content/items/moved.md: is a link to nowhere" in status_becomes(500)
+    link.unlink()
+    status_becomes(200)
+
+
+def test_a_build_that_cannot_write_its_record_is_an_error_page_not_a_crash(
+        served: tuple[Path, int]) -> None:
+    """A failure that is no problem of the project's files (here .digest/cache made a
+    file, so the build cannot save its record; a full disk is the same): the error page
+    names it, and serve goes on to build the next save."""
+    root, port = served
+    cache = root / ".digest" / "cache"
+    cache.rename(root / ".digest" / "aside")
+    cache.write_text("not a folder", encoding="utf-8")
+    config = root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and get(port, "/digest/")[0] != 500:
+        time.sleep(0.1)
+    status, body = get(port, "/digest/")
+    assert status == 500 and b".digest/cache: File exists" in body
+    cache.unlink()
+    config.write_text(config.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and get(port, "/digest/")[0] != 200:
+        time.sleep(0.1)
+    assert get(port, "/digest/")[0] == 200
 
 
 def test_the_search_index_follows_an_edit_after_the_reload(served: tuple[Path, int]) -> None:

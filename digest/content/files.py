@@ -18,6 +18,8 @@ import os
 import stat
 from pathlib import Path, PurePath
 
+from digest.errors import ContentError
+
 SUFFIX = ".md"
 
 Found = tuple[Path, str, int, int]  # a content file: its path, its place (rel), size, mtime
@@ -34,13 +36,15 @@ def hidden(parts: PurePath) -> bool:
     return any(part.startswith(".") for part in parts.parts)
 
 
-def item_files(folder: Path, root: Path, strict: bool = True, kept: bool = False
-               ) -> list[Found]:
+def item_files(folder: Path, root: Path, strict: bool = True, kept: bool = False,
+               failed: list[OSError] | None = None) -> list[Found]:
     """Every content file under `folder` (content/items), in the order of their paths'
-    parts, with its place under `root` and its stat (one scandir per folder).
+    parts, with its place under `root` and its stat (one scandir per folder). Only plain
+    files: a named pipe called `x.md` is none (reading it would wait forever).
 
     `strict`: a file that cannot be looked at (a link to nowhere) or a folder that cannot be
-    read raises OSError naming it; else it is left out, as a search for ids does.
+    read raises OSError naming it; else it is left out, as a search for ids does. `failed`:
+    such problems are added to it, and the listing goes on (a build reports them all).
     `kept`: the files in folders named with a dot too (a post moved into .trash/): not
     content, but still the editor's, so that `fetch` writes no new copy of it. Dot-files
     (an editor's lock, macOS's `._` files) are never listed."""
@@ -52,8 +56,10 @@ def item_files(folder: Path, root: Path, strict: bool = True, kept: bool = False
             entries = os.scandir(where)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        except OSError:
-            if strict:
+        except OSError as exc:
+            if failed is not None:
+                failed.append(exc)
+            elif strict:
                 raise
             continue
         with entries:
@@ -65,11 +71,13 @@ def item_files(folder: Path, root: Path, strict: bool = True, kept: bool = False
                 elif content_name(name):
                     try:
                         st = entry.stat()
-                    except OSError:
-                        if strict:
+                    except OSError as exc:
+                        if failed is not None:
+                            failed.append(exc)
+                        elif strict:
                             raise
                         continue
-                    if not stat.S_ISDIR(st.st_mode):
+                    if stat.S_ISREG(st.st_mode):
                         found.append((where / name, f"{rel}/{name}", st.st_size,
                                       st.st_mtime_ns))
     found.sort(key=lambda f: f[1].split("/"))
@@ -88,3 +96,17 @@ def flat_files(folder: Path) -> list[Path]:
         if content_name(entry.name) and not entry.is_dir():
             found.append(folder / entry.name)
     return sorted(found)
+
+
+def unreadable(exc: OSError) -> ContentError:
+    """The error for a content file, or a folder of them, that a listing or a read could not
+    look at (`exc`): named, with what to do. The one that happens in practice is a link to
+    nowhere: a file moved or deleted that a link under content/ still leads to."""
+    path = Path(exc.filename) if exc.filename else None
+    if path is not None and path.is_symlink() and not path.exists():
+        return ContentError("is a link to nowhere", path=path,
+                            hint="remove the link, or put back the file it leads to")
+    if isinstance(exc, PermissionError):
+        return ContentError("cannot be read: permission denied", path=path,
+                            hint="let your user read it, or move it out of content/")
+    return ContentError(f"cannot be read: {exc.strerror or exc}", path=path)

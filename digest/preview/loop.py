@@ -67,11 +67,12 @@ class Preview:
             try:
                 report, quick = self._build(asked)
                 self.builds += 1
-            except DigestError as exc:
+            except (DigestError, OSError) as exc:
                 if strict and isinstance(exc, FolderRefused):
                     raise
                 self.pending = asked  # the next build takes them in
-                text = exc.format(Path.cwd())
+                text = exc.format(Path.cwd()) if isinstance(exc, DigestError) else \
+                    _failed(exc)
                 for line in text.splitlines():
                     self.error(line)
                 self.status.built(text)
@@ -156,7 +157,8 @@ class Preview:
                 self.error(f"the search index could not be updated: {exc}")
 
     def watch(self, poll: bool) -> BaseObserver:
-        """Watch digest.toml, content/, the feeds folder and the themes."""
+        """Watch digest.toml, content/, the feeds folder and the themes (but the output and
+        state folders, wherever a theme or a link puts them)."""
         root = self.config_path.resolve().parent
         paths = [self.config_path.resolve(), root / "content", root / "feeds",
                  root / "themes", default_theme()]
@@ -166,4 +168,12 @@ class Preview:
             theme = None
         if theme is not None:
             paths.append(theme)
-        return watch([p for p in paths if p.exists()], self.rebuild, poll)
+        return watch([p for p in paths if p.exists()], self.rebuild, poll,
+                     skip=(root / "output", root / ".digest"))
+
+
+def _failed(exc: OSError) -> str:
+    """A build's failure to read or write a file (the disk full, a folder it may not
+    write): one line, as `digest build` says it."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -19,7 +19,10 @@ DEBOUNCE = 0.03
 IGNORED_NAMES = ("4913",)  # vim's write test
 IGNORED_SUFFIXES = (".swp", ".swx", ".swo", "~", ".tmp", ".part", ".crdownload", ".pyc")
 IGNORED_PREFIXES = (".#", "#", ".~")
-IGNORED_DIRS = {".git", ".digest", "__pycache__", "output", "node_modules"}
+# Never an input, wherever it is: git's own folder. The build reads everything else in the
+# watched folders (content/items/output/ holds content files too): what else to skip, the
+# project's output and state folders, is named by path (`watch`'s `skip`).
+IGNORED_DIRS = {".git"}
 
 
 def interesting(path: str) -> bool:
@@ -62,24 +65,32 @@ class _Debouncer(FileSystemEventHandler):
             self.on_change(changed)
 
 
-def watch(paths: list[Path], on_change: Callable[[set[str]], None], poll: bool = False
-          ) -> BaseObserver:
-    """Start watching `paths` (files or folders); `on_change` gets each debounced change set.
-    Stop the returned observer when done."""
+def watch(paths: list[Path], on_change: Callable[[set[str]], None], poll: bool = False,
+          skip: Sequence[Path] = ()) -> BaseObserver:
+    """Start watching `paths` (files or folders); `on_change` gets each debounced change set,
+    but for changes in the folders `skip` (the build's output and state). Stop the returned
+    observer when done."""
     observer: BaseObserver = PollingObserver(timeout=0.5) if poll else Observer()
     folders = [p.resolve() for p in paths if p.is_dir()]
+    skipped = [p.resolve() for p in skip]
     # A change under a linked folder has no event under the link (content/items may be
     # one): the folders links lead to are watched too, as the build reads through them.
-    folders += linked_folders(folders)
+    folders += linked_folders(folders, skipped)
     files = {p.resolve() for p in paths if p.is_file()}
 
     def accept(changed: str) -> bool:
         """A watched file, or one under a watched folder but not in (nor itself) a folder
-        of it that is never an input: output/, .git/... below it only, wherever the project
-        is."""
-        path = Path(changed).resolve()
+        of it that is never an input: .git/ below it only, wherever the project is, and the
+        folders `skip`."""
+        path = Path(os.path.abspath(changed))
+        try:  # the folder it is in, resolved: the file itself may be a link to nowhere
+            path = path.parent.resolve() / path.name
+        except OSError:
+            return True  # let the build look
         if path in files:
             return True
+        if any(path.is_relative_to(s) for s in skipped):
+            return False
         return any(path.is_relative_to(f) and
                    not IGNORED_DIRS.intersection(path.relative_to(f).parts)
                    for f in folders)
@@ -93,10 +104,11 @@ def watch(paths: list[Path], on_change: Callable[[set[str]], None], poll: bool =
     return observer
 
 
-def linked_folders(folders: list[Path]) -> list[Path]:
+def linked_folders(folders: list[Path], skip: Sequence[Path] = ()) -> list[Path]:
     """The folders that links under `folders` (resolved) lead to, outside all of them, each
-    once, however deep (a link in a linked folder too): watching a folder does not watch
-    through a link in it. Only links there when `serve` starts."""
+    once, however deep (a link in a linked folder too), but for those in `skip` (resolved):
+    watching a folder does not watch through a link in it. Only links there when `serve`
+    starts."""
     found: list[Path] = []
     todo = list(folders)
     while todo:
@@ -106,7 +118,7 @@ def linked_folders(folders: list[Path]) -> list[Path]:
         except OSError:
             continue
         for entry in entries:
-            if entry.name in IGNORED_DIRS:  # output/, .digest/, .git/...: never the site's input
+            if entry.name in IGNORED_DIRS:  # .git/: never the site's input
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -117,6 +129,8 @@ def linked_folders(folders: list[Path]) -> list[Path]:
                 target = Path(entry.path).resolve()
             except OSError:
                 continue  # gone, or a link that leads nowhere
+            if any(target.is_relative_to(s) for s in skip):
+                continue
             if not any(target.is_relative_to(f) for f in [*folders, *found]):
                 found.append(target)
                 todo.append(target)
