@@ -200,6 +200,8 @@ def test_only_git_and_the_builds_own_folders_are_never_inputs(tmp_path: Path) ->
         time.sleep(0.3)  # after those, inputs: the first change set would hold them all
         for folder in ("output", "node_modules"):
             (content / "items" / folder / "a.md").write_text("an input", encoding="utf-8")
+        # a name like an editor's backup, but a content file the build reads
+        (content / "items" / "#idea.md").write_text("an input", encoding="utf-8")
         deadline = time.monotonic() + 10
         while not seen and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -207,7 +209,7 @@ def test_only_git_and_the_builds_own_folders_are_never_inputs(tmp_path: Path) ->
         observer.stop()
         observer.join()
     assert [{Path(p).relative_to(content.resolve()).as_posix() for p in s} for s in seen] \
-        == [{"items/output/a.md", "items/node_modules/a.md"}]
+        == [{"items/output/a.md", "items/node_modules/a.md", "items/#idea.md"}]
 
 
 def test_a_save_in_an_items_folder_named_output_shows(tmp_path: Path) -> None:

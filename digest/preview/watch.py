@@ -12,6 +12,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from digest.content.files import content_name
+
 # Seconds of quiet before a rebuild: an editor's save storm (vim: a test file, a backup, the
 # file, within a few ms) is one change; short, since it is part of every save-to-reload
 # (100 ms on a small site: the build itself takes a few tens of ms).
@@ -27,10 +29,12 @@ IGNORED_DIRS = {".git"}
 
 def interesting(path: str) -> bool:
     """Whether a change to a file of this name can change the site (editor swap files
-    cannot). Folders are `watch`'s to judge: output/, .git/... inside the watched ones."""
+    cannot, but a name the build reads as a content file always can: `#idea.md`).
+    Folders are `watch`'s to judge: .git/ inside the watched ones."""
     name = os.path.basename(path)
-    return not (name in IGNORED_NAMES or name.endswith(IGNORED_SUFFIXES) or name.startswith(
-        IGNORED_PREFIXES) or name == ".DS_Store")
+    return content_name(name) or not (
+        name in IGNORED_NAMES or name.endswith(IGNORED_SUFFIXES) or
+        name.startswith(IGNORED_PREFIXES) or name == ".DS_Store")
 
 
 class _Debouncer(FileSystemEventHandler):
