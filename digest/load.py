@@ -57,9 +57,9 @@ def load(config: Config, cache: ItemStore | None = None, jobs: int = 0) -> Corpu
     render_into(store, texts, jobs or os.cpu_count() or 1)
     local = _local_images(config, errors)
     items = _items(entries, store, local)
-    issues = _each(_listed(flat_files, content / "issues"),
+    issues = _each(_listed(content / "issues", errors),
                    lambda p: _issue(p, store, local), errors)
-    pages = _each(_listed(flat_files, content / "pages"), lambda p: _page(p, store, local),
+    pages = _each(_listed(content / "pages", errors), lambda p: _page(p, store, local),
                   errors)
     errors += _duplicates(items, config.root)
     raise_all(errors)
@@ -103,10 +103,10 @@ def reload(config: Config, corpus: Corpus, paths: set[Path], cache: ItemStore,
         items = sorted([*kept, *now.values()], key=lambda i: i.path.parts)
     issues, pages = corpus.issues, corpus.pages
     if any(p.is_relative_to(content / "issues") for p in paths):
-        issues = tuple(_each(_listed(flat_files, content / "issues"),
+        issues = tuple(_each(_listed(content / "issues", errors),
                              lambda p: _issue(p, cache, local), errors))
     if any(p.is_relative_to(content / "pages") for p in paths):
-        pages = tuple(_each(_listed(flat_files, content / "pages"),
+        pages = tuple(_each(_listed(content / "pages", errors),
                             lambda p: _page(p, cache, local), errors))
     errors += _duplicates(items, config.root)
     raise_all(errors)
@@ -311,13 +311,14 @@ def _each(found: Iterable[S], read: Callable[[S], R], errors: list[DigestError])
     return result
 
 
-def _listed(listing: Callable[[Path], list[Path]], folder: Path) -> list[Path]:
-    """The content files `listing` finds in `folder`; a folder it may not read is an error
-    naming it."""
+def _listed(folder: Path, errors: list[DigestError]) -> list[Path]:
+    """The content files in `folder` (content/issues, content/pages); a folder it may not
+    read is an error naming it, added to `errors`."""
     try:
-        return listing(folder)
+        return flat_files(folder)
     except OSError as exc:
-        raise unreadable(exc) from exc
+        errors.append(unreadable(exc))
+        return []
 
 
 def _duplicates(items: list[Item], root: Path) -> list[DigestError]:

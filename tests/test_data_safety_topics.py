@@ -274,6 +274,17 @@ def test_digest_check_reports_old_files_with_what_to_do(project: Project, run: R
     assert "7 item files hold `topics:` in the old content format" in result.output
 
 
+def test_a_link_to_nowhere_among_the_posts_is_named_and_stops_no_migration(
+        project: Project, run: Run) -> None:
+    root, _ = old_project(project, run)
+    (root / "content/items/moved.md").symlink_to(root / "elsewhere/moved.md")
+    result = run(root, "migrate")
+    assert result.exit_code == 0, result.output
+    assert "Migrated 5 files; 2 old files left for you" in result.output
+    assert "content/items/moved.md: cannot be read as a content file, not migrated" \
+        in result.output
+
+
 def test_migrate_removes_only_what_fetch_wrote(project: Project, run: Run) -> None:
     root, files = old_project(project, run)
     old = snapshot(root)

@@ -243,26 +243,49 @@ def test_a_post_that_is_a_link_to_nowhere_is_one_error_naming_it(
     root = project(files={ITEM: item()})
     (root / "content/items/2026/03/linked.md").symlink_to(root / "elsewhere/linked.md")
     (root / "content/items/2026/03/broken.md").write_text("no front matter", encoding="utf-8")
+    (root / "content/pages").mkdir()
+    (root / "content/pages/about.md").symlink_to(root / "elsewhere/about.md")
     result = run(root, "build")
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
-    # one line each, with what to do; the other bad file is reported too
+    # one line each, with what to do; the other bad files are reported too
+    hint = "(remove the link, or put back the file it leads to)"
     assert result.output.splitlines() == [
-        "error: content/items/2026/03/linked.md: is a link to nowhere (remove the link, or put "
-        "back the file it leads to)",
+        f"error: content/items/2026/03/linked.md: is a link to nowhere {hint}",
         "error: content/items/2026/03/broken.md:1: no front matter (start the file with a line "
         "'---', the YAML keys, then '---')",
-        "2 problems found"], result.output
+        f"error: content/pages/about.md: is a link to nowhere {hint}",
+        "3 problems found"], result.output
     assert not (root / "output").exists()
     assert scan_ids(root / "content/items") == {"blog-1": root / ITEM}
+
+
+def test_content_items_that_is_a_link_to_nowhere_is_an_error_not_an_empty_site(
+        project: Project, run: Run) -> None:
+    """content/items kept on a drive that is not mounted: the build stops, naming it,
+    and output/ keeps the pages it had."""
+    root = project(files={ITEM: item()})
+    assert run(root, "build").exit_code == 0
+    before = sorted(p.relative_to(root) for p in (root / "output").rglob("*"))
+    items = root / "content/items"
+    items.rename(root / "items-elsewhere")
+    items.symlink_to(root / "unmounted/items", target_is_directory=True)
+    result = run(root, "build")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [
+        "error: content/items: is a link to nowhere (remove the link, or put back the file it "
+        "leads to)"]
+    assert sorted(p.relative_to(root) for p in (root / "output").rglob("*")) == before
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX's")
 def test_a_named_pipe_called_like_a_post_is_no_content(project: Project) -> None:
     """A named pipe is no file to read: opened, it waits for a writer forever. Named like
-    a post, it is passed over, and the build ends (it hung before)."""
+    a post or a page, it is passed over, and the build ends (it hung before)."""
     root = project(files={ITEM: item()})
     os.mkfifo(root / "content/items/2026/03/pipe.md")
+    (root / "content/pages").mkdir()
+    os.mkfifo(root / "content/pages/pipe.md")
     built = subprocess.run([sys.executable, "-m", "digest", "build"], cwd=root, timeout=60,
                            capture_output=True, text=True)
     assert built.returncode == 0, built.stdout + built.stderr

@@ -43,10 +43,12 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, int]]:
 
 
 @contextmanager
-def serving(root: Path) -> Iterator[int]:
-    """`digest serve` of the project `root`, stopped after the block: its port."""
+def serving(root: Path, *options: str, said: list[str] | None = None) -> Iterator[int]:
+    """`digest serve` of the project `root`, stopped after the block: its port. `said`: its
+    output's lines go there once it has stopped."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--port", str(port),
+                             *options],
                             cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     deadline = time.monotonic() + 60
@@ -63,6 +65,8 @@ def serving(root: Path) -> Iterator[int]:
         yield port
     finally:
         stop(proc)
+        if said is not None and proc.stdout is not None:
+            said += proc.stdout.read().splitlines()
 
 
 def stop(proc: subprocess.Popen[str]) -> None:
@@ -181,35 +185,46 @@ def test_a_project_in_a_folder_named_output_sees_its_saves(tmp_path: Path) -> No
 
 
 def test_only_git_and_the_builds_own_folders_are_never_inputs(tmp_path: Path) -> None:
-    """Inside content/ (and the themes), a .git/ folder and the folders the build writes
-    (its output and state, passed as `skip`) change no page: saves there start no build. A
-    folder named output/ or node_modules/ under content/items holds content files like any
-    other (the build reads them): a save there is a change. Above the project, such names
-    mean nothing (above)."""
+    """Inside content/ (`exact`: the build reads every folder there), only a .git/ folder
+    and the folders the build writes (its output and state, passed as `skip`) change no
+    page: saves there start no build, while content/items/output/ and node_modules/ hold
+    content files like any other folder. In a theme, tools' folders (node_modules/) are
+    passed over too. Above the project, such names mean nothing (above)."""
     from digest.preview.watch import watch
 
-    content = tmp_path / ".git" / "output" / "site" / "content"
+    site = tmp_path / ".git" / "output" / "site"
+    content, theme = site / "content", site / "themes" / "mine"
     for folder in ("output", "node_modules"):
         (content / "items" / folder).mkdir(parents=True)
+    (theme / "templates").mkdir(parents=True)
     seen: list[set[str]] = []
-    observer = watch([content], seen.append, skip=[content / "built"])
+    observer = watch([content, theme], seen.append, skip=[content / "built"], exact=[content])
+    inputs = {"content/items/output/a.md", "content/items/node_modules/a.md",
+              "content/items/#idea.md", "themes/mine/templates/page.html"}
     try:
-        for folder in (".git", "built", "items/.git"):  # made while watched: no build
-            (content / folder).mkdir()
-            (content / folder / "x.md").write_text("not an input", encoding="utf-8")
-        time.sleep(0.3)  # after those, inputs: the first change set would hold them all
+        for folder in (content / ".git", content / "built", content / "items/.git",
+                       theme / "node_modules", theme / "__pycache__"):
+            folder.mkdir()  # made while watched: no build
+            (folder / "x.md").write_text("not an input", encoding="utf-8")
+        time.sleep(0.3)  # after those, inputs
         for folder in ("output", "node_modules"):
             (content / "items" / folder / "a.md").write_text("an input", encoding="utf-8")
         # a name like an editor's backup, but a content file the build reads
         (content / "items" / "#idea.md").write_text("an input", encoding="utf-8")
+        (theme / "templates" / "page.html").write_text("an input", encoding="utf-8")
         deadline = time.monotonic() + 10
-        while not seen and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while time.monotonic() < deadline and not inputs <= changed(site, seen):
+            time.sleep(0.05)  # in one change set or several, as the machine's load has it
+        time.sleep(0.3)  # anything else that was coming
     finally:
         observer.stop()
         observer.join()
-    assert [{Path(p).relative_to(content.resolve()).as_posix() for p in s} for s in seen] \
-        == [{"items/output/a.md", "items/node_modules/a.md", "items/#idea.md"}]
+    assert changed(site, seen) == inputs
+
+
+def changed(root: Path, seen: list[set[str]]) -> set[str]:
+    """The paths in the change sets `seen`, relative to `root`."""
+    return {Path(p).relative_to(root.resolve()).as_posix() for s in list(seen) for p in s}
 
 
 def test_a_save_in_an_items_folder_named_output_shows(tmp_path: Path) -> None:
@@ -222,33 +237,78 @@ def test_a_save_in_an_items_folder_named_output_shows(tmp_path: Path) -> None:
     saved_title_shows(root, items / "output", "Edited in a folder named output")
 
 
-def test_a_link_to_nowhere_saved_while_serving_is_an_error_page_until_removed(
-        served: tuple[Path, int]) -> None:
+def front_page_becomes(port: int, code: int) -> bytes:
+    """The front page's body, once it answers `code` (within 20 s)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status, body = get(port, "/digest/")
+        if status == code:
+            return body
+        time.sleep(0.1)
+    pytest.fail(f"the front page never answered {code}")
+
+
+NOWHERE = b"content/items/moved.md: is a link to nowhere (remove the link, or put back the file"
+
+
+def test_a_link_to_nowhere_is_an_error_page_until_removed(tmp_path: Path) -> None:
     """`digest build` stops on a content file that is a link to nowhere (a post moved away
-    that a link still names); serve shows the same error, for a save and for a full build
-    (digest.toml saved meanwhile), without a traceback, and recovers when it is removed."""
-    root, port = served
+    that a link still names); serve shows the same error, in its first (full) build and for
+    a save (the file read again), and recovers when it is removed."""
+    root = example(tmp_path / "site")
     link = root / "content" / "items" / "moved.md"
+    link.symlink_to(root / "elsewhere" / "moved.md")
+    with serving(root) as port:
+        assert NOWHERE in front_page_becomes(port, 500)
+        link.unlink()
+        front_page_becomes(port, 200)
+        link.symlink_to(root / "elsewhere" / "moved.md")
+        assert NOWHERE in front_page_becomes(port, 500)
+        link.unlink()
+        front_page_becomes(port, 200)
 
-    def status_becomes(code: int) -> bytes:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            status, body = get(port, "/digest/")
-            if status == code:
-                return body
-            time.sleep(0.1)
-        pytest.fail(f"the front page never answered {code}")
 
-    config = root / "digest.toml"
-    config.write_text(config.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    link.symlink_to(root / "elsewhere" / "moved.md")  # with the config: one full build
-    assert b"content/items/moved.md: is a link to nowhere" in status_becomes(500)
-    link.unlink()
-    status_becomes(200)
-    link.symlink_to(root / "elsewhere" / "moved.md")  # alone: the file read again
-    assert b"content/items/moved.md: is a link to nowhere" in status_becomes(500)
-    link.unlink()
-    status_becomes(200)
+def test_a_folder_moved_in_with_a_link_to_nowhere_is_an_error_page(tmp_path: Path) -> None:
+    """A folder of posts moved into content/items at once (one change, with --poll) is read
+    whole: a link to nowhere in it is the same error as in `digest build`."""
+    root = example(tmp_path / "site")
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "moved.md").symlink_to(root / "elsewhere" / "moved.md")
+    with serving(root, "--poll") as port:
+        front_page_becomes(port, 200)
+        folder.rename(root / "content" / "items" / "batch")
+        assert b"content/items/batch/moved.md: is a link to nowhere" in \
+            front_page_becomes(port, 500)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX's")
+def test_a_named_pipe_saved_among_the_posts_stops_no_build(served: tuple[Path, int]) -> None:
+    """A named pipe called like a post is no content (reading it would wait forever): the
+    next edit still reloads the page with it."""
+    root, port = served
+    os.mkfifo(root / "content" / "items" / "pipe.md")
+    time.sleep(0.5)  # its own change set
+    saved = next((root / "content" / "items").rglob(f"{SLUG}.md"))
+    text = saved.read_text(encoding="utf-8")
+    reloaded_after(port, lambda: saved.write_text(text.replace(
+        "\ntitle: ", "\ntitle: Edited beside a pipe ", 1), encoding="utf-8"))
+    assert "Edited beside a pipe" in get(port, f"/digest/items/{SLUG}/")[1].decode()
+
+
+def test_a_link_from_content_to_output_starts_no_build_of_its_own(tmp_path: Path) -> None:
+    """The folders a build writes are never watched, even where a link leads to them:
+    an edit is one build, not a build of the build's own files after it."""
+    root = example(tmp_path / "site")
+    (root / "content" / "preview").symlink_to(root / "output", target_is_directory=True)
+    said: list[str] = []
+    with serving(root, said=said) as port:
+        page = root / "content" / "pages" / "about.md"
+        reloaded_after(port, lambda: page.write_text(
+            page.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8"))
+        time.sleep(2)  # the search index written, and any build it would start
+    builds = [line for line in said if " built " in f" {line}"]
+    assert len(builds) == 2, said  # the first, and the edit's
 
 
 def test_a_build_that_cannot_write_its_record_is_an_error_page_not_a_crash(

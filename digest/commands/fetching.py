@@ -219,7 +219,8 @@ def migrate(ctx: Context, dry_run: bool) -> None:
     for line in done.left:
         ctx.warn(line)
     for name in done.unreadable:
-        ctx.warn(f"{name}: does not parse, not migrated: `digest check` says why")
+        ctx.warn(f"{name}: cannot be read as a content file, not migrated: `digest check` says "
+                 "why")
     files = f"{len(done.changed)} file{'s' if len(done.changed) != 1 else ''}"
     what = f"{'Would migrate' if dry_run else 'Migrated'} {files}"
     ctx.say(f"{what}; {len(done.left)} old files left for you (listed above)" if done.left

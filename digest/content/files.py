@@ -54,7 +54,14 @@ def item_files(folder: Path, root: Path, strict: bool = True, kept: bool = False
         where, rel = todo.pop()
         try:
             entries = os.scandir(where)
-        except (FileNotFoundError, NotADirectoryError):
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            if where != folder or not os.path.islink(folder):
+                continue  # no items yet
+            problem: OSError = exc  # content/items a link to nowhere: a drive not mounted?
+            if failed is not None:
+                failed.append(problem)
+            elif strict:
+                raise
             continue
         except OSError as exc:
             if failed is not None:
@@ -86,14 +93,16 @@ def item_files(folder: Path, root: Path, strict: bool = True, kept: bool = False
 
 def flat_files(folder: Path) -> list[Path]:
     """The content files directly in `folder` (content/issues, content/pages), sorted: as
-    `item_files` finds them, without going into folders."""
+    `item_files` finds them, without going into folders; with the links to nowhere among
+    them, which reading reports."""
     try:
         entries = list(os.scandir(folder))
     except (FileNotFoundError, NotADirectoryError):
         return []
     found = []
     for entry in entries:
-        if content_name(entry.name) and not entry.is_dir():
+        if content_name(entry.name) and (entry.is_file() or (
+                entry.is_symlink() and not os.path.exists(entry.path))):
             found.append(folder / entry.name)
     return sorted(found)
 

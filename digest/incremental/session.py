@@ -150,7 +150,10 @@ class Session:
         assert self.corpus is not None
         prefix = str(folder) + os.sep
         known = {i.path for i in self.corpus.items if str(i.path).startswith(prefix)}
-        now = {found[0] for found in item_files(folder, self.config.root, strict=False)}
+        failed: list[OSError] = []
+        now = {found[0] for found in item_files(folder, self.config.root, failed=failed)}
+        # a file it could not look at (a link to nowhere): for `reload` to report, as `load`
+        now |= {Path(exc.filename) for exc in failed if exc.filename}
         return (now - known) | {p for p in known if p not in now}
 
 

@@ -157,8 +157,8 @@ class Preview:
                 self.error(f"the search index could not be updated: {exc}")
 
     def watch(self, poll: bool) -> BaseObserver:
-        """Watch digest.toml, content/, the feeds folder and the themes (but the output and
-        state folders, wherever a theme or a link puts them)."""
+        """Watch digest.toml, content/, the feeds folder and the themes (but the project's
+        output and state folders, should a link lead there)."""
         root = self.config_path.resolve().parent
         paths = [self.config_path.resolve(), root / "content", root / "feeds",
                  root / "themes", default_theme()]
@@ -169,7 +169,8 @@ class Preview:
         if theme is not None:
             paths.append(theme)
         return watch([p for p in paths if p.exists()], self.rebuild, poll,
-                     skip=(root / "output", root / ".digest"))
+                     skip=(root / "output", root / ".digest"),
+                     exact=(root / "content", root / "content" / "items"))
 
 
 def _failed(exc: OSError) -> str:

@@ -21,10 +21,14 @@ DEBOUNCE = 0.03
 IGNORED_NAMES = ("4913",)  # vim's write test
 IGNORED_SUFFIXES = (".swp", ".swx", ".swo", "~", ".tmp", ".part", ".crdownload", ".pyc")
 IGNORED_PREFIXES = (".#", "#", ".~")
-# Never an input, wherever it is: git's own folder. The build reads everything else in the
-# watched folders (content/items/output/ holds content files too): what else to skip, the
-# project's output and state folders, is named by path (`watch`'s `skip`).
+# Never an input, wherever it is: git's own folder. The project's output and state folders
+# are skipped by path (`watch`'s `skip`), not by name: content/items/output/ holds content
+# files like any folder there.
 IGNORED_DIRS = {".git"}
+# Tools' folders in a theme (npm's, Python's caches), whose churn would otherwise start a
+# full build after build; not skipped under content/ (`watch`'s `exact`), whose every
+# folder the build reads.
+TOOL_DIRS = {".git", "node_modules", "__pycache__"}
 
 
 def interesting(path: str) -> bool:
@@ -70,13 +74,15 @@ class _Debouncer(FileSystemEventHandler):
 
 
 def watch(paths: list[Path], on_change: Callable[[set[str]], None], poll: bool = False,
-          skip: Sequence[Path] = ()) -> BaseObserver:
+          skip: Sequence[Path] = (), exact: Sequence[Path] = ()) -> BaseObserver:
     """Start watching `paths` (files or folders); `on_change` gets each debounced change set,
-    but for changes in the folders `skip` (the build's output and state). Stop the returned
-    observer when done."""
+    but for changes in the folders `skip` (the build's output and state), in .git/ folders,
+    and in tools' folders (node_modules/...) except under the folders `exact` (content/).
+    Stop the returned observer when done."""
     observer: BaseObserver = PollingObserver(timeout=0.5) if poll else Observer()
     folders = [p.resolve() for p in paths if p.is_dir()]
     skipped = [p.resolve() for p in skip]
+    exactly = [p.resolve() for p in exact]
     # A change under a linked folder has no event under the link (content/items may be
     # one): the folders links lead to are watched too, as the build reads through them.
     folders += linked_folders(folders, skipped)
@@ -84,8 +90,8 @@ def watch(paths: list[Path], on_change: Callable[[set[str]], None], poll: bool =
 
     def accept(changed: str) -> bool:
         """A watched file, or one under a watched folder but not in (nor itself) a folder
-        of it that is never an input: .git/ below it only, wherever the project is, and the
-        folders `skip`."""
+        of it that is never an input (.git/...: below it only, wherever the project is),
+        nor in the folders `skip`."""
         path = Path(os.path.abspath(changed))
         try:  # the folder it is in, resolved: the file itself may be a link to nowhere
             path = path.parent.resolve() / path.name
@@ -95,8 +101,8 @@ def watch(paths: list[Path], on_change: Callable[[set[str]], None], poll: bool =
             return True
         if any(path.is_relative_to(s) for s in skipped):
             return False
-        return any(path.is_relative_to(f) and
-                   not IGNORED_DIRS.intersection(path.relative_to(f).parts)
+        names = IGNORED_DIRS if any(path.is_relative_to(e) for e in exactly) else TOOL_DIRS
+        return any(path.is_relative_to(f) and not names.intersection(path.relative_to(f).parts)
                    for f in folders)
 
     handler = _Debouncer(on_change, accept)
@@ -122,7 +128,7 @@ def linked_folders(folders: list[Path], skip: Sequence[Path] = ()) -> list[Path]
         except OSError:
             continue
         for entry in entries:
-            if entry.name in IGNORED_DIRS:  # .git/: never the site's input
+            if entry.name in TOOL_DIRS:  # .git/, node_modules/: no links to follow there
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):

@@ -4,6 +4,7 @@ nothing else in a file changes. Files where that cannot be told are left alone a
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -46,12 +47,13 @@ def migrate(config: Config, dry_run: bool = False) -> Migration:
 def _each(config: Config, dry_run: bool, written: dict[str, str],
           changed: list[tuple[Path, tuple[str, ...]]], left: list[str],
           unreadable: list[str]) -> None:
-    for path, *_ in item_files(config.content_dir / "items", config.root):
+    failed: list[OSError] = []
+    for path, *_ in item_files(config.content_dir / "items", config.root, failed=failed):
         name = path.relative_to(config.root).as_posix()
-        data = path.read_bytes()
         try:
+            data = path.read_bytes()
             meta, _ = contentfile.decode(data, path)
-        except ContentError:
+        except (ContentError, OSError):
             unreadable.append(name)
             continue
         if not legacy.is_old(meta):
@@ -76,3 +78,6 @@ def _each(config: Config, dry_run: bool, written: dict[str, str],
             write_bytes(path, new, tmp_dir=config.state_dir / "tmp")
             written[item_id] = after
         changed.append((path, topics))
+    # a file it could not look at (a link to nowhere) is named with those it could not read
+    unreadable.extend(sorted(Path(os.path.relpath(exc.filename, config.root)).as_posix()
+                             for exc in failed if exc.filename))
