@@ -19,6 +19,7 @@ import pytest
 
 from digest.incremental.noop import Stamped
 from digest.incremental.stamps import Stamp
+from tests.conftest import ROOT
 from tests.test_data_safety_cache import copy_digest, example_project
 from tests.test_incremental import ITEM, item_file, set_key
 
@@ -310,3 +311,39 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_theme_is_its_templates_static_files_and_translations(tmp_path: Path) -> None:
+    """What a build reads of a theme is its templates/, static/ and locale/: a README or
+    npm's node_modules/ beside them changes no page, and a build after an edit there has
+    nothing to do (it imported no stage, where every page was rendered again before); an
+    edit in each of the three is built."""
+    root = example_project(tmp_path / "site")
+    config = root / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[site]\n", '[site]\ntheme = "mytheme"\n', 1), encoding="utf-8")
+    theme = root / "mytheme"
+    for part in ("templates", "static", "locale"):
+        (theme / part).mkdir(parents=True)
+    build(root)
+    (theme / "README.md").write_text("My theme.\n", encoding="utf-8")
+    (theme / "node_modules" / "pkg").mkdir(parents=True)
+    (theme / "node_modules" / "pkg" / "index.js").write_text("x = 1;\n", encoding="utf-8")
+    said, modules = build(root)
+    assert "up to date" in said and not modules & set(STAGES), modules & set(STAGES)
+
+    (theme / "static" / "extra.css").write_text("p { color: red }\n", encoding="utf-8")
+    said, _ = build(root)
+    assert (root / "output" / "static" / "extra.css").read_text(encoding="utf-8") == \
+        "p{color: red}\n"
+    po = (ROOT / "themes" / "default" / "locale" / "ru.po").read_text(encoding="utf-8")
+    (theme / "locale" / "ru.po").write_text(po.replace(
+        'msgid "Archive"\nmsgstr "Архив"', 'msgid "Archive"\nmsgstr "Подшивка"', 1),
+        encoding="utf-8")
+    build(root)
+    assert "Подшивка" in (root / "output" / "index.html").read_text(encoding="utf-8")
+    base = (ROOT / "themes" / "default" / "templates" / "base.html").read_text(encoding="utf-8")
+    (theme / "templates" / "base.html").write_text(
+        base.replace("</body>", "<p>Marked footer</p></body>"), encoding="utf-8")
+    build(root)
+    assert "Marked footer" in (root / "output" / "index.html").read_text(encoding="utf-8")

@@ -5,9 +5,14 @@ question, "is output/ up to date?" (incremental/stamps.py), imports neither."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from digest.errors import ThemeError
+
+# What a build reads of a theme: its templates, static files and translations. The rest of
+# its folder (a README, git's or npm's folders) changes no page.
+PARTS = ("templates", "static", "locale")
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # digest/
 
@@ -24,3 +29,8 @@ def default_theme() -> Path:
 def theme_dirs(custom: Path | None) -> list[Path]:
     """Theme folders in lookup order."""
     return [p for p in (custom, default_theme()) if p is not None]
+
+
+def theme_inputs(themes: Sequence[Path]) -> list[Path]:
+    """The folders of `themes` a build reads (PARTS), there or not."""
+    return [theme / part for theme in themes for part in PARTS]

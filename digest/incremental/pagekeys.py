@@ -23,6 +23,7 @@ from typing import Any, TypeVar, cast
 
 import jinja2
 
+from digest.html.themedirs import theme_inputs
 from digest.incremental.fingerprint import Fingerprints, Unhashable, code
 from digest.incremental.paths import CachePaths
 from digest.incremental.reads import Reads
@@ -314,10 +315,12 @@ def _view(reads: Reads, shown: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def theme_print(themes: Sequence[Path]) -> str:
-    """The fingerprint of the themes' files: their names and bytes."""
+    """The fingerprint of the themes' files a build reads (themedirs.PARTS): their names and
+    bytes."""
     theme = hashlib.sha256()
     for folder in themes:
-        for path, _, _ in tree_stats([folder]):  # linked folders too, as Jinja finds them
+        # linked folders too, as Jinja finds them
+        for path, _, _ in tree_stats(theme_inputs([folder])):
             rel = os.path.relpath(path, folder).replace(os.sep, "/")
             theme.update(rel.encode() + b"\0")
             with open(path, "rb") as f:

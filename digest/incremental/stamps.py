@@ -1,10 +1,11 @@
 """The stamp of a build's inputs, and the question a build asks first: "is output/ up to date?"
 
 A stamp covers everything a build reads: digest's own code, the configuration, the output
-folder and whether drafts are shown, and the files of content/, the themes, digest.toml and
-state.json by their sizes and mtimes (no byte is read). Files changed so recently that a
-second save might keep their size and mtime (within one clock tick) are also remembered by
-the hash of their bytes, and the next build compares those by content."""
+folder and whether drafts are shown, and the files of content/, of the themes' templates,
+static files and translations (themedirs.PARTS), digest.toml and state.json by their sizes
+and mtimes (no byte is read). Files changed so recently that a second save might keep their
+size and mtime (within one clock tick) are also remembered by the hash of their bytes, and
+the next build compares those by content."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.config import Config
-from digest.html.themedirs import theme_dirs
+from digest.html.themedirs import theme_dirs, theme_inputs
 from digest.incremental.fingerprint import known_code, remember
 from digest.incremental.manifest import Manifest, file_sha
 from digest.incremental.paths import CachePaths
@@ -37,7 +38,7 @@ def stamp(config: Config, target: Path, drafts: bool, now_ns: int
           ) -> tuple[Stamp, bytes | None]:
     """The stamp of a build into `target`, starting at `now_ns`; with it, what to remember of
     digest's code for the next (`remember_code`; None: nothing new). Only reads."""
-    folders = [config.content_dir, *theme_dirs(config.site.theme)]
+    folders = [config.content_dir, *theme_inputs(theme_dirs(config.site.theme))]
     stats = tree_stats([f for f in folders if f.is_dir()], skip=(target, config.state_dir))
     for extra in (config.path, state_path(config.state_dir)):
         if extra.is_file():
