@@ -7,9 +7,9 @@ parsed for nothing (about a tenth of the CPU time at 10,000 items: the rest, and
 about 330 KB per item page of 1,200 words, are Pagefind's indexing of the item pages). The
 index is the same, byte for byte, as one made from the whole site.
 
-A large site's index comes in parts, each made by a Pagefind run of its own, RUNS of them
-side by side: Pagefind holds every page it indexes in memory until it writes the index, about
-350 KB per item page of 1,200 words, so one run over 10,000 items took 3.4 GB. Which items
+A large site's index comes in parts, each made by a Pagefind run of its own, one after the
+other (RUNS): Pagefind holds every page it indexes in memory until it writes the index,
+about 350 KB per item page of 1,200 words, so one run over 10,000 items took 3.4 GB. Which items
 each part holds is the site's layout (`Site.search_parts`, made in group.py: at most
 group.ITEMS_PER_INDEX items, oldest first, so new items change only the last part). The
 search page's UI searches them all together (Pagefind's mergeIndex): the first part is the
@@ -46,10 +46,12 @@ ENTRY = "pagefind-entry.json"  # in each part's folder: what Pagefind's UI loads
 PAGES = f"{Urls.ITEMS}*/index.html"  # the item pages, relative to the site (a Pagefind glob)
 PART_PREFIX = Urls.SEARCH_PART  # the folders of the parts after the first, in the first's
 TIMEOUT = 600  # seconds for one Pagefind run
-# Pagefind runs side by side, each over one part: one run keeps about a core and a half busy,
-# two keep both of two cores (4,000 item pages in parts of 1,000: 7.0 s one after the other,
-# 5.0 s two at a time), at twice one run's memory (group.ITEMS_PER_INDEX bounds that).
-RUNS = 2
+# Pagefind runs side by side, each over one part. One run keeps about a core and a half busy,
+# and two would keep both of two cores busy (4,000 item pages in parts of 1,000: 7.0 s one
+# after the other, 5.0 s two at a time), but at twice the memory: within the same memory,
+# parts of half the size, twice as many for every reader's search to load (see
+# group.ITEMS_PER_INDEX). The readers' time is worth more than the build's: one at a time.
+RUNS = 1
 
 
 class Stopped(Exception):
@@ -96,10 +98,19 @@ def _index_parts(site_dir: Path, language: str, todo: Sequence[tuple[Path, Seque
     if stop is not None and stop.is_set():
         halt.set()  # no part starts (each sees it first)
     futures: list[Future[None]] = []
+
+    def run(folder: Path, part: Sequence[str]) -> None:
+        try:
+            index(site_dir, language, folder, part, halt)
+        except Stopped:
+            raise
+        except BaseException:
+            halt.set()  # here, before this thread takes the next part: that one starts not
+            raise
+
     with ThreadPoolExecutor(max_workers=max(1, min(RUNS, len(todo)))) as pool:
         try:
-            futures += [pool.submit(index, site_dir, language, folder, part, halt)
-                        for folder, part in todo]
+            futures += [pool.submit(run, folder, part) for folder, part in todo]
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
