@@ -74,8 +74,8 @@ def group(
 
 
 # Item pages in one part of the search index: as many as memory allows, since every part
-# costs a reader's search its own downloads (Pagefind's code and the part's metadata, then a
-# chunk of its index per word): on a mid-range phone (4x slower CPU, 1.6 Mbit/s), the first
+# costs a reader's search its own downloads (the part's metadata, then a chunk of its index
+# for each word searched): on a mid-range phone (4x slower CPU, 1.6 Mbit/s), the first
 # search of a 10,000-item site took 6.9 s in 10 parts, 4.3 s in 5, 2.4 s in one, and a
 # later search 2.3, 1.3 and 0.7 s. A Pagefind run over 2,000 pages of 1,200 words holds
 # about 680 MB (one over 10,000 took 3.4 GB). See digest/search.py.

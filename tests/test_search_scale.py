@@ -387,6 +387,34 @@ def test_the_search_page_finds_items_in_every_part(
 
 
 @pytest.mark.browser
+def test_the_index_loads_while_the_reader_types_not_after(
+        chromium: Browser, parted: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Opened without a query, the search page focuses its field and starts loading the
+    index at once: Pagefind's code, its WebAssembly and every part's metadata are fetched
+    before the first letter (Pagefind's UI waits for the field's focus, which its own
+    autofocus gives before it listens). On a slow phone that load is most of the first
+    search's wait."""
+    with static_site(parted, tmp_path_factory.mktemp("docroot")) as origin:
+        context = chromium.new_context()
+        context.set_default_timeout(15_000)
+        watch = Watch(origin).attach(context)
+        page = context.new_page()
+        asked: list[str] = []
+        context.on("request", lambda request: asked.append(request.url))
+        page.goto(origin + PREFIX + "search/")
+        page.wait_for_load_state("networkidle")
+        loaded = {url.removeprefix(origin + PREFIX) for url in asked}
+        assert "pagefind/wasm.en.pagefind" in loaded, loaded  # (one for every part)
+        for part in ("pagefind/", "pagefind/part-2/"):
+            assert any(u.startswith(part + "pagefind.") and u.endswith(".pf_meta")
+                       for u in loaded), loaded
+        assert page.evaluate("document.activeElement.className").startswith(
+            "pagefind-ui__search-input")
+        assert not watch.problems(), watch.problems()
+        context.close()
+
+
+@pytest.mark.browser
 def test_a_missing_part_leaves_the_others_searchable(
         chromium: Browser, parted: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """A part the search page names but the site lacks (still being made by `digest serve`,

@@ -89,7 +89,9 @@
     showImages: false,
     bundlePath: bundle,
     baseUrl: base,
-    autofocus: true,
+    // The field is focused below, once Pagefind listens: its UI starts loading the index when
+    // the field gets focus, and its own autofocus comes before it listens.
+    autofocus: false,
     processResult: labelMeta
   };
   if (rules) {
@@ -109,6 +111,14 @@
     var ui = new window.PagefindUI(options);
     if (query) {
       ui.triggerSearch(query);
+    }
+    // The index (Pagefind's code, and each part's metadata) loads while the reader types,
+    // not after the first letter: on a slow phone that is most of a first search's wait.
+    // (Unless the reader has put the focus somewhere meanwhile.)
+    var field = element.querySelector(".pagefind-ui__search-input");
+    var active = document.activeElement;
+    if (field && (!active || active === document.body)) {
+      field.focus({preventScroll: true});
     }
   }
   // A part that cannot be loaded (still being made by `digest serve`, or gone) would stop
