@@ -312,27 +312,25 @@ def test_a_link_from_content_to_output_starts_no_build_of_its_own(tmp_path: Path
 
 
 def test_a_build_that_cannot_write_its_record_is_an_error_page_not_a_crash(
-        served: tuple[Path, int]) -> None:
+        tmp_path: Path) -> None:
     """A failure that is no problem of the project's files (here .digest/cache made a
     file, so the build cannot save its record; a full disk is the same): the error page
-    names it, and serve goes on to build the next save."""
-    root, port = served
-    cache = root / ".digest" / "cache"
-    cache.rename(root / ".digest" / "aside")
-    cache.write_text("not a folder", encoding="utf-8")
+    names it, and serve goes on to build the next save, once the folder is back. (Search
+    off: no index is being installed in the background meanwhile.)"""
+    root = example(tmp_path / "site")
     config = root / "digest.toml"
-    config.write_text(config.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and get(port, "/digest/")[0] != 500:
-        time.sleep(0.1)
-    status, body = get(port, "/digest/")
-    assert status == 500 and b".digest/cache: File exists" in body
-    cache.unlink()
-    config.write_text(config.read_text(encoding="utf-8") + "\n", encoding="utf-8")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and get(port, "/digest/")[0] != 200:
-        time.sleep(0.1)
-    assert get(port, "/digest/")[0] == 200
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[site]\n", "[site]\nsearch = false\n", 1), encoding="utf-8")
+    with serving(root) as port:
+        cache = root / ".digest" / "cache"
+        cache.rename(root / ".digest" / "aside")
+        cache.write_text("not a folder", encoding="utf-8")
+        config.write_text(config.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        assert b".digest/cache: File exists" in front_page_becomes(port, 500)
+        cache.unlink()
+        (root / ".digest" / "aside").rename(cache)
+        config.write_text(config.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        front_page_becomes(port, 200)
 
 
 def test_the_search_index_follows_an_edit_after_the_reload(served: tuple[Path, int]) -> None:
