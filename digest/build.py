@@ -32,7 +32,7 @@ from digest.incremental.itemstore import ItemStore
 from digest.incremental.ledger import Ledger
 from digest.incremental.manifest import Manifest, Stat, scan, sha
 from digest.incremental.noop import Look, look
-from digest.incremental.outfolder import SHOWN, check_folder, refuse, strangers
+from digest.incremental.outfolder import SHOWN, FolderRefused, check_folder, refuse, strangers
 from digest.incremental.pagekeys import kept
 from digest.incremental.paths import CachePaths
 from digest.incremental.session import Doubt, Session
@@ -287,6 +287,7 @@ def _write_changed(made: Plan, ledger: Ledger, target: Path, jobs: int, keep: tu
         if check is not None:
             check([*staging.staged, *(p for p in ledger.on_disk if p not in ledger.files
                                       and not p.startswith(keep))])
+        ledger.last.announce(ledger.as_found(keep))  # before output/ changes: see manifest.py
         ledger.moved(staging.commit(set(ledger.files), ledger.on_disk, keep))
     return staging.staged, len(todo)
 
@@ -304,6 +305,9 @@ def check_built(config: Config, output: Path | None = None) -> Path:
         raise refuse(target, unknown, "that no build of this digest recorded",
                      more=len(unknown) > SHOWN,
                      hint="build first: a build takes back the files it makes the same")
+    if manifest.unfinished:
+        raise FolderRefused("holds a build that stopped half-way", path=target,
+                            hint="build again, then publish")
     return target
 
 

@@ -30,7 +30,7 @@ import click
 from digest import __version__
 from digest.commands import building, fetching, init, serving
 from digest.commands.context import Context
-from digest.errors import DigestError
+from digest.errors import DigestError, os_error
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,8 +51,7 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         except OSError as exc:
             if ctx.debug:
                 ctx.err.print_exception()
-            where = f"{exc.filename}: " if exc.filename else ""
-            ctx.error(f"{where}{exc.strerror or exc}")
+            _report(ctx, os_error(exc))
             sys.exit(1)
 
     return wrapper

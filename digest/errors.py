@@ -8,6 +8,7 @@ Only the CLI prints them and picks the exit code.
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,21 @@ class DigestError(Exception):
 def _rebuild(cls: type[DigestError], message: str, path: Path | None, line: int | None,
              key: str | None, hint: str | None) -> DigestError:
     return cls(message, path=path, line=line, key=key, hint=hint)
+
+
+# What to do about the file errors a user can do something about.
+_OS_HINTS = {errno.ENOSPC: "free some space on that disk, then run it again",
+             errno.EDQUOT: "free some space on that disk, then run it again",
+             errno.EACCES: "check who may write there",
+             errno.EPERM: "check who may write there",
+             errno.EROFS: "that disk is read-only: choose another folder"}
+
+
+def os_error(exc: OSError) -> DigestError:
+    """A file the system would not read or write (a full disk, a folder no one may write) as
+    a DigestError: one line naming the file, and what to do where that is known."""
+    return DigestError(exc.strerror or str(exc), path=exc.filename,
+                       hint=_OS_HINTS.get(exc.errno or 0))
 
 
 class ConfigError(DigestError):

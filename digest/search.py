@@ -35,7 +35,7 @@ from pathlib import Path
 
 from digest.config import Config
 from digest.errors import DigestError
-from digest.incremental.manifest import Manifest, sha
+from digest.incremental.manifest import Manifest, scan, sha
 from digest.incremental.outfolder import check_folder
 from digest.incremental.paths import CachePaths
 from digest.model import Urls
@@ -256,6 +256,7 @@ def refresh_search(config: Config, output: Path | None = None,
                 return False
             manifest = Manifest.read(path)
             folder = FOLDER + "/"
+            manifest.announce(folder + rel for rel in scan(Path(tmp) / FOLDER, keeps=False))
             sync_tree(Path(tmp) / FOLDER, target / FOLDER,
                       {k[len(folder):] for k in manifest.files if k.startswith(folder)})
             manifest.take(FOLDER, target)

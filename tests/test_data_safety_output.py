@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -463,3 +464,157 @@ def test_any_builds_into_any_folders_never_touch_a_file_no_build_wrote(
                 recorded.add(name)
             assert after.items() >= {k: v for k, v in mine.items()
                                      if not k.startswith(CACHE)}.items()
+
+
+# -- a build stopped half-way ----------------------------------------------------------------
+
+# Runs `digest ARGS...` as a process that is killed (SIGKILL: a power cut, kill -9) at one
+# moment of its writing: as it puts its first file into output/ ("output:1"), as it puts the
+# next one after output/PATH ("after:PATH"), or as it saves the build's record for the Nth
+# time ("record:N"). The file system call is where it stops; digest is the real one.
+STOPPED = """
+import os, signal, sys
+where, what = sys.argv[1].split(":")
+real, seen = os.replace, [0, False]
+def replace(src, dst, *args, **kwargs):
+    name, dst = os.path.basename(dst), os.fspath(dst)
+    into = os.sep + "output" + os.sep in dst
+    if where == "record" and name.startswith("manifest-") and "-writing" not in name:
+        seen[0] += 1
+        if seen[0] == int(what):
+            os.kill(os.getpid(), signal.SIGKILL)
+    if (where == "output" or seen[1]) and into:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(src, dst, *args, **kwargs)
+    seen[1] = seen[1] or (where == "after" and dst.endswith(os.sep + "output" + os.sep + what))
+os.replace = replace
+from digest.cli import main
+main(sys.argv[2:])
+"""
+
+
+def killed(site: Path, when: str, *args: str, timeout: float = 120) -> None:
+    """`digest ARGS` in `site`, killed at `when` (see STOPPED)."""
+    done = subprocess.run([sys.executable, "-c", STOPPED, when, *args], cwd=site,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert done.returncode == -9, done.stdout + done.stderr  # it did stop there
+
+
+def edit(site: Path) -> None:
+    """An editor's day: one post added, one removed, one retitled (new, gone and changed
+    pages, and every list page that shows them)."""
+    items = site / "content" / "items" / "2026" / "03"
+    (items / "c-post-cccccc.md").write_text(ITEM.format(id="cccc", title="C post", day=2),
+                                            encoding="utf-8")
+    (items / "a-post-aaaaaa.md").unlink()
+    b = items / "b-post-bbbbbb.md"
+    b.write_text(b.read_text(encoding="utf-8").replace("B post", "Better post"),
+                 encoding="utf-8")
+
+
+def clean_build(box: Path) -> Snapshot:
+    """What a build of the project as it is now makes, in a folder of its own."""
+    assert digest(box / "site", "build", "--output", "../clean").exit_code == 0
+    return snapshot(box / "clean")
+
+
+@pytest.mark.parametrize("when", ["output:1", "after:items/c-post-cccccc/index.html",
+                                  "record:1"])
+def test_a_build_killed_half_way_is_finished_by_the_next_one(box: Path, when: str) -> None:
+    """Killed while it moves its pages into output/, or once they are there and its record
+    is not yet saved: the next build knows the pages it wrote as its own (it does not
+    refuse them as someone else's), and leaves output/ as a clean build would."""
+    site = box / "site"
+    assert digest(site, "build").exit_code == 0
+    edit(site)
+    built = snapshot(site / "output")
+    killed(site, when, "build")
+    assert (snapshot(site / "output") == built) == (when == "output:1")  # changed, but first
+    result = digest(site, "build")
+    assert result.exit_code == 0, result.output
+    assert snapshot(site / "output", skip=(".git",)) == clean_build(box)
+    assert "(up to date)" in digest(site, "build").output  # and recorded as such
+
+
+def test_a_build_that_cannot_save_its_record_is_one_line_and_the_next_one_finishes(
+        box: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk just when the record is saved: one line naming the file and what to do,
+    exit 1; the next build (space freed) finishes it, refusing nothing."""
+    site = box / "site"
+    assert digest(site, "build").exit_code == 0
+    edit(site)
+    real = os.replace
+
+    def full_disk(src: str, dst: str) -> None:
+        if os.path.basename(dst).startswith("manifest-") and "-writing" not in str(dst):
+            raise OSError(28, "No space left on device")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    result = digest(site, "build")
+    monkeypatch.setattr(os, "replace", real)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert lines[0].startswith("error: .digest/cache/manifest-"), lines
+    assert lines[0].endswith(": No space left on device (free some space on that disk, then "
+                             "run it again)"), lines
+    assert (site / "output" / "items" / "c-post-cccccc").is_dir()  # the pages went in first
+    assert digest(site, "build").exit_code == 0
+    assert snapshot(site / "output", skip=(".git",)) == clean_build(box)
+
+
+def test_publish_refuses_a_build_that_stopped_half_way(box: Path, repo: Path) -> None:
+    """A half-written site is never published: `publish --no-build` says to build again."""
+    assert digest(repo, "build").exit_code == 0
+    edit(repo)
+    killed(repo, "record:1", "build")
+    line = one_error(digest(repo, "publish", "--no-push", "--no-build"))
+    assert "stopped half-way" in line and "build again" in line
+    assert "gh-pages" not in branches(repo)
+    assert digest(repo, "build").exit_code == 0
+    assert digest(repo, "publish", "--no-push", "--no-build").exit_code == 0
+    assert "gh-pages" in branches(repo)
+
+
+def test_serve_killed_before_it_records_an_edit_leaves_a_site_the_next_build_takes(
+        box: Path) -> None:
+    """`serve` writes an edit's pages and saves its record after the browser reloads: killed
+    in between, the next `digest build` finishes the site instead of refusing its pages."""
+    site = box / "site"
+    proc = subprocess.Popen([sys.executable, "-c", STOPPED, "record:2", "serve", "--port", "0"],
+                            cwd=site, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    try:
+        deadline = time.monotonic() + 60
+        while not (site / "output" / "index.html").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # the first build's record saved (record:1), the watcher started
+        edit(site)
+        assert proc.wait(timeout=60) == -9  # killed when it was about to record the edit
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (site / "output" / "items" / "c-post-cccccc").is_dir()
+    result = digest(site, "build")
+    assert result.exit_code == 0, result.output
+    assert snapshot(site / "output", skip=(".git",)) == clean_build(box)
+
+
+def test_a_build_killed_as_it_records_its_search_index_is_finished_by_the_next_one(
+        box: Path) -> None:
+    """The search index is installed under the record too (a second save, after the
+    pages'): killed there, the next build takes the new index's files as its own."""
+    site = box / "site"
+    config = site / "digest.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("search = false\n", ""),
+                      encoding="utf-8")
+    assert digest(site, "build").exit_code == 0
+    assert (site / "output" / "pagefind" / "pagefind-entry.json").is_file()
+    edit(site)
+    indexed = snapshot(site / "output" / "pagefind")
+    killed(site, "record:2", "build")
+    assert snapshot(site / "output" / "pagefind") != indexed  # the new index went in first
+    result = digest(site, "build")
+    assert result.exit_code == 0, result.output
+    assert snapshot(site / "output", skip=(".git",)) == clean_build(box)

@@ -6,14 +6,21 @@ the key of what the file was made from (pagekeys.py; None for a file not made fr
 template), the hash of its bytes, and its size and mtime as the build left them. Beside the
 files: the stamp of the build's inputs (stamps.py), whether the search index lags behind
 the pages and which pages each of its parts holds, and the site's counts for the report of
-a build that had nothing to do."""
+a build that had nothing to do.
+
+A build writes ahead: before it changes output/, it notes the files it is about to put
+there that the manifest does not list (`announce`), in a file beside the manifest that
+`save` removes. A build stopped between the two (Ctrl-C, kill -9, a power cut, a full disk
+when the manifest is saved; `digest serve` killed before it saved) leaves that note, and
+the next build reads those files as its own (`read`), to make again: it never refuses a
+file a build wrote, nor takes one it did not."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from collections.abc import Container
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,11 +62,22 @@ class Manifest:
     # and the print of its files when it was installed (route -> print)
     search_files: dict[str, str] = field(default_factory=dict)
     recorded: bool = False  # read from disk: `files` are what a build wrote there
+    unfinished: bool = False  # a build changed output/ and stopped before it saved this
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
         """The manifest at `path`; an empty one when there is none, or a damaged one (then
-        everything is made again)."""
+        everything is made again). With the files a build `announce`d and did not record,
+        when one stopped half-way: as files of unknown bytes, which nothing keeps."""
+        made = cls._read(path)
+        noted = _noted(made.intent)
+        if noted:
+            made.files.update({p: UNKNOWN for p in noted if p not in made.files})
+            made.unfinished = True
+        return made
+
+    @classmethod
+    def _read(cls, path: Path) -> Manifest:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("format") != MANIFEST_FORMAT:
@@ -88,6 +106,27 @@ class Manifest:
                           for k, e in sorted(self.files.items())}}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(self.path, json.dumps(data, separators=(",", ":")).encode(),
+                    tmp_dir=self.path.parent)
+        self.intent.unlink(missing_ok=True)  # what it noted is recorded now
+        self.unfinished = False
+
+    @property
+    def intent(self) -> Path:
+        """The note of the files a build is putting into output/ (`announce`)."""
+        return self.path.with_name(self.path.stem + "-writing.json")
+
+    def announce(self, paths: Iterable[str]) -> None:
+        """Before a build puts `paths` into output/: note those this manifest does not list
+        (with those a build noted before and no `save` recorded yet: `serve` saves its
+        manifest later), so that the next build knows them as a build's, whatever stops
+        this one before its `save`. Written only when there is something new to note."""
+        new = {p for p in paths if p not in self.files}
+        if not new:
+            return
+        noted = _noted(self.intent)
+        if new <= noted:
+            return
+        write_bytes(self.intent, json.dumps(sorted(noted | new)).encode(),
                     tmp_dir=self.path.parent)
 
     def matches(self, on_disk: dict[str, Stat]) -> bool:
@@ -163,6 +202,23 @@ def scan(target: Path, known: Container[str] | None = None, limit: int = 0, unde
     else:
         walk(str(target), "")
     return found
+
+
+# A file a build was putting into output/ when it stopped: its bytes are not known, so it
+# is never kept as it is (no sha, no size or mtime matches).
+UNKNOWN = Written(None, "", -1, -1)
+
+
+def _noted(path: Path) -> set[str]:
+    """The files noted at `path` (`Manifest.announce`); none when there is no note, or a
+    damaged one (a note is written atomically: damaged only by hand)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(data, list):
+        return set()
+    return {p for p in data if isinstance(p, str)}
 
 
 def sha(data: bytes) -> str:

@@ -4,6 +4,8 @@ next build is slower, never wrong). No other module names a path in them.
 
     .digest/cache/                               what the last build knows
       manifest-<hash of the output folder>.json  what a build left there (manifest.py)
+      manifest-<hash>-writing.json               what a build is putting there, until
+                                                 it saves the manifest (manifest.py)
       code.json                                  digest's code fingerprint, as last found
                                                  (fingerprint.known_code)
       templates/__jinja2_<code>_<hash>.cache     Jinja's compiled templates

@@ -13,7 +13,7 @@ from watchdog.observers.api import BaseObserver
 
 from digest.build import BuildReport, build, build_files
 from digest.config import load_config
-from digest.errors import DigestError
+from digest.errors import DigestError, os_error
 from digest.html.themedirs import default_theme
 from digest.incremental.itemstore import ItemStore
 from digest.incremental.manifest import Manifest
@@ -71,8 +71,7 @@ class Preview:
                 if strict and isinstance(exc, FolderRefused):
                     raise
                 self.pending = asked  # the next build takes them in
-                text = exc.format(Path.cwd()) if isinstance(exc, DigestError) else \
-                    _failed(exc)
+                text = (exc if isinstance(exc, DigestError) else os_error(exc)).format(Path.cwd())
                 for line in text.splitlines():
                     self.error(line)
                 self.status.built(text)
@@ -90,7 +89,8 @@ class Preview:
                 try:
                     self.session.save()  # the manifest and the load cache: after the reload
                 except OSError as exc:
-                    self.error(f"the build's record could not be saved: {exc}")
+                    self.error("the build's record could not be saved: "
+                               + os_error(exc).format(Path.cwd()))
             elif not quick:
                 # What a full build left lives until the next one: the garbage collector
                 # need not walk it after every save (a pause of 100s of ms on a large site).
@@ -154,7 +154,8 @@ class Preview:
                 for e in exc.errors:
                     self.error(e.format(Path.cwd()))
             except OSError as exc:  # output/ changed under Pagefind: the next round tries
-                self.error(f"the search index could not be updated: {exc}")
+                self.error("the search index could not be updated: "
+                           + os_error(exc).format(Path.cwd()))
 
     def watch(self, poll: bool) -> BaseObserver:
         """Watch digest.toml, content/, the feeds folder and the themes (but the project's
@@ -171,10 +172,3 @@ class Preview:
         return watch([p for p in paths if p.exists()], self.rebuild, poll,
                      skip=(root / "output", root / ".digest"),
                      exact=(root / "content", root / "content" / "items"))
-
-
-def _failed(exc: OSError) -> str:
-    """A build's failure to read or write a file (the disk full, a folder it may not
-    write): one line, as `digest build` says it."""
-    where = f"{exc.filename}: " if exc.filename else ""
-    return f"{where}{exc.strerror or exc}"

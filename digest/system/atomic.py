@@ -20,6 +20,15 @@ def write_bytes(path: Path, data: bytes, tmp_dir: Path | None = None,
     """
     folder = tmp_dir or path.parent
     try:
+        _write(path, data, folder, check)
+    except OSError as exc:  # named as the file being written, not its temp file
+        if exc.filename is None or str(exc.filename).startswith(os.path.join(folder, ".")):
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
+
+
+def _write(path: Path, data: bytes, folder: Path, check: Callable[[], None] | None) -> None:
+    try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name[:40]}.", suffix=".tmp")
     except FileNotFoundError:
         folder.mkdir(parents=True, exist_ok=True)
