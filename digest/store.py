@@ -266,7 +266,7 @@ def scan_ids(folder: Path) -> dict[str, Path]:
     into .trash/ gets no new copy), the id line read cheaply when it can be; a file or
     folder that cannot be read is passed over."""
     ids: dict[str, Path] = {}
-    for path, *_ in item_files(folder, folder, strict=False, kept=True):
+    for path, *_ in item_files(folder, folder, kept=True):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

@@ -36,15 +36,15 @@ def hidden(parts: PurePath) -> bool:
     return any(part.startswith(".") for part in parts.parts)
 
 
-def item_files(folder: Path, root: Path, strict: bool = True, kept: bool = False,
-               failed: list[OSError] | None = None) -> list[Found]:
+def item_files(folder: Path, root: Path, failed: list[OSError] | None = None,
+               kept: bool = False) -> list[Found]:
     """Every content file under `folder` (content/items), in the order of their paths'
     parts, with its place under `root` and its stat (one scandir per folder). Only plain
     files: a named pipe called `x.md` is none (reading it would wait forever).
 
-    `strict`: a file that cannot be looked at (a link to nowhere) or a folder that cannot be
-    read raises OSError naming it; else it is left out, as a search for ids does. `failed`:
-    such problems are added to it, and the listing goes on (a build reports them all).
+    A file that cannot be looked at (a link to nowhere) or a folder that cannot be read is
+    left out, and its OSError added to `failed` when given (a build reports them all; a
+    search for ids passes them over).
     `kept`: the files in folders named with a dot too (a post moved into .trash/): not
     content, but still the editor's, so that `fetch` writes no new copy of it. Dot-files
     (an editor's lock, macOS's `._` files) are never listed."""
@@ -57,17 +57,12 @@ def item_files(folder: Path, root: Path, strict: bool = True, kept: bool = False
         except (FileNotFoundError, NotADirectoryError) as exc:
             if where != folder or not os.path.islink(folder):
                 continue  # no items yet
-            problem: OSError = exc  # content/items a link to nowhere: a drive not mounted?
-            if failed is not None:
-                failed.append(problem)
-            elif strict:
-                raise
+            if failed is not None:  # content/items a link to nowhere: a drive not mounted?
+                failed.append(exc)
             continue
         except OSError as exc:
             if failed is not None:
                 failed.append(exc)
-            elif strict:
-                raise
             continue
         with entries:
             for entry in entries:
@@ -81,8 +76,6 @@ def item_files(folder: Path, root: Path, strict: bool = True, kept: bool = False
                     except OSError as exc:
                         if failed is not None:
                             failed.append(exc)
-                        elif strict:
-                            raise
                         continue
                     if stat.S_ISREG(st.st_mode):
                         found.append((where / name, f"{rel}/{name}", st.st_size,

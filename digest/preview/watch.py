@@ -28,7 +28,7 @@ IGNORED_DIRS = {".git"}
 # Tools' folders in a theme (npm's, Python's caches), whose churn would otherwise start a
 # full build after build; not skipped under content/ (`watch`'s `exact`), whose every
 # folder the build reads.
-TOOL_DIRS = {".git", "node_modules", "__pycache__"}
+TOOL_DIRS = IGNORED_DIRS | {"node_modules", "__pycache__"}
 
 
 def interesting(path: str) -> bool:
