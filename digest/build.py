@@ -30,14 +30,14 @@ from digest.html.media import outputs, present
 from digest.html.theme import issue_titler, load_theme
 from digest.incremental.itemstore import ItemStore
 from digest.incremental.ledger import Ledger
-from digest.incremental.manifest import Manifest, Stat, scan, sha
+from digest.incremental.manifest import Manifest, Stat, file_sha, scan, sha
 from digest.incremental.noop import Look, look
 from digest.incremental.outfolder import SHOWN, FolderRefused, check_folder, refuse, strangers
 from digest.incremental.pagekeys import kept
 from digest.incremental.paths import CachePaths
 from digest.incremental.session import Doubt, Session
 from digest.load import load, reload
-from digest.model import Output, Site, Urls
+from digest.model import Corpus, Output, Site, Urls
 from digest.project.opml import export_opml
 from digest.render import Job, Plan, plan, render_job
 from digest.search import ENTRY, FOLDER, bundles, refresh_search
@@ -152,6 +152,7 @@ def _make(config: Config, seen: Look, drafts: bool, jobs: int, cache: ItemStore 
         written = len(staged)
 
         _record(manifest, ledger, config, target, staged, keep_search, site)
+        manifest.drafts = _drafts_shown(site, corpus, drafts)
         manifest.inputs, manifest.racy = now.inputs, now.racy
         manifest.save(seen.started)
         if session is not None:
@@ -196,6 +197,7 @@ def build_files(session: Session, files: set[Path], jobs: int = 0) -> BuildRepor
                                           lambda paths: _as_recorded(target, paths, on_disk),
                                           eager=True)
         _record(last, ledger, config, target, staged, keep_search, site)
+        last.drafts = _drafts_shown(site, corpus, session.drafts)
     except BaseException:  # output/ may have changed: the next build looks at all of it
         session.forget()
         raise
@@ -217,6 +219,14 @@ def _record(manifest: Manifest, ledger: Ledger, config: Config, target: Path,
         manifest.search_stale or pages_changed or not whole)
     manifest.counts = {"files": len(ledger.files), "issues": len(site.issues),
                        "items": len(site.items)}
+
+
+def _drafts_shown(site: Site, corpus: Corpus, drafts: bool) -> int:
+    """How many draft issues the site shows (only a build with `drafts`: `digest serve`)."""
+    if not drafts:
+        return 0
+    weeks = {issue.week for issue in site.issues}
+    return sum(1 for file in corpus.issues if file.draft and file.week in weeks)
 
 
 def _as_recorded(target: Path, paths: list[str], on_disk: dict[str, Stat]) -> None:
@@ -287,7 +297,9 @@ def _write_changed(made: Plan, ledger: Ledger, target: Path, jobs: int, keep: tu
         if check is not None:
             check([*staging.staged, *(p for p in ledger.on_disk if p not in ledger.files
                                       and not p.startswith(keep))])
-        ledger.last.announce(ledger.as_found(keep))  # before output/ changes: see manifest.py
+        last = ledger.last  # before output/ changes, the files it gets (see manifest.py)
+        last.announce({p: e.sha or file_sha(str(target / p))
+                       for p, e in ledger.as_found(keep).items() if p not in last.files})
         ledger.moved(staging.commit(set(ledger.files), ledger.on_disk, keep))
     return staging.staged, len(todo)
 
@@ -297,7 +309,16 @@ def check_built(config: Config, output: Path | None = None) -> Path:
     (`publish --no-build` publishes it as it is); else FolderRefused."""
     target = check_folder(config, output or config.output_dir)
     manifest = Manifest.read(CachePaths.of(config.state_dir).manifest(target))
-    unknown = strangers(scan(target, manifest.files, limit=SHOWN + 1), manifest.files)
+    if manifest.unfinished:
+        raise FolderRefused("holds a build that stopped half-way", path=target,
+                            hint="build again, then publish")
+    if manifest.drafts:
+        count = f"{manifest.drafts} draft issue{'s' if manifest.drafts > 1 else ''}"
+        raise FolderRefused(f"holds {count}, which `digest serve` shows", path=target,
+                            hint="run `digest build` first (it leaves drafts out), or publish "
+                            "without --no-build")
+    on_disk = scan(target, manifest.files, limit=SHOWN + 1)
+    unknown = strangers(on_disk, manifest.files)
     if unknown and manifest.recorded:
         raise refuse(target, unknown, "that no build of this digest wrote",
                      more=len(unknown) > SHOWN)
@@ -305,9 +326,6 @@ def check_built(config: Config, output: Path | None = None) -> Path:
         raise refuse(target, unknown, "that no build of this digest recorded",
                      more=len(unknown) > SHOWN,
                      hint="build first: a build takes back the files it makes the same")
-    if manifest.unfinished:
-        raise FolderRefused("holds a build that stopped half-way", path=target,
-                            hint="build again, then publish")
     return target
 
 

@@ -49,9 +49,7 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             _report(ctx, exc)
             sys.exit(exc.exit_code)
         except OSError as exc:
-            if ctx.debug:
-                ctx.err.print_exception()
-            _report(ctx, os_error(exc))
+            _report(ctx, os_error(exc))  # (with --debug, the traceback)
             sys.exit(1)
 
     return wrapper

@@ -57,7 +57,7 @@ class DigestError(Exception):
                     # the file's own name, where the file is itself a link
                     shown = (self.path.parent.resolve() / self.path.name).relative_to(
                         relative_to.resolve())
-                except ValueError:
+                except (ValueError, OSError, RuntimeError):  # elsewhere; a loop of links
                     shown = self.path
             where.append(f"{shown}:{self.line}" if self.line else str(shown))
         if self.key:
@@ -77,15 +77,15 @@ def _rebuild(cls: type[DigestError], message: str, path: Path | None, line: int 
 # What to do about the file errors a user can do something about.
 _OS_HINTS = {errno.ENOSPC: "free some space on that disk, then run it again",
              errno.EDQUOT: "free some space on that disk, then run it again",
-             errno.EACCES: "check who may write there",
-             errno.EPERM: "check who may write there",
+             errno.EACCES: "check the permissions of that file and its folder",
+             errno.EPERM: "check the permissions of that file and its folder",
              errno.EROFS: "that disk is read-only: choose another folder"}
 
 
 def os_error(exc: OSError) -> DigestError:
     """A file the system would not read or write (a full disk, a folder no one may write) as
     a DigestError: one line naming the file, and what to do where that is known."""
-    return DigestError(exc.strerror or str(exc), path=exc.filename,
+    return DigestError(exc.strerror or str(exc), path=exc.filename or None,
                        hint=_OS_HINTS.get(exc.errno or 0))
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from digest.config import Config
 from digest.errors import DigestError
-from digest.incremental.manifest import Manifest, scan, sha
+from digest.incremental.manifest import Manifest, file_sha, scan, sha
 from digest.incremental.outfolder import check_folder
 from digest.incremental.paths import CachePaths
 from digest.model import Urls
@@ -241,8 +241,8 @@ def refresh_search(config: Config, output: Path | None = None,
     target = check_folder(config, output or config.output_dir)
     path = CachePaths.of(config.state_dir).manifest(target)
     last = Manifest.read(path)
-    if not (config.site.search and last.search_stale):
-        return False
+    if not (config.site.search and last.search_stale) or last.unfinished:
+        return False  # (unfinished: a build stopped half-way; the next one indexes)
     sweep(target)  # what an index killed mid-way left beside output/
     prints = _part_prints(last, config.site.language)
     reuse = {route for route, made in prints.items()
@@ -255,8 +255,12 @@ def refresh_search(config: Config, output: Path | None = None,
             if not current():
                 return False
             manifest = Manifest.read(path)
-            folder = FOLDER + "/"
-            manifest.announce(folder + rel for rel in scan(Path(tmp) / FOLDER, keeps=False))
+            if manifest.unfinished:  # a build stopped half-way meanwhile
+                return False
+            folder, new = FOLDER + "/", Path(tmp) / FOLDER
+            manifest.announce({folder + rel: file_sha(str(new / rel))
+                               for rel in scan(new, keeps=False)
+                               if folder + rel not in manifest.files})
             sync_tree(Path(tmp) / FOLDER, target / FOLDER,
                       {k[len(folder):] for k in manifest.files if k.startswith(folder)})
             manifest.take(FOLDER, target)

@@ -152,6 +152,8 @@ def put(folder: Path, rel: str, data: bytes, folders: set[str]) -> Stat:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+    except OSError as exc:  # a full disk: the error names the file (os.write does not)
+        raise OSError(exc.errno, exc.strerror, path) from exc
     finally:
         os.close(fd)
     st = os.stat(path)  # once closed: where a file's times are final only then (Windows)

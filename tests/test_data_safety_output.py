@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -469,25 +468,35 @@ def test_any_builds_into_any_folders_never_touch_a_file_no_build_wrote(
 # -- a build stopped half-way ----------------------------------------------------------------
 
 # Runs `digest ARGS...` as a process that is killed (SIGKILL: a power cut, kill -9) at one
-# moment of its writing: as it puts its first file into output/ ("output:1"), as it puts the
-# next one after output/PATH ("after:PATH"), or as it saves the build's record for the Nth
-# time ("record:N"). The file system call is where it stops; digest is the real one.
+# moment of its writing: as it puts its Nth file into output/ ("output:N"), as it puts the
+# next one after output/PATH ("after:PATH"), as it saves the build's record for the Nth
+# time ("record:N"), or as it removes its note of what it was writing, once the record is
+# saved ("unlink:1"). The file system call is where it stops; digest is the real one.
 STOPPED = """
 import os, signal, sys
 where, what = sys.argv[1].split(":")
-real, seen = os.replace, [0, False]
+real_replace, real_unlink = os.replace, os.unlink
+count = {"record": 0, "output": 0}
+after = [False]  # output/PATH is in
+def stop():
+    os.kill(os.getpid(), signal.SIGKILL)
 def replace(src, dst, *args, **kwargs):
     name, dst = os.path.basename(dst), os.fspath(dst)
-    into = os.sep + "output" + os.sep in dst
-    if where == "record" and name.startswith("manifest-") and "-writing" not in name:
-        seen[0] += 1
-        if seen[0] == int(what):
-            os.kill(os.getpid(), signal.SIGKILL)
-    if (where == "output" or seen[1]) and into:
-        os.kill(os.getpid(), signal.SIGKILL)
-    real(src, dst, *args, **kwargs)
-    seen[1] = seen[1] or (where == "after" and dst.endswith(os.sep + "output" + os.sep + what))
-os.replace = replace
+    if name.startswith("manifest-") and "-writing" not in name:
+        count["record"] += 1
+        if where == "record" and count["record"] == int(what):
+            stop()
+    if os.sep + "output" + os.sep in dst:
+        count["output"] += 1
+        if after[0] or where == "output" and count["output"] == int(what):
+            stop()
+    real_replace(src, dst, *args, **kwargs)
+    after[0] = after[0] or where == "after" and dst.endswith(os.sep + "output" + os.sep + what)
+def unlink(path, *args, **kwargs):
+    if where == "unlink" and os.fspath(path).endswith("-writing.json"):
+        stop()
+    real_unlink(path, *args, **kwargs)
+os.replace, os.unlink = replace, unlink
 from digest.cli import main
 main(sys.argv[2:])
 """
@@ -577,6 +586,56 @@ def test_publish_refuses_a_build_that_stopped_half_way(box: Path, repo: Path) ->
     assert "gh-pages" in branches(repo)
 
 
+def test_a_note_left_by_a_build_killed_after_it_saved_its_record_means_nothing(
+        box: Path, repo: Path) -> None:
+    """Killed after the record is saved, as it removes its note of what it was writing: the
+    build was done. The next one has nothing to do, and the site may be published."""
+    assert digest(repo, "build").exit_code == 0
+    edit(repo)
+    killed(repo, "unlink:1", "build")
+    assert list((repo / ".digest" / "cache").glob("manifest-*-writing.json"))  # left there
+    assert "(up to date)" in digest(repo, "build").output
+    assert digest(repo, "publish", "--no-push", "--no-build").exit_code == 0
+    assert "gh-pages" in branches(repo)
+
+
+def test_publish_refuses_a_build_stopped_while_it_only_replaced_pages(
+        box: Path, repo: Path) -> None:
+    """A retitled post makes no new file, only new bytes in old ones: killed with some of
+    them in, the folder is half old, half new, and is not published as it is."""
+    assert digest(repo, "build").exit_code == 0
+    b = repo / "content" / "items" / "2026" / "03" / "b-post-bbbbbb.md"
+    b.write_text(b.read_text(encoding="utf-8").replace("B post", "Better post"),
+                 encoding="utf-8")
+    built = snapshot(repo / "output")
+    killed(repo, "output:2", "build")
+    assert snapshot(repo / "output") != built  # one page replaced
+    assert set(snapshot(repo / "output")) == set(built)  # and no new file
+    line = one_error(digest(repo, "publish", "--no-push", "--no-build"))
+    assert "stopped half-way" in line
+    assert "gh-pages" not in branches(repo)
+
+
+def test_a_file_put_where_a_stopped_build_meant_to_write_is_not_taken_as_the_builds(
+        box: Path) -> None:
+    """The build noted a new page and was killed before it moved it in; someone then put
+    their own file at that path. The next build refuses it, as any file no build wrote."""
+    site = box / "site"
+    assert digest(site, "build").exit_code == 0
+    edit(site)
+    killed(site, "output:1", "build")
+    theirs = site / "output" / "items" / "c-post-cccccc" / "index.html"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("<p>my own page</p>", encoding="utf-8")
+    before = snapshot(box, skip=CACHE)
+    line = one_error(digest(site, "build"))
+    assert "1 file that no build of this digest wrote: items/c-post-cccccc/index.html" in line
+    assert snapshot(box, skip=CACHE) == before
+    theirs.unlink()
+    assert digest(site, "build").exit_code == 0
+    assert snapshot(site / "output", skip=(".git",)) == clean_build(box)
+
+
 def test_serve_killed_before_it_records_an_edit_leaves_a_site_the_next_build_takes(
         box: Path) -> None:
     """`serve` writes an edit's pages and saves its record after the browser reloads: killed
@@ -586,10 +645,10 @@ def test_serve_killed_before_it_records_an_edit_leaves_a_site_the_next_build_tak
                             cwd=site, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
     try:
-        deadline = time.monotonic() + 60
-        while not (site / "output" / "index.html").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.5)  # the first build's record saved (record:1), the watcher started
+        assert proc.stdout is not None
+        for line in proc.stdout:  # said once it watches (the first build recorded: record:1)
+            if line.startswith(b"Serving "):
+                break
         edit(site)
         assert proc.wait(timeout=60) == -9  # killed when it was about to record the edit
     finally:
@@ -618,3 +677,54 @@ def test_a_build_killed_as_it_records_its_search_index_is_finished_by_the_next_o
     result = digest(site, "build")
     assert result.exit_code == 0, result.output
     assert snapshot(site / "output", skip=(".git",)) == clean_build(box)
+
+
+DRAFT = "---\ntitle: Not ready\nstatus: draft\n---\n\nA SECRET DRAFT INTRO\n"
+
+
+def test_the_drafts_serve_showed_are_never_published_or_called_current(
+        box: Path, repo: Path) -> None:
+    """`digest serve` shows draft issues, in output/. Until a build leaves them out again,
+    `check` says so and `publish --no-build` refuses; a plain `publish` builds first."""
+    (repo / "content" / "issues").mkdir(parents=True, exist_ok=True)
+    (repo / "content" / "issues" / "2026-W11.md").write_text(DRAFT, encoding="utf-8")
+    assert digest(repo, "build").exit_code == 0
+    assert "SECRET DRAFT" not in (repo / "output" / "index.html").read_text(encoding="utf-8")
+    assert "output/ is current" in digest(repo, "check").output
+    proc = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--port", "0"],
+                            cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(b"Serving "):
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert "SECRET DRAFT" in (repo / "output" / "index.html").read_text(encoding="utf-8")
+
+    checked = digest(repo, "check")
+    assert checked.exit_code == 1
+    assert "output/ shows 1 draft issue(s): `digest serve` built it" in checked.output
+    assert "is current" not in checked.output
+    line = one_error(digest(repo, "publish", "--no-push", "--no-build"))
+    assert "holds 1 draft issue, which `digest serve` shows" in line and "digest build" in line
+    assert "gh-pages" not in branches(repo)
+
+    assert digest(repo, "publish", "--no-push").exit_code == 0  # builds first
+    assert "SECRET DRAFT" not in git(repo, "show", "gh-pages:index.html")
+    assert "output/ is current" in digest(repo, "check").output
+
+
+def test_check_says_when_output_is_older_than_the_project(box: Path) -> None:
+    site = box / "site"
+    assert digest(site, "build").exit_code == 0
+    assert "output/ is current" in digest(site, "check").output
+    b = site / "content" / "items" / "2026" / "03" / "b-post-bbbbbb.md"
+    b.write_text(b.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    checked = digest(site, "check")
+    assert checked.exit_code == 1
+    assert "output/ is not what a build makes of the project now" in checked.output
+    assert "is current" not in checked.output
+    assert digest(site, "build").exit_code == 0
+    assert "output/ is current" in digest(site, "check").output

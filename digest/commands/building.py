@@ -225,10 +225,32 @@ def _output_problems(config: Config, corpus: Corpus) -> list[str]:
     if not (config.output_dir / "index.html").is_file():
         return []
     chosen = {d.item.slug for d in run_select(corpus, config).decisions if d.selected}
-    return [*(f"output/{f.page}: {f.url}: {f.problem}"
+    return [*_build_problems(config),
+            *(f"output/{f.page}: {f.url}: {f.problem}"
               for f in audit(config.output_dir, config.site.urls)),
             *(f"output/{Urls.item(slug)}: stale: no such item any more"
               for slug in stale_items(config.output_dir, chosen))]
+
+
+def _build_problems(config: Config) -> list[str]:
+    """Whether output/ is what `digest build` makes of the project as it is now (as a
+    build with nothing to do finds it): else what is wrong with it."""
+    from digest.errors import DigestError
+    from digest.incremental.noop import look
+
+    try:
+        seen = look(config)
+    except DigestError as exc:  # files no build wrote
+        return [exc.format(Path.cwd())]
+    seen.stamped.drop()
+    manifest = seen.manifest
+    if manifest.unfinished:
+        return ["output/: a build stopped half-way there"]
+    if manifest.drafts:
+        return [f"output/ shows {manifest.drafts} draft issue(s): `digest serve` built it"]
+    if not seen.fresh:
+        return ["output/ is not what a build makes of the project now: it changed since"]
+    return []
 
 
 def _feed_problems(config: Config) -> list[str]:

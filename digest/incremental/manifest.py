@@ -8,19 +8,23 @@ files: the stamp of the build's inputs (stamps.py), whether the search index lag
 the pages and which pages each of its parts holds, and the site's counts for the report of
 a build that had nothing to do.
 
-A build writes ahead: before it changes output/, it notes the files it is about to put
-there that the manifest does not list (`announce`), in a file beside the manifest that
-`save` removes. A build stopped between the two (Ctrl-C, kill -9, a power cut, a full disk
-when the manifest is saved; `digest serve` killed before it saved) leaves that note, and
-the next build reads those files as its own (`read`), to make again: it never refuses a
-file a build wrote, nor takes one it did not."""
+A build writes ahead: before it changes output/, it notes that it does, and the files it
+is about to put there that the manifest does not list, with the sha of each (`announce`), in
+a file beside the manifest that `save` removes. A build stopped between the two (Ctrl-C,
+kill -9, a power cut, a full disk when the manifest is saved; `digest serve` killed before
+it saved) leaves that note: the next one knows output/ is unfinished (`read`: `publish
+--no-build` refuses it), and takes as its own each noted file that holds the noted bytes
+(`claim`), so that it never refuses a file a build wrote, nor takes one it did not. A note
+names the record it was written against (`serial`): one left beside a later record (killed
+between saving the manifest and removing the note) is stale, and means nothing."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from collections.abc import Container, Iterable
+import secrets
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,19 +65,26 @@ class Manifest:
     search_made: dict[str, str] = field(default_factory=dict)
     # and the print of its files when it was installed (route -> print)
     search_files: dict[str, str] = field(default_factory=dict)
+    drafts: int = 0  # the draft issues the site in output/ shows (`digest serve`'s)
     recorded: bool = False  # read from disk: `files` are what a build wrote there
-    unfinished: bool = False  # a build changed output/ and stopped before it saved this
+    serial: str = ""  # new at every save: which record a note was written against
+    unfinished: bool = False  # a build began to change output/ and did not save this
+    # the files a build that stopped had noted (`announce`), until `claim` looked at them
+    noted: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
         """The manifest at `path`; an empty one when there is none, or a damaged one (then
-        everything is made again). With the files a build `announce`d and did not record,
-        when one stopped half-way: as files of unknown bytes, which nothing keeps."""
+        everything is made again). When a build stopped half-way after it noted what it was
+        about to write (a note written against this very record): `unfinished`, with the
+        files it noted listed as of unknown size and mtime, which nothing keeps as they
+        are; `claim` then takes those output/ holds with the bytes noted."""
         made = cls._read(path)
-        noted = _noted(made.intent)
-        if noted:
-            made.files.update({p: UNKNOWN for p in noted if p not in made.files})
+        note = _note(made.intent)
+        if note is not None and note[0] == made.serial:  # else stale: a save came after it
             made.unfinished = True
+            made.noted = {p: sha for p, sha in note[1].items() if p not in made.files}
+            made.files.update({p: Written(None, sha, -1, -1) for p, sha in made.noted.items()})
         return made
 
     @classmethod
@@ -91,14 +102,19 @@ class Manifest:
                     isinstance(d, dict) and all(isinstance(v, str) for v in d.values())
                     for d in search[1:])):
                 raise ValueError("search parts")  # damaged: everything is made again
+            serial, drafts = data.get("serial", ""), data.get("drafts", 0)
+            if not (isinstance(serial, str) and type(drafts) is int):
+                raise ValueError("serial, drafts")
             return cls(path, files, data["inputs"], data["saved_ns"], data["search_stale"],
-                       data["counts"], data["racy"], *search, recorded=True)
+                       data["counts"], data["racy"], *search, drafts=drafts, recorded=True,
+                       serial=serial)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(path)
 
     def save(self, saved_ns: int) -> None:
-        self.saved_ns = saved_ns
+        self.saved_ns, self.serial = saved_ns, secrets.token_hex(8)
         data = {"format": MANIFEST_FORMAT, "inputs": self.inputs, "saved_ns": saved_ns,
+                "serial": self.serial, "drafts": self.drafts,
                 "search_stale": self.search_stale, "counts": self.counts, "racy": self.racy,
                 "search_parts": self.search_parts, "search_made": self.search_made,
                 "search_files": self.search_files,
@@ -107,27 +123,46 @@ class Manifest:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes(self.path, json.dumps(data, separators=(",", ":")).encode(),
                     tmp_dir=self.path.parent)
-        self.intent.unlink(missing_ok=True)  # what it noted is recorded now
-        self.unfinished = False
+        self.intent.unlink(missing_ok=True)  # what it noted is recorded now (a note left
+        self.unfinished, self.noted = False, {}  # here by a kill is stale: another serial)
 
     @property
     def intent(self) -> Path:
         """The note of the files a build is putting into output/ (`announce`)."""
         return self.path.with_name(self.path.stem + "-writing.json")
 
-    def announce(self, paths: Iterable[str]) -> None:
-        """Before a build puts `paths` into output/: note those this manifest does not list
-        (with those a build noted before and no `save` recorded yet: `serve` saves its
-        manifest later), so that the next build knows them as a build's, whatever stops
-        this one before its `save`. Written only when there is something new to note."""
-        new = {p for p in paths if p not in self.files}
-        if not new:
-            return
-        noted = _noted(self.intent)
-        if new <= noted:
-            return
-        write_bytes(self.intent, json.dumps(sorted(noted | new)).encode(),
+    def announce(self, files: Mapping[str, str]) -> None:
+        """Before a build changes output/ (even if only to replace files): note that it does,
+        against this record, with the files it is about to put there that this manifest does
+        not list, each with the sha of its bytes (and those a build noted against this same
+        record before: `serve` saves its manifest later). Whatever stops the build before its
+        `save`, the next one knows the folder is unfinished, and which files there are a
+        build's (`claim`)."""
+        new = {p: sha for p, sha in files.items() if p not in self.files}
+        note = _note(self.intent)
+        if note is not None and note[0] == self.serial:
+            new = {**note[1], **new}
+            if note[1] == new:
+                return  # noted already
+        write_bytes(self.intent, json.dumps([self.serial, new], sort_keys=True).encode(),
                     tmp_dir=self.path.parent)
+
+    def claim(self, target: Path, on_disk: dict[str, Stat]) -> list[str]:
+        """The files a stopped build noted (`noted`) that output/ (`target`, as `on_disk`
+        holds it) has with other bytes than it noted: someone else's, put there since. They
+        are no longer listed; those with the noted bytes are, as the build's, with their
+        size and mtime (so that a build that makes the same bytes need not write them)."""
+        foreign = []
+        for path, noted in self.noted.items():
+            if path not in on_disk:
+                continue  # never put there: made like any missing file
+            if noted and file_sha(os.path.join(target, path)) != noted:
+                del self.files[path]
+                foreign.append(path)
+            else:  # ("" for bytes not known when noted: a search index found in output/)
+                self.files[path] = Written(None, noted, *on_disk[path])
+        self.noted = {}
+        return sorted(foreign)
 
     def matches(self, on_disk: dict[str, Stat]) -> bool:
         """Whether output/ holds exactly the files this manifest lists, untouched."""
@@ -204,21 +239,19 @@ def scan(target: Path, known: Container[str] | None = None, limit: int = 0, unde
     return found
 
 
-# A file a build was putting into output/ when it stopped: its bytes are not known, so it
-# is never kept as it is (no sha, no size or mtime matches).
-UNKNOWN = Written(None, "", -1, -1)
-
-
-def _noted(path: Path) -> set[str]:
-    """The files noted at `path` (`Manifest.announce`); none when there is no note, or a
-    damaged one (a note is written atomically: damaged only by hand)."""
+def _note(path: Path) -> tuple[str, dict[str, str]] | None:
+    """The note at `path` (`Manifest.announce`): the serial of the record it was written
+    against, and the files it lists (path -> sha); None when there is none, or a damaged
+    one (a note is written atomically: damaged only by hand)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return set()
-    if not isinstance(data, list):
-        return set()
-    return {p for p in data if isinstance(p, str)}
+        return None
+    if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], str) and
+            isinstance(data[1], dict) and
+            all(isinstance(v, str) for v in data[1].values())):
+        return None
+    return data[0], data[1]
 
 
 def sha(data: bytes) -> str:

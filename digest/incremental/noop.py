@@ -68,7 +68,8 @@ def look(config: Config, output: Path | None = None, drafts: bool = False,
     except BaseException:  # refused, or Ctrl-C: no stamp is wanted, nor its process
         stamped.drop()
         raise
-    if not (manifest.inputs and manifest.matches(on_disk)):  # work to do, whatever the stamp
+    if manifest.unfinished or not (manifest.inputs and manifest.matches(on_disk)):
+        # work to do, whatever the stamp (unfinished: a build stopped half-way)
         return Look(target, manifest, on_disk, unknown, started, stamped, False)
     wants_index = search and config.site.search and manifest.search_stale
     pages_fresh = same_inputs(manifest, stamped.value())

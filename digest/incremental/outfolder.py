@@ -74,6 +74,7 @@ def survey(target: Path, manifest: Manifest, clean: bool = False
     unless `clean` lets it delete them."""
     known = None if clean or not manifest.recorded else manifest.files
     on_disk = scan(target, known, limit=SHOWN + 1)
+    manifest.claim(target, on_disk)  # a stopped build's files: its own only with its bytes
     unknown = [] if clean else strangers(on_disk, manifest.files)
     if unknown and manifest.recorded:
         raise refuse(target, unknown, "that no build of this digest wrote",
