@@ -52,7 +52,7 @@ title = "AI again"
 def test_the_minimal_config_checks_clean(project: Project, run: Run) -> None:
     result = run(project(), "check")
     assert result.exit_code == 0, result.output
-    assert "OK: 1 feeds, 1 topics" in result.output
+    assert "OK: 1 feed, 1 topic" in result.output
     assert error_lines(result) == []
 
 
@@ -173,7 +173,7 @@ def test_config_option_reads_a_project_elsewhere(project: Project, run: Run,
     elsewhere.mkdir()
     result = run(elsewhere, "--config", str(root / "digest.toml"), "check")
     assert result.exit_code == 0, result.output
-    assert "OK: 1 feeds, 1 topics" in result.output
+    assert "OK: 1 feed, 1 topic" in result.output
     result = run(elsewhere, "--config", str(root / "digest.toml"), "build")
     assert result.exit_code == 0, result.output
     assert (root / "output" / "index.html").is_file()

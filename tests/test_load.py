@@ -43,7 +43,7 @@ def assert_content_error(result: Result, where: str, *fragments: str) -> str:
 def test_a_valid_item_checks_clean(project: Project, run: Run) -> None:
     result = run(project(files={ITEM: item()}), "check")
     assert result.exit_code == 0, result.output
-    assert "1 items" in result.output
+    assert "1 item," in result.output
 
 
 # (file text, where the error is, what the line must say)
@@ -52,6 +52,12 @@ ONE_PROBLEM = {
         item(title="Foo: bar"), f"{ITEM}:3:", ["invalid YAML", "quote values"]),
     "malformed YAML in an editor key": (
         item("note: read this: it matters\n"), f"{ITEM}:7:", ["invalid YAML"]),
+    "a key given twice (the editor's choice unclear)": (
+        item("status: rejected\nnote: why\nstatus: selected\n"), f"{ITEM}:9:",
+        ["'status' is there twice (also on line 7)", "keep the one you mean"]),
+    "a quote never closed (found where it opens, not at the end)": (
+        item('note: "unterminated\ntopics: [ai]\n'), f"{ITEM}:7:",
+        ["invalid YAML", "end of stream"]),
     "no front matter": (
         "id: blog-1\ntitle: A post\n\nBody.\n", f"{ITEM}:1:", ["no front matter", "'---'"]),
     "front matter not closed": (
@@ -223,7 +229,7 @@ def test_what_editors_and_tools_keep_beside_the_posts_is_no_content(
 
     checked = run(root, "check")
     assert checked.exit_code == 0, checked.output
-    assert "1 items" in checked.output
+    assert "1 item," in checked.output
     built = run(root, "build")
     assert built.exit_code == 0, built.output
     pages = sorted(p.parent.name for p in (root / "output/items").glob("*/index.html"))

@@ -117,7 +117,8 @@ def test_import_adds_new_feeds_with_their_innermost_category_as_topic(project: P
     assert topics(root) == {"python": "Python", "rust": "Rust", "tech": "Tech",
                             "elsewhere": "Elsewhere"}
     assert "Added 4 feeds and 3 topics" in result.output
-    assert "skipped 2" in result.output  # Real Python (in digest.toml), the file: URL
+    assert "skipped 1 already there" in result.output  # Real Python (in digest.toml)
+    assert "skipped file:///etc/passwd: not an http(s) address" in result.output
 
 
 def test_import_keeps_the_editors_file_and_comments(project: Project, run: Run) -> None:
@@ -229,3 +230,19 @@ def test_build_writes_feeds_opml_with_only_web_feeds(project: Project, run: Run)
     assert urls == [u for u in feeds(root) if u.startswith(("http://", "https://"))]
     assert "feeds/local.xml" not in opml.read_text(encoding="utf-8")
     assert len(urls) == 5
+
+
+def test_a_feed_file_of_another_project_is_named_not_counted_as_already_there(
+        project: Project, run: Run) -> None:
+    """Another project's private OPML lists its local feed files by path: not addresses this
+    digest can fetch. Import names each one, and does not call it a duplicate."""
+    root = project(config=CONFIG, files={"subs.opml": OPML.replace(
+        'xmlUrl="https://lwn.net/headlines/rss"', 'xmlUrl="/home/me/other/feeds/heise.atom"')})
+    before = (root / "digest.toml").read_bytes()
+    result = run(root, "opml", "import", "subs.opml")
+    assert result.exit_code == 0, result.output
+    assert "warning: subs.opml: skipped /home/me/other/feeds/heise.atom: not an http(s) " \
+        "address" in result.output
+    assert "skipped 1 already there" in result.output  # Real Python, and only it
+    assert b"heise" not in (root / "digest.toml").read_bytes()
+    assert (root / "digest.toml").read_bytes() != before  # the others were added

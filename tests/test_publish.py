@@ -406,6 +406,7 @@ def test_check_online_reports_a_feed_that_does_not_answer(tmp_path: Path, run: R
     assert "Traceback" not in result.output
     assert "1 feed(s) that do not answer: check its url in digest.toml" in result.output
     assert "digest build" not in result.output, "a feed's failure is no reason to rebuild"
+    assert "output/ is not built yet" in result.output  # what check found of it, still said
     assert run(root, "check").exit_code == 0, "offline, the feed is not asked"
 
 

@@ -165,9 +165,9 @@ def check(ctx: Context, online: bool) -> None:
 
     config = ctx.load_config()
     corpus = load(config)
-    ctx.say(f"OK: {len(config.feeds)} feeds, {len(config.topics)} topics, "
-            f"{len(corpus.items)} items, {len(corpus.issues)} issue files, "
-            f"{len(corpus.pages)} pages")
+    ctx.say("OK: " + ", ".join(_count(n, what) for n, what in (
+        (len(config.feeds), "feed"), (len(config.topics), "topic"), (len(corpus.items), "item"),
+        (len(corpus.issues), "issue file"), (len(corpus.pages), "page"))))
     _old_topics(ctx, config, corpus.items)
     problems = {"project": _project_problems(ctx, config, corpus),
                 "output": _output_problems(config, corpus),
@@ -177,10 +177,15 @@ def check(ctx: Context, online: bool) -> None:
     for kind, lines in problems.items():
         if lines:
             ctx.err.print(f"{len(lines)} {CHECK_KINDS[kind][0]}: {CHECK_KINDS[kind][1]}")
+    if not problems["output"]:  # (also when the project or a feed has a problem)
+        ctx.say("OK: output/ is current, and no link escapes the site or points to nothing"
+                if (config.output_dir / "index.html").is_file() else "output/ is not built yet")
     if any(problems.values()):
         sys.exit(1)
-    ctx.say("OK: output/ is current, and no link escapes the site or points to nothing"
-            if (config.output_dir / "index.html").is_file() else "output/ is not built yet")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
 
 
 # What `digest check` found, by kind: what to call it, and what to do about it.

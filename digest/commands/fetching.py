@@ -187,6 +187,9 @@ def opml_import(ctx: Context, file: Path) -> None:
     if imported.feeds:
         append(config.path, imported.block)
         load_config(config.path)  # what we wrote must be valid
+    for url in imported.not_web:
+        ctx.warn(f"{file}: skipped {url or 'a feed with no address'}: not an http(s) address "
+                 f"(a feed file of another project? add it to {config.path.name} by hand)")
     ctx.say(f"Added {imported.feeds} feeds and {imported.topics} topics to "
             f"{config.path.name}; skipped {imported.skipped} already there")
 

@@ -28,6 +28,27 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc]
     }
 
 
+class _Duplicate(yaml.constructor.ConstructorError):
+    """A key given twice in one mapping: YAML would keep the last, silently."""
+
+
+def _no_duplicates(loader: Any, node: yaml.MappingNode, deep: bool = False) -> Any:
+    """Construct a mapping, refusing a key that is there twice (`status: rejected` high up,
+    `status: selected` further down): which one the editor meant is not for digest to
+    guess."""
+    seen: dict[object, int] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            if key_node.value in seen:
+                raise _Duplicate(None, None, f"'{key_node.value}' is there twice (also on line "
+                                 f"{seen[key_node.value] + 1})", key_node.start_mark)
+            seen[key_node.value] = key_node.start_mark.line
+    return _BASE_LOADER.construct_mapping(loader, node, deep)
+
+
+_Loader.construct_mapping = _no_duplicates
+
+
 class _Handler(YAMLHandler):
     def export(self, metadata: dict[str, object], **kwargs: object) -> str:
         return str(yaml.dump(metadata, Dumper=_DUMPER, default_flow_style=False,
@@ -74,8 +95,14 @@ def loads(text: str, path: Path) -> tuple[dict[str, object], str]:
                            hint="add a line '---' after the last key") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        if getattr(exc, "problem", "") == "found unexpected end of stream":
+            # an unclosed quote reaches the end: the line it was opened on is the one to fix
+            mark = getattr(exc, "context_mark", None) or mark
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if isinstance(exc, _Duplicate):
+            raise ContentError(f"front matter: {problem}", path=path, line=line,
+                               hint="keep the one you mean, delete the other") from exc
         raise ContentError(f"invalid YAML in front matter: {problem}", path=path, line=line,
                            hint="check quoting and indentation; quote values containing ': '"
                            ) from exc

@@ -22,6 +22,7 @@ class Imported:
     feeds: int
     topics: int
     skipped: int  # already in digest.toml, or twice in the file
+    not_web: tuple[str, ...] = ()  # not http(s) addresses (a local file another project reads)
 
 
 def import_opml(path: Path, config: Config) -> Imported:
@@ -46,9 +47,13 @@ def import_opml(path: Path, config: Config) -> Imported:
     feed_blocks: list[str] = []
     topic_blocks: list[str] = []
     skipped = 0
+    not_web: list[str] = []
     for feed in parsed.feeds:
         url = str(feed.get("url", "")).strip()
-        if not url.startswith(("http://", "https://")) or url in known_urls:
+        if not url.startswith(("http://", "https://")):
+            not_web.append(url)
+            continue
+        if url in known_urls:
             skipped += 1
             continue
         known_urls.add(url)
@@ -68,7 +73,7 @@ def import_opml(path: Path, config: Config) -> Imported:
         feed_blocks.append(f"[[feeds]]\nslug = {toml_string(slug)}\ntitle = {toml_string(title)}"
                            f"\nurl = {toml_string(url)}\ntopics = [{listed}]\n")
     block = "\n".join(topic_blocks + feed_blocks)
-    return Imported(block, len(feed_blocks), len(topic_blocks), skipped)
+    return Imported(block, len(feed_blocks), len(topic_blocks), skipped, tuple(not_web))
 
 
 def export_opml(config: Config, public: bool = False) -> bytes:
