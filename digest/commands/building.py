@@ -184,10 +184,6 @@ def check(ctx: Context, online: bool) -> None:
         sys.exit(1)
 
 
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}" + ("" if n == 1 else "s")
-
-
 # What `digest check` found, by kind: what to call it, and what to do about it.
 CHECK_KINDS = {
     "project": ("problem(s) in the project", "fix the file or key named"),
