@@ -37,6 +37,31 @@ def test_init_writes_a_project_that_builds(tmp_path: Path, run: Callable[..., Re
     assert "Тестовый дайджест" in home and 'href="/weekly/static/style.css"' in home
 
 
+def test_the_new_config_shows_selection_rules_that_work_once_uncommented(
+        tmp_path: Path, run: Callable[..., Result]) -> None:
+    """With no [selection] every item of the week is in its issue: the new digest.toml says
+    so, with a few rules that are valid as they stand. Its comments line up, whatever the
+    title."""
+    target = tmp_path / "new"
+    assert run(tmp_path, "init", str(target), "--yes", "--title", "Interactive Digest",
+               "--feed", "https://example.org/feed.xml").exit_code == 0
+    path = target / "digest.toml"
+    text = path.read_text(encoding="utf-8")
+    assert "With no [selection], every item of the week does" in text
+    site = text[text.index("[site]"):text.index("\n\n", text.index("[site]"))]
+    columns = {line.index("#") for line in site.splitlines()[1:] if " # " in line
+               and not line.startswith(("base_url", "#"))}
+    assert columns == {38}, site
+    start = text.index("# [selection]")
+    block = text[start:text.index("\n\n", start)]
+    path.write_text(text.replace(block, "\n".join(line.removeprefix("# ")
+                                                  for line in block.splitlines())),
+                    encoding="utf-8")
+    chosen = run(target, "check")
+    assert chosen.exit_code == 0, chosen.output
+    assert tomllib.loads(path.read_text(encoding="utf-8"))["selection"]["max_items"] == 12
+
+
 def test_init_does_not_ask_when_stdin_is_not_a_terminal(tmp_path: Path,
                                                         run: Callable[..., Result]) -> None:
     result = run(tmp_path, "init", str(tmp_path / "quiet"))

@@ -173,8 +173,25 @@ def _config(a: Answers) -> str:
                      f"url = {_q(url)}\ntopics = []\n")
     if not feeds:
         feeds.append(_FEED_EXAMPLE)
-    return _CONFIG.format(title=_q(a.title), language=_q(a.language), timezone=_q(a.timezone),
-                          base_url=_q(base), feeds="".join(feeds))
+    return _aligned(_CONFIG.format(title=_q(a.title), language=_q(a.language),
+                                   timezone=_q(a.timezone), base_url=_q(base),
+                                   feeds="".join(feeds)))
+
+
+# Where a key's comment starts: the lines whose value the user chose are padded to it.
+_COLUMN, _PAD = 38, "\0"
+
+
+def _aligned(text: str) -> str:
+    """`text` with the lines marked by _PAD before their comment padded to _COLUMN."""
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if _PAD in line:
+            setting, comment = line.split(_PAD, 1)
+            line = f"{setting:<{_COLUMN - 1}} {comment}" if len(setting) < _COLUMN - 1 \
+                else f"{setting}  {comment}"
+        lines.append(line)
+    return "".join(lines)
 
 
 _CONFIG = """\
@@ -182,15 +199,23 @@ _CONFIG = """\
 # are errors, so a typo never passes silently. Check it with `digest check`.
 
 [site]
-title = {title}                       # shown in the header, the feed and the browser tab
+title = {title}\0# shown in the header, the feed and the browser tab
 description = "A weekly digest"       # under the title and in the feed
-base_url = {base_url}  # where the site is published; ends with /
-language = {language}                 # BCP 47: dates, plurals and the theme's words
-timezone = {timezone}                 # IANA: dates are shown, and weeks cut, in this zone
+base_url = {base_url}\0# where the site is published; ends with /
+language = {language}\0# BCP 47: dates, plurals and the theme's words
+timezone = {timezone}\0# IANA: dates are shown, and weeks cut, in this zone
 # page_size = 20                      # items per page on topic and source pages
 # theme = "themes/mine"               # your own templates; missing ones fall back to default
 # date_format = "d MMMM y, HH:mm"     # a CLDR pattern for item dates
 {feeds}
+# Which items make an issue. With no [selection], every item of the week does; a few of its
+# rules (all of them: the README's "Choosing what goes into an issue"):
+# [selection]
+# max_items = 12                      # per issue, the best by score
+# max_per_source = 5
+# min_words = 150                     # shorter items are left out
+# exclude = ["sponsored"]             # words, phrases or /regex/ in title, text or tags
+
 # Topics group the items of an issue. An item gets the topics of its feed plus every topic
 # whose keywords (words, phrases or /regex/) appear in its title, tags or text, computed at
 # every build (`topics:` in an item's front matter, yours only, replaces them).
@@ -209,7 +234,7 @@ _FEED_EXAMPLE = """
 # title = "Example blog"
 # url = "https://example.org/feed.xml"
 # topics = ["news"]
-# language = "en"                    # what its posts are written in, if the feed does not say
+# language = "en"\0# what its posts are written in, if the feed does not say
 """
 
 # The example introduction's first words: `digest check` finds them in an issue file that still
