@@ -48,7 +48,8 @@ from digest.system.workers import process_pool
 from digest.write import Staging, put
 
 NO_RECORD = ("no record of an earlier build is there (.digest/cache deleted or damaged, or the "
-             "project moved?): if it was one, build with --clean; else move them away")
+             "project moved?): move them away, or, if a build of this digest made them, "
+             "build with --clean to let it delete them")
 
 # Files to render before worker processes pay for themselves: forking a process that holds
 # a 10,000-item site costs more than rendering a few hundred pages (a rebuild after an edit).

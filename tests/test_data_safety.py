@@ -75,7 +75,7 @@ REFUSED: list[tuple[tuple[str, ...], int, str]] = [
     (("build", "-o", "content"), 2, "content/"),
     (("build", "-o", "notes.md"), 2, "is a file, not a folder"),
     (("build", "--base-url", "ftp://example.org/"), 2, "--base-url"),
-    (("publish",), 1, "not a git repository"),
+    (("publish",), 2, "not a git repository"),
     (("publish", "--no-build", "--clean"), 2, "--clean needs a build"),
     (("fetch", "--jobs", "0"), 2, "--jobs"),
     (("fetch", "--feed", "nope"), 2, "no feed 'nope'"),

@@ -284,9 +284,10 @@ def test_publish_outside_a_git_repository_is_one_line(tmp_path: Path, run: Run) 
 
     result = run(root, "publish", "--no-push")
 
-    assert result.exit_code != 0
+    assert result.exit_code == 2  # as a missing remote: the command asked for what is not there
     line = one_error_line(result)
     assert "not a git repository" in line and "git init" in line
+    assert "fatal" not in line  # git's own words, which say the same again
     assert not (root / ".git").exists()
 
 

@@ -77,8 +77,8 @@ def _check_local_remote(repo: Path, remote: str, url: str) -> None:
 def preflight(repo: Path, *, remote: str, push: bool) -> None:
     """What a publish needs before anything is built or committed: a git repository and, to
     push, a remote of that name that is there."""
-    _git(repo, "rev-parse", "--show-toplevel",
-         error="not a git repository", hint="run `git init`, or publish from your repository")
+    _git(repo, "rev-parse", "--show-toplevel", error="not a git repository",
+         hint="run `git init`, or publish from your repository", quiet=True, usage=True)
     if push:
         url = _git(repo, "remote", "get-url", remote, error=f"no git remote named '{remote}'",
                    hint=f"add it with `git remote add {remote} URL`, or pass --remote NAME "
