@@ -32,7 +32,14 @@ from digest.incremental.itemstore import ItemStore
 from digest.incremental.ledger import Ledger
 from digest.incremental.manifest import Manifest, Stat, file_sha, scan, sha
 from digest.incremental.noop import Look, look
-from digest.incremental.outfolder import SHOWN, FolderRefused, check_folder, refuse, strangers
+from digest.incremental.outfolder import (
+    SHOWN,
+    FolderRefused,
+    check_folder,
+    exclusive,
+    refuse,
+    strangers,
+)
 from digest.incremental.pagekeys import kept
 from digest.incremental.paths import CachePaths
 from digest.incremental.session import Doubt, Session
@@ -83,6 +90,14 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     forbidden folder is refused before anything is read; a file there that no earlier build
     wrote stops the build before anything is written, unless `clean` lets it delete it."""
     assert seen is None or session is None, "a session saves before it looks"
+    target = seen.target if seen else check_folder(config, output or config.output_dir)
+    with exclusive(CachePaths.of(config.state_dir).lock(target)):  # (the caller's, if it looked)
+        return _build(config, output, drafts, search, jobs, cache, clean, session, seen)
+
+
+def _build(config: Config, output: Path | None, drafts: bool, search: bool, jobs: int,
+           cache: ItemStore | None, clean: bool, session: Session | None, seen: Look | None
+           ) -> BuildReport:
     if session is not None:
         session.save()  # what its last build left to save
     seen = seen or look(config, output, drafts, search, clean)
@@ -171,6 +186,12 @@ def build_files(session: Session, files: set[Path], jobs: int = 0) -> BuildRepor
     state may not hold (output/ or the manifest changed under it): then make a full build.
     The manifest and the load cache are left to save (`session.save()`), and the search
     index stale: the caller reloads the browser first."""
+    assert session.target is not None
+    with exclusive(CachePaths.of(session.config.state_dir).lock(session.target)):
+        return _build_files(session, files, jobs)
+
+
+def _build_files(session: Session, files: set[Path], jobs: int) -> BuildReport:
     config = session.config
     session.save()  # what the last one left, if the caller did not
     manifest = session.check()

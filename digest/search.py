@@ -36,7 +36,7 @@ from pathlib import Path
 from digest.config import Config
 from digest.errors import DigestError
 from digest.incremental.manifest import Manifest, file_sha, scan, sha
-from digest.incremental.outfolder import check_folder
+from digest.incremental.outfolder import check_folder, exclusive
 from digest.incremental.paths import CachePaths
 from digest.model import Urls
 from digest.write import SEARCH, sweep, sync_tree, temp_prefix
@@ -249,7 +249,7 @@ def refresh_search(config: Config, output: Path | None = None,
              if last.search_made.get(route) == made and _intact(last, target, route)}
     with tempfile.TemporaryDirectory(prefix=temp_prefix(target, SEARCH), dir=target.parent) as tmp:
         make(target, config.site.language, Path(tmp) / FOLDER, last.search_parts, reuse, stop)
-        with lock or nullcontext():
+        with lock or nullcontext(), exclusive(CachePaths.of(config.state_dir).lock(target)):
             if stop is not None and stop.is_set():  # Pagefind was done, but too late
                 raise Stopped()
             if not current():

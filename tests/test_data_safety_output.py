@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -471,9 +472,10 @@ def test_any_builds_into_any_folders_never_touch_a_file_no_build_wrote(
 # moment of its writing: as it puts its Nth file into output/ ("output:N"), as it puts the
 # next one after output/PATH ("after:PATH"), as it saves the build's record for the Nth
 # time ("record:N"), or as it removes its note of what it was writing, once the record is
-# saved ("unlink:1"). The file system call is where it stops; digest is the real one.
+# saved ("unlink:1"); or that waits S seconds before it saves its first record ("pause:S").
+# The file system call is where it stops; digest is the real one.
 STOPPED = """
-import os, signal, sys
+import os, signal, sys, time
 where, what = sys.argv[1].split(":")
 real_replace, real_unlink = os.replace, os.unlink
 count = {"record": 0, "output": 0}
@@ -486,6 +488,8 @@ def replace(src, dst, *args, **kwargs):
         count["record"] += 1
         if where == "record" and count["record"] == int(what):
             stop()
+        if where == "pause" and count["record"] == 1:
+            time.sleep(float(what))
     if os.sep + "output" + os.sep in dst:
         count["output"] += 1
         if after[0] or where == "output" and count["output"] == int(what):
@@ -724,7 +728,39 @@ def test_check_says_when_output_is_older_than_the_project(box: Path) -> None:
     b.write_text(b.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     checked = digest(site, "check")
     assert checked.exit_code == 1
-    assert "output/ is not what a build makes of the project now" in checked.output
+    assert "output/ is not what `digest build` makes of the project now" in checked.output
     assert "is current" not in checked.output
     assert digest(site, "build").exit_code == 0
     assert "output/ is current" in digest(site, "check").output
+
+
+def test_two_builds_at_once_take_turns(box: Path) -> None:
+    """A build writing its pages (slow to save its record), and another one started then,
+    after one more edit: the second waits for the first, says so, then builds; the record
+    lists every file both wrote, and the site is what a clean build makes."""
+    site = box / "site"
+    assert digest(site, "build").exit_code == 0
+    b = site / "content" / "items" / "2026" / "03" / "b-post-bbbbbb.md"
+    b.write_text(b.read_text(encoding="utf-8").replace("B post", "Better post"),
+                 encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "NO_COLOR": "1"}
+    first = subprocess.Popen([sys.executable, "-c", STOPPED, "pause:3", "build"], cwd=site,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not list((site / ".digest" / "cache").glob("manifest-*-writing.json")):
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)  # the first is writing into output/
+        items = site / "content" / "items" / "2026" / "03"
+        (items / "c-post-cccccc.md").write_text(ITEM.format(id="cccc", title="C post", day=2),
+                                                encoding="utf-8")
+        second = subprocess.run([sys.executable, "-m", "digest", "build"], cwd=site, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert first.wait(timeout=60) == 0
+    finally:
+        first.kill()
+        first.wait()
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "Waiting for the build into output" in second.stdout
+    assert "(up to date)" in digest(site, "build").output
+    assert snapshot(site / "output", skip=(".git",)) == clean_build(box)

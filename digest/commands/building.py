@@ -60,21 +60,26 @@ def build(ctx: Context, output: Path | None, base_url: str | None, drafts: bool,
     project or above it, the root or your home folder; files in it that no build of this
     digest wrote stop the build (unless --clean)."""
     from digest.incremental.noop import look  # imports no stage of the build: see there
+    from digest.incremental.outfolder import check_folder, exclusive
+    from digest.incremental.paths import CachePaths
 
     config = _with_base_url(ctx.load_config(), base_url)
-    seen = look(config, output, drafts, clean=clean)
-    if seen.fresh:  # nothing to do: no stage of the build is imported
-        counts = seen.manifest.counts
-        _say_built(ctx, seen.target, counts.get("issues", 0), counts.get("items", 0),
-                   counts.get("files", 0), 0)
-        return
-    try:
-        from digest.build import build as run_build
+    target = check_folder(config, output or config.output_dir)
+    with exclusive(CachePaths.of(config.state_dir).lock(target), lambda: ctx.say(
+            f"Waiting for the build into {ctx.shown(target)} that is under way…")):
+        seen = look(config, output, drafts, clean=clean)
+        if seen.fresh:  # nothing to do: no stage of the build is imported
+            counts = seen.manifest.counts
+            _say_built(ctx, seen.target, counts.get("issues", 0), counts.get("items", 0),
+                       counts.get("files", 0), 0)
+            return
+        try:
+            from digest.build import build as run_build
 
-        report = run_build(config, output=output, drafts=drafts, clean=clean, seen=seen)
-    except BaseException:  # Ctrl-C while the stages are imported: the stamp's process too
-        seen.stamped.drop()
-        raise
+            report = run_build(config, output=output, drafts=drafts, clean=clean, seen=seen)
+        except BaseException:  # Ctrl-C while the stages are imported: the stamp's process too
+            seen.stamped.drop()
+            raise
     _say_built(ctx, report.output, report.issues, report.items, report.files, report.written)
 
 
@@ -250,7 +255,8 @@ def _build_problems(config: Config) -> list[str]:
     if manifest.drafts:
         return [f"output/ shows {manifest.drafts} draft issue(s): `digest serve` built it"]
     if not seen.fresh:
-        return ["output/ is not what a build makes of the project now: it changed since"]
+        return ["output/ is not what `digest build` makes of the project now (it changed "
+                "since, or `digest serve` built it)"]
     return []
 
 

@@ -9,8 +9,11 @@ removes only the files an earlier build of this digest wrote there (the manifest
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+import threading
+from collections.abc import Callable, Container, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 from digest.config import Config
 from digest.errors import ConfigError
@@ -65,6 +68,54 @@ def _home() -> Path | None:
         return Path.home().resolve()
     except (RuntimeError, KeyError, OSError):
         return None  # no home folder known
+
+
+_HELD: dict[Path, tuple[threading.RLock, list[Any]]] = {}  # lock file -> (lock, [file, depth])
+_REGISTRY = threading.Lock()
+
+
+@contextmanager
+def exclusive(lock_file: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+    """One build at a time writes into an output folder: from what it reads of the folder and
+    its manifest to the manifest it saves, another build (another `digest build`, `digest
+    serve`) waits. Held on the lock file (CachePaths.lock) across processes, and by one thread
+    at a time within one; taken again by the thread that holds it, it is the same hold (a
+    build that installs its search index). `waiting` is called when another holds it.
+    (Where the system has no flock, threads still wait on each other.)"""
+    with _REGISTRY:
+        lock, state = _HELD.setdefault(lock_file, (threading.RLock(), [None, 0]))
+    with lock:
+        if state[1] == 0:
+            state[0] = _flock(lock_file, waiting)
+        state[1] += 1
+        try:
+            yield
+        finally:
+            state[1] -= 1
+            if state[1] == 0:
+                handle, state[0] = state[0], None
+                if handle is not None:
+                    handle.close()  # (the lock goes with it)
+
+
+def _flock(lock_file: Path, waiting: Callable[[], None] | None) -> IO[bytes] | None:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return None
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_file, "a+b")  # noqa: SIM115 (held past this function)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(handle, fcntl.LOCK_EX)  # (Ctrl-C ends the wait)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
 
 
 def survey(target: Path, manifest: Manifest, clean: bool = False

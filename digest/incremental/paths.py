@@ -6,6 +6,8 @@ next build is slower, never wrong). No other module names a path in them.
       manifest-<hash of the output folder>.json  what a build left there (manifest.py)
       manifest-<hash>-writing.json               what a build is putting there, until
                                                  it saves the manifest (manifest.py)
+      manifest-<hash>.lock                       held by the build writing there
+                                                 (outfolder.exclusive)
       code.json                                  digest's code fingerprint, as last found
                                                  (fingerprint.known_code)
       templates/__jinja2_<code>_<hash>.cache     Jinja's compiled templates
@@ -53,6 +55,11 @@ class CachePaths:
         never confuses output/'s."""
         name = hashlib.sha256(str(target).encode()).hexdigest()[:12]
         return self.root / f"manifest-{name}.json"
+
+    def lock(self, target: Path) -> Path:
+        """The lock file of one output folder: one build at a time writes into it
+        (outfolder.exclusive)."""
+        return self.manifest(target).with_suffix(".lock")
 
     @property
     def code_file(self) -> Path:

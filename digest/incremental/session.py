@@ -31,7 +31,9 @@ from digest.group import Memo as GroupMemo
 from digest.html.theme import Theme
 from digest.incremental.itemstore import ItemStore
 from digest.incremental.manifest import Manifest
+from digest.incremental.outfolder import exclusive
 from digest.incremental.pagekeys import Kept
+from digest.incremental.paths import CachePaths
 from digest.model import Corpus, Health, Output
 from digest.select import Memo as SelectMemo
 from digest.system.state import state_path
@@ -82,7 +84,9 @@ class Session:
             return
         manifest, self.unsaved = self.unsaved, None
         try:
-            manifest.save(time.time_ns())
+            assert self.target is not None
+            with exclusive(CachePaths.of(self.config.state_dir).lock(self.target)):
+                manifest.save(time.time_ns())
         except BaseException:  # deliberate: any failure, Ctrl-C too, forgets, then re-raises
             self.forget()
             raise
