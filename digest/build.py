@@ -336,7 +336,8 @@ def check_built(config: Config, output: Path | None = None) -> Path:
                             hint="build again, then publish")
     if manifest.drafts:
         count = f"{manifest.drafts} draft issue{'s' if manifest.drafts > 1 else ''}"
-        raise FolderRefused(f"holds {count}, which `digest serve` shows", path=target,
+        raise FolderRefused(f"holds {count} (built by `digest serve` or `build --drafts`)",
+                            path=target,
                             hint="run `digest build` first (it leaves drafts out), or publish "
                             "without --no-build")
     on_disk = scan(target, manifest.files, limit=SHOWN + 1)

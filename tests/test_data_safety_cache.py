@@ -166,8 +166,10 @@ def test_a_changed_digest_rebuilds_what_a_clean_build_changes(tmp_path: Path, na
     # reads file, the same number of compiled templates) ...
     now = files(root / ".digest" / "cache")
     assert len(now) == len(cached)
-    if edit.code:  # ... and after a change of code, all of it was made again
-        assert not any(now.get(path) == data for path, data in cached.items())
+    if edit.code:  # ... and after a change of code, all of it was made again (but the lock
+        # file builds take turns on, which holds nothing)
+        assert not any(now.get(path) == data for path, data in cached.items()
+                       if not path.endswith(".lock"))
     # The item store: made again where the code that makes it changed (each file of it
     # starts with the fingerprint of that code), else kept: a change elsewhere in digest,
     # or of the theme, renders no body again (the bodies' files are byte for byte the same;

@@ -709,10 +709,10 @@ def test_the_drafts_serve_showed_are_never_published_or_called_current(
 
     checked = digest(repo, "check")
     assert checked.exit_code == 1
-    assert "output/ shows 1 draft issue(s): `digest serve` built it" in checked.output
+    assert "output/ shows 1 draft issue(s): built by `digest serve`" in checked.output
     assert "is current" not in checked.output
     line = one_error(digest(repo, "publish", "--no-push", "--no-build"))
-    assert "holds 1 draft issue, which `digest serve` shows" in line and "digest build" in line
+    assert "holds 1 draft issue (built by `digest serve`" in line and "digest build" in line
     assert "gh-pages" not in branches(repo)
 
     assert digest(repo, "publish", "--no-push").exit_code == 0  # builds first

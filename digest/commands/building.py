@@ -253,7 +253,8 @@ def _build_problems(config: Config) -> list[str]:
     if manifest.unfinished:
         return ["output/: a build stopped half-way there"]
     if manifest.drafts:
-        return [f"output/ shows {manifest.drafts} draft issue(s): `digest serve` built it"]
+        return [f"output/ shows {manifest.drafts} draft issue(s): built by `digest serve` or "
+                "`digest build --drafts`"]
     if not seen.fresh:
         return ["output/ is not what `digest build` makes of the project now (it changed "
                 "since, or `digest serve` built it)"]
