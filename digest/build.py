@@ -76,8 +76,8 @@ class BuildReport:
 
 def build(config: Config, output: Path | None = None, drafts: bool = False,
           search: bool = True, jobs: int = 0, cache: ItemStore | None = None,
-          clean: bool = False, session: Session | None = None, seen: Look | None = None
-          ) -> BuildReport:
+          clean: bool = False, session: Session | None = None, seen: Look | None = None,
+          waiting: Callable[[], None] | None = None) -> BuildReport:
     """Build the site into `output` (default output/); output/ changes only when every stage
     succeeded. `search=False` leaves the search index as it is (see `refresh_search`).
     `cache`: the build cache of an earlier build in this process (`serve` keeps it).
@@ -85,13 +85,17 @@ def build(config: Config, output: Path | None = None, drafts: bool = False,
     its cache and memos are used (it is made for this config and `drafts`).
     `seen`: what `look` found for these same arguments, when the caller looked first
     (`digest build` does, to import this module only when there is something to do).
+    `waiting`: called when another build is writing into the output folder: this one waits
+    for it (with `session`, the session's).
 
     The output folder is the build's alone (see digest/incremental/outfolder.py): a
     forbidden folder is refused before anything is read; a file there that no earlier build
     wrote stops the build before anything is written, unless `clean` lets it delete it."""
     assert seen is None or session is None, "a session saves before it looks"
     target = seen.target if seen else check_folder(config, output or config.output_dir)
-    with exclusive(CachePaths.of(config.state_dir).lock(target)):  # (the caller's, if it looked)
+    lock = CachePaths.of(config.state_dir).lock(target)
+    with exclusive(lock, session.waiting if session else waiting,  # (the caller's, if it
+                   session.stopping if session else None):          # looked first)
         return _build(config, output, drafts, search, jobs, cache, clean, session, seen)
 
 
@@ -187,7 +191,8 @@ def build_files(session: Session, files: set[Path], jobs: int = 0) -> BuildRepor
     The manifest and the load cache are left to save (`session.save()`), and the search
     index stale: the caller reloads the browser first."""
     assert session.target is not None
-    with exclusive(CachePaths.of(session.config.state_dir).lock(session.target)):
+    with exclusive(CachePaths.of(session.config.state_dir).lock(session.target),
+                   session.waiting, session.stopping):
         return _build_files(session, files, jobs)
 
 

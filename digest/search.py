@@ -28,15 +28,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from digest.config import Config
 from digest.errors import DigestError
 from digest.incremental.manifest import Manifest, file_sha, scan, sha
-from digest.incremental.outfolder import check_folder, exclusive
+from digest.incremental.outfolder import Abandoned, check_folder, exclusive
 from digest.incremental.paths import CachePaths
 from digest.model import Urls
 from digest.write import SEARCH, sweep, sync_tree, temp_prefix
@@ -249,7 +249,7 @@ def refresh_search(config: Config, output: Path | None = None,
              if last.search_made.get(route) == made and _intact(last, target, route)}
     with tempfile.TemporaryDirectory(prefix=temp_prefix(target, SEARCH), dir=target.parent) as tmp:
         make(target, config.site.language, Path(tmp) / FOLDER, last.search_parts, reuse, stop)
-        with lock or nullcontext(), exclusive(CachePaths.of(config.state_dir).lock(target)):
+        with lock or nullcontext(), _turn(CachePaths.of(config.state_dir).lock(target), stop):
             if stop is not None and stop.is_set():  # Pagefind was done, but too late
                 raise Stopped()
             if not current():
@@ -269,6 +269,17 @@ def refresh_search(config: Config, output: Path | None = None,
             manifest.search_files = {route: _files_print(manifest, route) for route in prints}
             manifest.save(manifest.saved_ns)
     return True
+
+
+@contextmanager
+def _turn(lock_file: Path, stop: threading.Event | None) -> Iterator[None]:
+    """The output folder's lock (outfolder.exclusive), to install the index; Stopped when
+    `stop` ends the wait for another build."""
+    try:
+        with exclusive(lock_file, stop=stop):
+            yield
+    except Abandoned:
+        raise Stopped() from None
 
 
 def _part_prints(manifest: Manifest, language: str) -> dict[str, str]:

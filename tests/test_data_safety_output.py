@@ -7,11 +7,13 @@ sandbox (the project, someone else's folder, a home folder) byte for byte before
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -472,8 +474,9 @@ def test_any_builds_into_any_folders_never_touch_a_file_no_build_wrote(
 # moment of its writing: as it puts its Nth file into output/ ("output:N"), as it puts the
 # next one after output/PATH ("after:PATH"), as it saves the build's record for the Nth
 # time ("record:N"), or as it removes its note of what it was writing, once the record is
-# saved ("unlink:1"); or that waits S seconds before it saves its first record ("pause:S").
-# The file system call is where it stops; digest is the real one.
+# saved ("unlink:1"); or that waits S seconds before it saves its first record ("pause:S"),
+# or once it has said TEXT for the Nth time ("said:TEXT/N/S"). The file system call (or the
+# line it prints) is where it stops; digest is the real one.
 STOPPED = """
 import os, signal, sys, time
 where, what = sys.argv[1].split(":")
@@ -501,8 +504,25 @@ def unlink(path, *args, **kwargs):
         stop()
     real_unlink(path, *args, **kwargs)
 os.replace, os.unlink = replace, unlink
-from digest.cli import main
-main(sys.argv[2:])
+if where == "said":
+    text, nth, pause = what.rsplit("/", 2)
+    class Paused:
+        def __init__(self, stream):
+            self.stream, self.seen = stream, 0
+        def write(self, data):
+            written = self.stream.write(data)
+            if text in data:
+                self.seen += 1
+                if self.seen == int(nth):
+                    self.stream.flush()
+                    time.sleep(float(pause))
+            return written
+        def __getattr__(self, name):
+            return getattr(self.stream, name)
+    sys.stdout = Paused(sys.stdout)
+from digest.cli import run
+sys.argv[1:] = sys.argv[2:]
+run()
 """
 
 
@@ -728,7 +748,8 @@ def test_check_says_when_output_is_older_than_the_project(box: Path) -> None:
     b.write_text(b.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     checked = digest(site, "check")
     assert checked.exit_code == 1
-    assert "output/ is not what `digest build` makes of the project now" in checked.output
+    assert "output/ is not known to be what `digest build` makes of the project now" in \
+        checked.output
     assert "is current" not in checked.output
     assert digest(site, "build").exit_code == 0
     assert "output/ is current" in digest(site, "check").output
@@ -763,4 +784,128 @@ def test_two_builds_at_once_take_turns(box: Path) -> None:
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Waiting for the build into output" in second.stdout
     assert "(up to date)" in digest(site, "build").output
+    assert snapshot(site / "output", skip=(".git",)) == clean_build(box)
+
+
+class Serve:
+    """`digest serve` on the project at `site`, its output read line by line as it comes
+    (`stopped`: run as STOPPED runs it)."""
+
+    def __init__(self, site: Path, stopped: str = "") -> None:
+        run = ["-c", STOPPED, stopped] if stopped else ["-m", "digest"]
+        self.proc = subprocess.Popen(
+            [sys.executable, *run, "serve", "--port", "0"], cwd=site, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "NO_COLOR": "1"})
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.said("Serving ")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def said(self, text: str, after: int = 0, timeout: float = 60) -> int:
+        """The number of lines once one after the first `after` holds `text`."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines[after:]):
+            assert self.proc.poll() is None, "".join(self.lines)
+            assert time.monotonic() < deadline, "".join(self.lines)
+            time.sleep(0.05)
+        return len(self.lines)
+
+    def stop(self) -> int:
+        self.proc.terminate()
+        code = self.proc.wait(timeout=60)
+        self.reader.join(5)
+        return code
+
+
+@contextlib.contextmanager
+def another_build(site: Path) -> Iterator[None]:
+    """The output folder's lock, held as another build writing there holds it."""
+    [record] = (site / ".digest" / "cache").glob("manifest-*.json")
+    with open(record.with_suffix(".lock"), "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def test_serve_and_a_build_beside_it_leave_one_true_record(box: Path) -> None:
+    """While another build writes into output/, a save in `serve` waits (and says so), and so
+    does a `digest build` started then, after one more edit; whichever goes first, neither
+    saves a record that misses the other's files (serve's record, saved after the browser
+    reloads, never replaces one another build saved meanwhile)."""
+    site = box / "site"
+    serve = Serve(site)
+    try:
+        with another_build(site):
+            b = site / "content" / "items" / "2026" / "03" / "b-post-bbbbbb.md"
+            b.write_text(b.read_text(encoding="utf-8").replace("B post", "Better post"),
+                         encoding="utf-8")
+            seen = serve.said("waiting for the build into output/ that is under way")
+            items = site / "content" / "items" / "2026" / "03"
+            (items / "c-post-cccccc.md").write_text(
+                ITEM.format(id="cccc", title="C post", day=2), encoding="utf-8")
+            cli = subprocess.Popen([sys.executable, "-m", "digest", "build"], cwd=site,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            time.sleep(0.5)  # both wait
+        out, _ = cli.communicate(timeout=120)
+        assert cli.returncode == 0, out
+        serve.said(" built ", after=seen)
+        time.sleep(1)  # serve's record saved (or let go of), and any build that follows
+    finally:
+        assert serve.stop() == 0, "".join(serve.lines)
+    result = digest(site, "build")
+    assert result.exit_code == 0, result.output
+    assert snapshot(site / "output", skip=(".git",)) == clean_build(box)
+
+
+def test_serve_waiting_for_another_build_stops_at_once(box: Path) -> None:
+    site = box / "site"
+    serve = Serve(site)
+    with another_build(site):
+        b = site / "content" / "items" / "2026" / "03" / "b-post-bbbbbb.md"
+        b.write_text(b.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+        serve.said("waiting for the build into output/ that is under way")
+        start = time.monotonic()
+        assert serve.stop() == 0, "".join(serve.lines)
+        assert time.monotonic() - start < 10
+    assert "Traceback" not in "".join(serve.lines)
+
+
+def test_check_says_a_build_is_under_way_and_when_there_is_no_record(box: Path) -> None:
+    site = box / "site"
+    assert digest(site, "build").exit_code == 0
+    with another_build(site):
+        checked = digest(site, "check")
+    assert checked.exit_code == 1
+    assert "output/: a build is writing there now" in checked.output
+    shutil.rmtree(site / ".digest" / "cache")
+    checked = digest(site, "check")
+    assert checked.exit_code == 1
+    assert "output/ has no record of the build that made it" in checked.output
+
+
+def test_serve_never_saves_its_record_over_one_another_build_saved(box: Path) -> None:
+    """`serve` reloads the browser first and saves its record after. A `digest build` that
+    ran in between (after one more edit) saved its own: serve's must not replace it, or
+    the new page that build wrote is one no record lists."""
+    site = box / "site"
+    serve = Serve(site, stopped="said: built /1/4")  # a pause after the edit's build
+    try:
+        b = site / "content" / "items" / "2026" / "03" / "b-post-bbbbbb.md"
+        b.write_text(b.read_text(encoding="utf-8").replace("B post", "Better post"),
+                     encoding="utf-8")
+        serve.said(" built ")  # "1 change(s): built …" (the first build's line starts so)
+        items = site / "content" / "items" / "2026" / "03"
+        (items / "c-post-cccccc.md").write_text(ITEM.format(id="cccc", title="C post", day=2),
+                                                encoding="utf-8")
+        assert digest(site, "build").exit_code == 0  # while serve has not saved its record
+        time.sleep(5)  # serve saves (or not), and builds the new post
+    finally:
+        assert serve.stop() == 0, "".join(serve.lines)
+    result = digest(site, "build")
+    assert result.exit_code == 0, result.output
     assert snapshot(site / "output", skip=(".git",)) == clean_build(box)

@@ -193,7 +193,8 @@ def check(ctx: Context, online: bool) -> None:
 CHECK_KINDS = {
     "project": ("problem(s) in the project", "fix the file or key named"),
     "output": ("problem(s) in output/",
-               "rebuild with `digest build`; in a theme, write every link with url()"),
+               "rebuild with `digest build` (a link that escapes the site, in a theme of "
+               "yours: write it with url())"),
     "feeds": ("feed(s) that do not answer",
               "check its url in digest.toml (`digest add` finds a site's feed from any of its "
               "pages) or remove it; a server that is down now is asked again on the next fetch"),
@@ -243,21 +244,28 @@ def _build_problems(config: Config) -> list[str]:
     build with nothing to do finds it): else what is wrong with it."""
     from digest.errors import DigestError
     from digest.incremental.noop import look
+    from digest.incremental.outfolder import busy, check_folder
+    from digest.incremental.paths import CachePaths
 
     try:
+        if busy(CachePaths.of(config.state_dir).lock(check_folder(config, config.output_dir))):
+            return ["output/: a build is writing there now: check again when it is done"]
         seen = look(config)
     except DigestError as exc:  # files no build wrote
         return [exc.format(Path.cwd())]
     seen.stamped.drop()
     manifest = seen.manifest
+    if not manifest.recorded:
+        return ["output/ has no record of the build that made it (.digest/cache deleted, "
+                "or a new clone)"]
     if manifest.unfinished:
         return ["output/: a build stopped half-way there"]
     if manifest.drafts:
         return [f"output/ shows {manifest.drafts} draft issue(s): built by `digest serve` or "
                 "`digest build --drafts`"]
     if not seen.fresh:
-        return ["output/ is not what `digest build` makes of the project now (it changed "
-                "since, or `digest serve` built it)"]
+        return ["output/ is not known to be what `digest build` makes of the project now (it "
+                "changed since, or `digest serve` or `build --drafts` built it)"]
     return []
 
 

@@ -9,6 +9,7 @@ removes only the files an earlier build of this digest wrote there (the manifest
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
@@ -74,19 +75,27 @@ _HELD: dict[Path, tuple[threading.RLock, list[Any]]] = {}  # lock file -> (lock,
 _REGISTRY = threading.Lock()
 
 
+class Abandoned(Exception):
+    """`stop` was set while a build waited for another to finish (`serve` is stopping)."""
+
+
 @contextmanager
-def exclusive(lock_file: Path, waiting: Callable[[], None] | None = None) -> Iterator[None]:
+def exclusive(lock_file: Path, waiting: Callable[[], None] | None = None,
+              stop: threading.Event | None = None) -> Iterator[None]:
     """One build at a time writes into an output folder: from what it reads of the folder and
     its manifest to the manifest it saves, another build (another `digest build`, `digest
     serve`) waits. Held on the lock file (CachePaths.lock) across processes, and by one thread
     at a time within one; taken again by the thread that holds it, it is the same hold (a
-    build that installs its search index). `waiting` is called when another holds it.
-    (Where the system has no flock, threads still wait on each other.)"""
+    build that installs its search index). `waiting` is called when another holds it; once
+    `stop` is set, the wait ends in Abandoned. (Where the system has no flock, or the lock
+    file cannot be opened, as in a read-only .digest/cache, threads still wait on each
+    other.)"""
+    lock_file = Path(os.path.abspath(lock_file))  # one hold, however the path is spelt
     with _REGISTRY:
         lock, state = _HELD.setdefault(lock_file, (threading.RLock(), [None, 0]))
     with lock:
         if state[1] == 0:
-            state[0] = _flock(lock_file, waiting)
+            state[0] = _flock(lock_file, waiting, stop)
         state[1] += 1
         try:
             yield
@@ -98,20 +107,59 @@ def exclusive(lock_file: Path, waiting: Callable[[], None] | None = None) -> Ite
                     handle.close()  # (the lock goes with it)
 
 
-def _flock(lock_file: Path, waiting: Callable[[], None] | None) -> IO[bytes] | None:
+def busy(lock_file: Path) -> bool:
+    """Whether a build holds the lock file now (another process's: `digest check`)."""
+    try:
+        with open(lock_file, "rb") as handle:  # (none there: no build ever held it)
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except (ImportError, OSError):
+        return False
+    return False
+
+
+def _open(lock_file: Path) -> IO[bytes] | None:
+    """The lock file, opened to be locked: made if need be, else read-only (a read-only
+    .digest/cache), else None."""
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        return open(lock_file, "a+b")  # held past this function: closed by the caller
+    except OSError:
+        try:
+            return open(lock_file, "rb")
+        except OSError:
+            return None
+
+
+def _flock(lock_file: Path, waiting: Callable[[], None] | None,
+           stop: threading.Event | None) -> IO[bytes] | None:
     try:
         import fcntl
     except ImportError:  # Windows
         return None
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_file, "a+b")  # noqa: SIM115 (held past this function)
+    handle = _open(lock_file)
+    if handle is None:
+        return None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             if waiting is not None:
                 waiting()
-            fcntl.flock(handle, fcntl.LOCK_EX)  # (Ctrl-C ends the wait)
+            if stop is None:
+                fcntl.flock(handle, fcntl.LOCK_EX)  # (Ctrl-C ends the wait)
+            else:
+                while True:
+                    if stop.wait(0.05):
+                        raise Abandoned() from None
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        continue
     except BaseException:
         handle.close()
         raise

@@ -20,6 +20,7 @@ looks at everything."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -67,6 +68,10 @@ class Session:
     saved: Stat | None = None  # the manifest file as the last build saved it
     unsaved: Manifest | None = None  # the last build's, to save (see `save`)
     state: Stat | None = None  # .digest/state.json as the last full build read it
+    # While a build waits for another to leave output/ (outfolder.exclusive): what to say,
+    # and what ends the wait (`serve` stopping).
+    waiting: Callable[[], None] | None = None
+    stopping: threading.Event | None = None
 
     @property
     def ready(self) -> bool:
@@ -85,12 +90,18 @@ class Session:
         manifest, self.unsaved = self.unsaved, None
         try:
             assert self.target is not None
-            with exclusive(CachePaths.of(self.config.state_dir).lock(self.target)):
-                manifest.save(time.time_ns())
+            with exclusive(CachePaths.of(self.config.state_dir).lock(self.target),
+                           self.waiting, self.stopping):
+                if _stat(manifest.path) != self.saved:
+                    # Another build (`digest build` beside serve) saved since: its record
+                    # is the one output/ holds now; this one would drop its files.
+                    self.forget()
+                else:
+                    manifest.save(time.time_ns())
+                    self.remember(manifest)
         except BaseException:  # deliberate: any failure, Ctrl-C too, forgets, then re-raises
             self.forget()
             raise
-        self.remember(manifest)
         self.cache.save()
 
     def remember(self, manifest: Manifest) -> None:

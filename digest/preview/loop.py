@@ -17,7 +17,7 @@ from digest.errors import DigestError, os_error
 from digest.html.themedirs import default_theme
 from digest.incremental.itemstore import ItemStore
 from digest.incremental.manifest import Manifest
-from digest.incremental.outfolder import FolderRefused
+from digest.incremental.outfolder import Abandoned, FolderRefused
 from digest.incremental.paths import CachePaths
 from digest.incremental.session import Doubt, Session
 from digest.preview.serve import Status
@@ -47,7 +47,10 @@ class Preview:
         """Before the process ends (Ctrl-C, SIGTERM): no build or index starts any more; an
         index under way is stopped (Pagefind ended, its temporary folder removed); a build
         under way is waited for, up to `wait` seconds, so that output/ and the manifest are
-        left whole. Called again, it returns at once."""
+        left whole (a build waiting for another one to leave output/ stops waiting). Called
+        again, it returns at once."""
+        if self.stopping.is_set():
+            return
         self.stopping.set()
         self.search_wanted.set()  # the indexer wakes, and ends
         self.indexer.join(wait)
@@ -67,6 +70,8 @@ class Preview:
             try:
                 report, quick = self._build(asked)
                 self.builds += 1
+            except Abandoned:  # stopping while another build held output/
+                return
             except (DigestError, OSError) as exc:
                 if strict and isinstance(exc, FolderRefused):
                     raise
@@ -88,6 +93,8 @@ class Preview:
             if quick and self.session is not None:
                 try:
                     self.session.save()  # the manifest and the load cache: after the reload
+                except Abandoned:
+                    return  # stopping (the next serve builds all again)
                 except OSError as exc:
                     self.error("the build's record could not be saved: "
                                + os_error(exc).format(Path.cwd()))
@@ -117,10 +124,14 @@ class Preview:
                 session.cache.paths == CachePaths.of(config.state_dir)
             cache = session.cache if session is not None and same_cache \
                 else ItemStore(CachePaths.of(config.state_dir))
-            session = self.session = Session(config, self.drafts, cache)
+            session = self.session = Session(config, self.drafts, cache,
+                                             waiting=self._waiting, stopping=self.stopping)
         # The search index waits: the page reloads first (see _index_forever).
         self.full_builds += 1
         return build(session.config, drafts=self.drafts, search=False, session=session), False
+
+    def _waiting(self) -> None:
+        self.say("waiting for the build into output/ that is under way…")
 
     def _index_forever(self) -> None:
         """Make the search index after the pages changed, in the background: Pagefind takes
