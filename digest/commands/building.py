@@ -134,7 +134,7 @@ def publish(ctx: Context, remote: str, branch: str, no_build: bool, no_push: boo
         raise ConfigError("--clean needs a build", key="--clean",
                           hint="leave out --no-build, or run `digest build --clean` first")
     preflight(config.root, remote=remote, push=not no_push)
-    _built(config, no_build=no_build, clean=clean)
+    _built(ctx, config, no_build=no_build, clean=clean)
     done = run_publish(config.output_dir, config.root, remote=remote, branch=branch,
                        push=not no_push, cname=config.site.cname,
                        message=message or f"Publish {config.site.title}")
@@ -146,7 +146,7 @@ def publish(ctx: Context, remote: str, branch: str, no_build: bool, no_push: boo
         ctx.say(f"Pushed {branch} to {remote}")
 
 
-def _built(config: Config, *, no_build: bool, clean: bool) -> None:
+def _built(ctx: Context, config: Config, *, no_build: bool, clean: bool) -> None:
     """output/ built (or, with --no-build, checked to be what a build wrote), holding a site."""
     from digest.build import build as run_build
     from digest.build import check_built
@@ -155,7 +155,8 @@ def _built(config: Config, *, no_build: bool, clean: bool) -> None:
     if no_build:
         check_built(config)
     else:
-        run_build(config, clean=clean)
+        run_build(config, clean=clean, waiting=lambda: ctx.say(
+            f"Waiting for the build into {ctx.shown(config.output_dir)} that is under way…"))
     if not (config.output_dir / "index.html").is_file():
         raise DigestError("output/ holds no site", path=config.output_dir,
                           hint="run `digest build`, or publish without --no-build")
