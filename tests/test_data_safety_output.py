@@ -834,9 +834,10 @@ def another_build(site: Path) -> Iterator[None]:
 
 def test_serve_and_a_build_beside_it_leave_one_true_record(box: Path) -> None:
     """While another build writes into output/, a save in `serve` waits (and says so), and so
-    does a `digest build` started then, after one more edit; whichever goes first, neither
-    saves a record that misses the other's files (serve's record, saved after the browser
-    reloads, never replaces one another build saved meanwhile)."""
+    does a `digest build` started then, after one more edit; once both have built, the
+    record lists every file, and the site is what a clean build makes. (Which of the two
+    goes first is the system's choice: test_serve_never_saves_its_record_over_one_another_
+    build_saved fixes the order in which serve's late save would drop the other's files.)"""
     site = box / "site"
     serve = Serve(site)
     try:

@@ -147,22 +147,20 @@ class Manifest:
         write_bytes(self.intent, json.dumps([self.serial, new], sort_keys=True).encode(),
                     tmp_dir=self.path.parent)
 
-    def claim(self, target: Path, on_disk: dict[str, Stat]) -> list[str]:
-        """The files a stopped build noted (`noted`) that output/ (`target`, as `on_disk`
-        holds it) has with other bytes than it noted: someone else's, put there since. They
-        are no longer listed; those with the noted bytes are, as the build's, with their
-        size and mtime (so that a build that makes the same bytes need not write them)."""
-        foreign = []
+    def claim(self, target: Path, on_disk: dict[str, Stat]) -> None:
+        """Of the files a stopped build noted (`noted`), those output/ (`target`, as `on_disk`
+        holds it) has with other bytes than noted are someone else's, put there since: they
+        are no longer listed (so that the build refuses them). Those with the noted bytes
+        are listed as the build's, with their size and mtime (so that a build that makes
+        the same bytes need not write them)."""
         for path, noted in self.noted.items():
             if path not in on_disk:
                 continue  # never put there: made like any missing file
             if noted and file_sha(os.path.join(target, path)) != noted:
                 del self.files[path]
-                foreign.append(path)
             else:  # ("" for bytes not known when noted: a search index found in output/)
                 self.files[path] = Written(None, noted, *on_disk[path])
         self.noted = {}
-        return sorted(foreign)
 
     def matches(self, on_disk: dict[str, Stat]) -> bool:
         """Whether output/ holds exactly the files this manifest lists, untouched."""

@@ -160,7 +160,7 @@ def _flock(lock_file: Path, waiting: Callable[[], None] | None,
                         break
                     except BlockingIOError:
                         continue
-    except BaseException:
+    except BaseException:  # deliberate: a wait ended by Ctrl-C or Abandoned too, re-raised
         handle.close()
         raise
     return handle
